@@ -1,0 +1,172 @@
+"""Builds the three DAGs of every tenant from its tenant file (no I/O but reading those files).
+
+- ``<tenant>__orders_hourly``: extract → validate → book (mapped per batch) → report, over real
+  one-hour data intervals in the tenant's time zone, so a backfill re-reads exactly those hours;
+- ``<tenant>__open_orders_nightly`` at 02:00: recheck open orders → validate → book → report;
+- ``<tenant>__payments_daily`` at 06:00 (only with payments.enabled): payments → book → report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pendulum
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
+from airflow.sdk.definitions.param import ParamsDict
+
+from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.operators.tasks import (
+    BookOrdersOperator,
+    BookPaymentsOperator,
+    ExtractOrdersOperator,
+    ExtractPaymentsOperator,
+    RecheckOpenOrdersOperator,
+    ReportOperator,
+    ValidateOrdersOperator,
+)
+
+log = logging.getLogger(__name__)
+
+HOURLY, NIGHTLY, PAYMENTS = "orders_hourly", "open_orders_nightly", "payments_daily"
+DEFAULT_ARGS = {
+    "owner": "bookkeeping",
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(minutes=30),
+    "execution_timeout": dt.timedelta(hours=2),
+}
+
+HOURLY_DOC = """\
+### Orders → e-Boekhouden, hourly ({tenant})
+Reads the orders **updated** in this run's hour (data interval, {timezone}) from PrestaShop,
+prechecks them, creates the debtor when needed and books each order **once** as a
+{book_as}. Orders not yet in a status to book ({statuses}) stay **Open**; refused ones go to
+**Errors** with the reason; booked ones are never booked or changed again.
+
+* Reprocess chosen orders: trigger with param `order_ids` (e.g. after fixing a VAT mapping).
+* Widen the window: params `since` / `until` (ISO times, {timezone}).
+* Migrate history: `airflow backfill create --dag-id {dag_id} --from-date … --to-date …`.
+* A failed `book_orders` batch can be cleared alone: it books only what is not booked yet.
+"""
+
+NIGHTLY_DOC = """\
+### Open orders recheck, nightly ({tenant})
+Rereads every **Open** order of the last {months} months and books those that reached a status
+to book, through the same validate and book tasks as the hourly DAG. Open orders older than that
+move to **Errors**: "older than {months} months: book by hand or migrate".
+"""
+
+PAYMENTS_DOC = """\
+### Payments → e-Boekhouden, daily ({tenant})
+For booked orders without a booked payment: reads their payments from PrestaShop and books each
+against the sale's **outstanding item** in e-Boekhouden (amounts must match to the cent).
+Refused payments are kept with the reason; a payment is never booked twice.
+"""
+
+
+def _start(config: TenantConfig) -> pendulum.DateTime:
+    return pendulum.datetime(config.start_date.year, config.start_date.month, config.start_date.day, tz=config.tz)
+
+
+def _dag(config: TenantConfig, name: str, schedule, doc: str, **kwargs) -> DAG:
+    return DAG(
+        dag_id=f"{config.tenant}__{name}",
+        schedule=schedule,
+        start_date=_start(config),
+        catchup=False,
+        default_args=DEFAULT_ARGS,
+        tags=[config.tenant, "bookkeeping"],
+        doc_md=doc,
+        **kwargs,
+    )
+
+
+def hourly_dag(config: TenantConfig) -> DAG:
+    """Hourly booking of new and changed orders."""
+    dag_id = f"{config.tenant}__{HOURLY}"
+    doc = HOURLY_DOC.format(
+        tenant=config.tenant, timezone=config.timezone, book_as=config.eboekhouden.book_as,
+        statuses=", ".join(map(str, config.prestashop.process_statuses)), dag_id=dag_id,
+    )
+    params = ParamsDict(
+        {
+            "order_ids": Param([], type="array", items={"type": "integer"}, description="Order ids to (re)process instead of the hour's orders"),
+            "since": Param(None, type=["null", "string"], description="Start of the window (ISO time), instead of the data interval"),
+            "until": Param(None, type=["null", "string"], description="End of the window (ISO time, exclusive)"),
+        }
+    )
+    with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1, params=params) as dag:
+        _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant))
+    return dag
+
+
+def nightly_dag(config: TenantConfig) -> DAG:
+    """Nightly recheck of open orders."""
+    doc = NIGHTLY_DOC.format(tenant=config.tenant, months=config.recheck.months_back)
+    with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
+        _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant))
+    return dag
+
+
+def _order_pipeline(config: TenantConfig, extract) -> None:
+    """extract → validate → book (one mapped task per batch) → report."""
+    validate = ValidateOrdersOperator(task_id="validate_orders", tenant=config.tenant, order_ids=extract.output["order_ids"])
+    book = BookOrdersOperator.partial(task_id="book_orders", tenant=config.tenant, pool=config.pool).expand(order_ids=validate.output)
+    report = ReportOperator(
+        task_id="report", tenant=config.tenant, kind="orders", batches_task="validate_orders", work_task="book_orders",
+        trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_orders_booked", uri=f"x-bookkeeping://{config.tenant}/orders")],
+    )
+    validate >> book >> report
+
+
+def payments_dag(config: TenantConfig) -> DAG:
+    """Daily booking of payments."""
+    with _dag(config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
+        extract = ExtractPaymentsOperator(task_id="extract_payments", tenant=config.tenant)
+        book = BookPaymentsOperator.partial(task_id="book_payments", tenant=config.tenant, pool=config.pool).expand(order_ids=extract.output)
+        report = ReportOperator(
+            task_id="report", tenant=config.tenant, kind="payments", batches_task="extract_payments", work_task="book_payments",
+            trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_payments_booked", uri=f"x-bookkeeping://{config.tenant}/payments")],
+        )
+        book >> report
+    return dag
+
+
+def dags_for(config: TenantConfig) -> list[DAG]:
+    """The tenant's DAGs (the payments DAG only where payments are enabled)."""
+    dags = [hourly_dag(config), nightly_dag(config)]
+    if config.payments.enabled:
+        dags.append(payments_dag(config))
+    return dags
+
+
+def _tenants_for_this_parse(folder: Path) -> LoadedTenants:
+    """All tenants; when Airflow parses for one task, only that DAG's tenant file."""
+    wanted = get_parsing_context().dag_id
+    if wanted and "__" in wanted:
+        path = folder / f"{wanted.split('__', 1)[0]}.yaml"
+        if path.is_file():
+            try:
+                return LoadedTenants((load_tenant_file(path),), ())
+            except ValueError:
+                pass  # fall through: the full load reports it
+    return load_tenants(folder)
+
+
+def build_tenant_dags(folder: Path | None = None) -> dict[str, DAG]:
+    """dag_id → DAG for every valid tenant file; invalid files are logged and skipped here
+    (dags/tenant_config_check.py turns them into import errors without touching valid tenants)."""
+    loaded = _tenants_for_this_parse(folder or tenants_dir())
+    for error in loaded.errors:
+        log.warning("%s", error)
+    wanted = get_parsing_context().dag_id
+    dags: dict[str, DAG] = {}
+    for config in loaded.tenants:
+        for dag in dags_for(config):
+            dags[dag.dag_id] = dag
+    if wanted and wanted in dags:
+        return {wanted: dags[wanted]}
+    return dags

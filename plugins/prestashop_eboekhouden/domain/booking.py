@@ -1,0 +1,205 @@
+"""The booking plan: what one order becomes in e-Boekhouden, rows summing exactly to the order total."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+from prestashop_eboekhouden.config import VAT_OSS, TenantConfig, VatMapping, rate_key
+from prestashop_eboekhouden.domain.classify import Regime, classify
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem, OrderProblem
+from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
+from prestashop_eboekhouden.domain.money import ZERO
+from prestashop_eboekhouden.domain.prechecks import precheck
+from prestashop_eboekhouden.domain.relations import Debtor, debtor_for
+
+NO_VAT = "GEEN"
+MAX_SALES_NUMBER = 50
+
+
+@dataclass(frozen=True)
+class BookingRow:
+    """One row of the sale: ledger code, VAT code and the amounts (incl is what is booked)."""
+
+    ledger: str
+    vat_code: str
+    amount_incl: Decimal
+    amount_excl: Decimal
+    description: str
+    quantity: Decimal = Decimal(1)
+    sku: str = ""
+
+    @property
+    def vat_amount(self) -> Decimal:
+        """VAT in this row."""
+        return self.amount_incl - self.amount_excl
+
+
+@dataclass(frozen=True)
+class BookingPlan:
+    """Everything needed to book one order, as pure data (stored between validate and book)."""
+
+    tenant: str
+    order_id: int
+    reference: str
+    sales_number: str
+    date: dt.date
+    description: str
+    payment_method: str
+    term_days: int
+    regime: Regime
+    book_as: str
+    debtor: Debtor
+    fixed_debtor: str | None
+    rows: tuple[BookingRow, ...]
+    invoice_number: int | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total_incl(self) -> Decimal:
+        """The sale incl VAT: the sum of the rows."""
+        return sum((row.amount_incl for row in self.rows), ZERO)
+
+    @property
+    def total_excl(self) -> Decimal:
+        """The sale excl VAT."""
+        return sum((row.amount_excl for row in self.rows), ZERO)
+
+    def to_dict(self) -> dict:
+        """JSON-safe data (amounts as strings, never floats)."""
+        data = asdict(self)
+        data["date"] = self.date.isoformat()
+        data["regime"] = self.regime.value
+        data["rows"] = [{k: str(v) if isinstance(v, Decimal) else v for k, v in asdict(row).items()} for row in self.rows]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> BookingPlan:
+        """The plan back from stored data."""
+        rows = tuple(
+            BookingRow(
+                ledger=r["ledger"],
+                vat_code=r["vat_code"],
+                amount_incl=Decimal(r["amount_incl"]),
+                amount_excl=Decimal(r["amount_excl"]),
+                description=r["description"],
+                quantity=Decimal(r["quantity"]),
+                sku=r.get("sku", ""),
+            )
+            for r in data["rows"]
+        )
+        return cls(
+            **{
+                **data,
+                "date": dt.date.fromisoformat(data["date"]),
+                "regime": Regime(data["regime"]),
+                "debtor": Debtor(**data["debtor"]),
+                "rows": rows,
+                "notes": tuple(data.get("notes") or ()),
+            }
+        )
+
+
+def base_sales_number(order: Order, config: TenantConfig) -> str:
+    """The sale's number per the tenant's choice (reference, invoice number without prefix, or id) + prefix."""
+    choice = config.eboekhouden.sales_number
+    if choice == "invoice_number":
+        if not order.invoice_number:
+            raise OrderProblem("Order has no invoice number yet, and sales_number is set to invoice_number")
+        number = str(order.invoice_number)
+    elif choice == "id":
+        number = str(order.id)
+    else:
+        number = order.reference
+    sales_number = f"{config.eboekhouden.sales_number_prefix}{number}"
+    if len(sales_number) > MAX_SALES_NUMBER:
+        raise ConfigurationProblem(f"Sales number {sales_number} is longer than {MAX_SALES_NUMBER} characters")
+    return sales_number
+
+
+def _pct(rate: Decimal) -> str:
+    return format(rate.normalize(), "f")
+
+
+def _mapping(line: Line, number: int, order: Order, regime: Regime, config: TenantConfig, shop_country: str) -> VatMapping:
+    """The tenant's VAT code and ledgers for one line, or a ConfigurationProblem naming rate and country."""
+    vat = config.vat
+    if regime is Regime.ICP:
+        if vat.icp is None:
+            raise ConfigurationProblem("ICP order, but the tenant file has no vat.icp mapping")
+        return vat.icp
+    if regime is Regime.INTERNATIONAL:
+        if vat.international is None:
+            raise ConfigurationProblem("International order, but the tenant file has no vat.international mapping")
+        return vat.international
+    key = rate_key(line.vat_rate)
+    if regime is Regime.OSS:
+        mapping = vat.oss.get(order.delivery_country, {}).get(key) or vat.rates.get(key)
+        where = f" (delivery country {order.delivery_country})"
+    else:
+        mapping = vat.rates.get(key)
+        abroad = order.delivery_country != shop_country
+        where = f" (delivery country {order.delivery_country})" if abroad else ""
+    if mapping is None:
+        raise ConfigurationProblem(f"No VAT mapping for {_pct(line.vat_rate)}%{where} on line {number} '{line.description[:40]}'")
+    return mapping
+
+
+def _rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
+    """One row per line; OSS lines as two rows: net to revenue and VAT to the VAT ledger, both without e-Boekhouden VAT."""
+    if mapping.vat_code != VAT_OSS:
+        return [BookingRow(mapping.revenue_ledger, mapping.vat_code, line.amount_incl, line.amount_excl, line.description, line.quantity, line.sku)]
+    assert mapping.vat_ledger
+    vat_text = f"VAT {_pct(line.vat_rate)}% {line.description}"
+    return [
+        BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku),
+        BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, line.vat_amount, vat_text[:255]),
+    ]
+
+
+def fixed_debtor_for(order: Order, regime: Regime, config: TenantConfig) -> str | None:
+    """The fixed relation code for the payment method: invoices only, never for ICP."""
+    if config.eboekhouden.book_as != "invoice" or regime is Regime.ICP or not config.fixed_debtors:
+        return None
+    return config.fixed_debtors.get(order.payment_method) or config.fixed_debtors.get(order.module)
+
+
+def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingPlan:
+    """Prechecks, classification, VAT mapping and rows; raises OrderProblem with every reason found."""
+    shop_country = (config.prestashop.shop_country or ctx.shop_country).upper()
+    regime = classify(order, shop_country, frozenset(config.vat.oss))
+    problems = precheck(order, regime, ctx)
+    rows: list[BookingRow] = []
+    config_problems = []
+    for number, line in enumerate(order.lines, start=1):
+        try:
+            rows += _rows(line, _mapping(line, number, order, regime, config, shop_country))
+        except ConfigurationProblem as exc:
+            config_problems.append(exc.reason)
+    problems += list(dict.fromkeys(config_problems))
+    try:
+        sales_number = base_sales_number(order, config)
+        debtor = debtor_for(order)
+    except OrderProblem as exc:
+        problems.append(exc.reason)
+    if problems:
+        code = "CONFIG" if problems == config_problems else "PRECHECK"
+        raise OrderProblem("; ".join(problems), code)
+    description = " - ".join(part for part in (order.reference, order.payment_method) if part)
+    return BookingPlan(
+        tenant=config.tenant,
+        order_id=order.id,
+        reference=order.reference,
+        sales_number=sales_number,
+        date=order.order_date,
+        description=description,
+        payment_method=order.payment_method,
+        term_days=config.eboekhouden.payment_term_days,
+        regime=regime,
+        book_as=config.eboekhouden.book_as,
+        debtor=debtor,
+        fixed_debtor=fixed_debtor_for(order, regime, config),
+        rows=tuple(rows),
+        invoice_number=order.invoice_number,
+    )

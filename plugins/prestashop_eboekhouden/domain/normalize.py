@@ -1,0 +1,338 @@
+"""From PrestaShop webservice JSON to an :class:`Order` (manual section 6), pure and exact.
+
+Every malformed value becomes a :class:`MalformedOrder` that names the field, never a bare exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
+from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
+from prestashop_eboekhouden.domain.money import ZERO, allocate, parse_amount, parse_decimal, to_cents
+
+UNSET_DATE = "0000-00-00 00:00:00"
+# VAT rates that occur in the EU; a rate inferred from incl/excl amounts snaps to one of these.
+COMMON_RATES = tuple(
+    Decimal(r) for r in ("0", "4", "5", "5.5", "6", "7", "8", "9", "10", "12", "13", "14", "15", "17", "19", "20", "21", "22", "23", "24", "25", "27")
+)
+WRAPPING_21_BAND = (Decimal("20.4"), Decimal("21"))
+HUNDRED = Decimal(100)
+MAX_TEXT = 255
+
+
+def _text(data: Mapping, key: str, where: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+    """A text field, trimmed and capped; required fields must be present and non-empty."""
+    value = data.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise MalformedOrder(f"{where}.{key}", "is missing")
+        return ""
+    if isinstance(value, (dict, list)):
+        raise MalformedOrder(f"{where}.{key}", "is not a text")
+    return str(value).strip()[:limit]
+
+
+def _int(data: Mapping, key: str, where: str, *, required: bool = True, minimum: int | None = 0) -> int:
+    """An id or count field as int."""
+    value = data.get(key)
+    if value is None or value == "":
+        if required:
+            raise MalformedOrder(f"{where}.{key}", "is missing")
+        return 0
+    number = parse_decimal(value, f"{where}.{key}")
+    if number != number.to_integral_value():
+        raise MalformedOrder(f"{where}.{key}", f"is {value!r}, not a whole number")
+    if minimum is not None and number < minimum:
+        raise MalformedOrder(f"{where}.{key}", f"is {value!r}, below {minimum}")
+    return int(number)
+
+
+def _amount(data: Mapping, key: str, where: str) -> Decimal:
+    """A required amount field, to the cent."""
+    if data.get(key) is None:
+        raise MalformedOrder(f"{where}.{key}", "is missing")
+    return parse_amount(data[key], f"{where}.{key}")
+
+
+def parse_shop_datetime(value: object, field: str, *, required: bool) -> dt.datetime | None:
+    """A shop-local 'YYYY-MM-DD HH:MM:SS'; the unset date 0000-00-00 counts as missing."""
+    if value in (None, "", UNSET_DATE) or str(value).startswith("0000-00-00"):
+        if required:
+            raise MalformedOrder(field, "is missing")
+        return None
+    try:
+        return dt.datetime.strptime(str(value).strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise MalformedOrder(field, f"is {str(value)[:40]!r}, not a date 'YYYY-MM-DD HH:MM:SS'") from None
+
+
+def percent(rate: Decimal) -> Decimal:
+    """A VAT rate as a percentage: a rate below 1 is a fraction (0.21 → 21)."""
+    return rate * HUNDRED if 0 < rate < 1 else rate
+
+
+def fits_rate(incl: Decimal, excl: Decimal, rate: Decimal, quantity: Decimal = Decimal(1)) -> bool:
+    """Whether cent-rounded incl/excl amounts can come from this VAT rate."""
+    tolerance = Decimal("0.011") * max(quantity, Decimal(1))
+    return abs(excl * (1 + rate / HUNDRED) - incl) <= tolerance
+
+
+def infer_rate(incl: Decimal, excl: Decimal, preferred: Iterable[Decimal] = ()) -> Decimal | None:
+    """The VAT rate that explains an incl/excl pair, preferring the order's own rates; None if none fits."""
+    if excl == 0:
+        return ZERO if incl == 0 else None
+    if incl == excl:
+        return Decimal(0)
+    candidates = list(dict.fromkeys([*preferred, *COMMON_RATES]))
+    exact = (incl - excl) / excl * HUNDRED
+    fitting = [rate for rate in candidates if fits_rate(incl, excl, rate)]
+    if not fitting:
+        return None
+    return min(fitting, key=lambda rate: (abs(rate - exact), candidates.index(rate)))
+
+
+def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
+    """A line's VAT % from its taxes association (summed when several); None when it has none."""
+    taxes = (detail.get("associations") or {}).get("taxes")
+    if isinstance(taxes, dict):  # older versions: one object instead of a list
+        taxes = [taxes]
+    if not taxes:
+        return None
+    total = Decimal(0)
+    for tax in taxes:
+        tax_id = _int(tax, "id", f"{where}.taxes")
+        if tax_id == 0:
+            continue
+        if tax_id not in ctx.taxes:
+            raise MalformedOrder(f"{where}.taxes", f"refers to unknown tax id {tax_id}")
+        total += percent(ctx.taxes[tax_id])
+    return total
+
+
+def _product_line(detail: Mapping, where: str, ctx: ShopContext) -> Line | None:
+    """One order_details row as a product line; quantity 0 is skipped."""
+    quantity = Decimal(_int(detail, "product_quantity", where, minimum=None))
+    if quantity < 0:
+        raise MalformedOrder(f"{where}.product_quantity", f"is {quantity}, a negative quantity")
+    if quantity == 0:
+        return None
+    if detail.get("total_price_tax_incl") not in (None, "") and detail.get("total_price_tax_excl") not in (None, ""):
+        incl = _amount(detail, "total_price_tax_incl", where)
+        excl = _amount(detail, "total_price_tax_excl", where)
+    else:  # unit price × quantity, rounded once
+        incl = to_cents(parse_decimal(detail.get("unit_price_tax_incl"), f"{where}.unit_price_tax_incl") * quantity)
+        excl = to_cents(parse_decimal(detail.get("unit_price_tax_excl"), f"{where}.unit_price_tax_excl") * quantity)
+    declared = _tax_rate(detail, where, ctx)
+    if incl == excl and incl != 0:
+        rate = Decimal(0)  # VAT-exempt customer: the product's tax rule is not applied
+    elif declared is not None:
+        rate = declared
+    else:
+        rate = infer_rate(incl, excl)
+        if rate is None:
+            raise MalformedOrder(f"{where}.taxes", f"is missing and {incl}/{excl} fits no VAT rate")
+    name = _text(detail, "product_name", where) or _text(detail, "product_reference", where) or f"Product {detail.get('product_id', '')}".strip()
+    return Line("product", name, _text(detail, "product_reference", where, limit=64), quantity, rate, incl, excl)
+
+
+def _rows_as_details(order: Mapping) -> list[dict]:
+    """order_rows of the order itself, for a shop whose key cannot read order_details."""
+    rows = (order.get("associations") or {}).get("order_rows") or []
+    if isinstance(rows, dict):
+        rows = [rows]
+    return [dict(row) for row in rows]
+
+
+def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext) -> list[Line]:
+    """The product lines, from order_details (or the order's own rows as fallback)."""
+    source, label = (details, "order_details") if details else (_rows_as_details(order), "order_rows")
+    lines: list[Line] = []
+    for index, detail in enumerate(source, start=1):
+        if not isinstance(detail, Mapping):
+            raise MalformedOrder(f"{label}[{index}]", "is not an object")
+        line = _product_line(detail, f"{label}[{index}]", ctx)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _shipping_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
+    """Shipping as a line with its own VAT (carrier_tax_rate, else from incl/excl)."""
+    incl = _amount(order, "total_shipping_tax_incl", "order")
+    excl = _amount(order, "total_shipping_tax_excl", "order")
+    if incl == 0 and excl == 0:
+        return None
+    if incl == excl:
+        rate: Decimal | None = Decimal(0)
+    else:
+        carrier = percent(parse_decimal(order.get("carrier_tax_rate") or "0", "order.carrier_tax_rate"))
+        rate = carrier if carrier > 0 and fits_rate(incl, excl, carrier) else infer_rate(incl, excl, preferred)
+        if rate is None:
+            raise OrderProblem(f"Shipping {incl} incl / {excl} excl VAT fits no VAT rate")
+    return Line("shipping", "Shipping", "", Decimal(1), rate, incl, excl)
+
+
+def _surcharge_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
+    """Gift wrapping as a 'Surcharge' line; a computed 20.4%–21% counts as 21%."""
+    incl = _amount(order, "total_wrapping_tax_incl", "order")
+    excl = _amount(order, "total_wrapping_tax_excl", "order")
+    if incl == 0 and excl == 0:
+        return None
+    if excl == 0:
+        raise OrderProblem(f"Gift wrapping {incl} incl VAT has no amount excl VAT")
+    computed = (incl - excl) / excl * HUNDRED
+    low, high = WRAPPING_21_BAND
+    if low < computed <= high:
+        rate = Decimal(21)
+    else:
+        rate = infer_rate(incl, excl, preferred) or computed.quantize(Decimal("0.01"))
+    return Line("surcharge", "Surcharge", "", Decimal(1), rate, incl, excl)
+
+
+def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> list[Line]:
+    """The order discount spread over the cart's VAT rates by their share of the products incl VAT."""
+    incl = _amount(order, "total_discounts_tax_incl", "order")
+    excl = _amount(order, "total_discounts_tax_excl", "order")
+    if incl == 0 and excl == 0:
+        return []
+    if incl < 0 or excl < 0:
+        raise MalformedOrder("order.total_discounts_tax_incl", f"is {incl}, a negative discount")
+    base: dict[Decimal, Decimal] = defaultdict(Decimal)
+    for line in products:
+        base[line.vat_rate] += line.amount_incl
+    if not base or sum(base.values()) == 0:
+        if shipping is None:
+            raise OrderProblem(f"Discount {incl} on an order without products or shipping to spread it over")
+        base = {shipping.vat_rate: shipping.amount_incl}
+    rates = sorted(base, reverse=True)
+    parts_incl = allocate(incl, [base[r] for r in rates])
+    # excl per rate: the incl part without its VAT, scaled so the parts sum to the shop's discount excl
+    parts_excl = allocate(excl, [part / (1 + r / HUNDRED) for part, r in zip(parts_incl, rates)])
+    label = "Discount" if len(rates) == 1 else "Discount {rate}%"
+    return [
+        Line("discount", label.format(rate=_pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl)
+        for rate, part_incl, part_excl in zip(rates, parts_incl, parts_excl)
+    ]
+
+
+def _pct(rate: Decimal) -> str:
+    """A rate for display: 21, 5.5."""
+    text = format(rate.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def _address(data: Mapping, ctx: ShopContext) -> Address:
+    """An address resource with its country resolved to an ISO code."""
+    where = f"addresses[{data.get('id', '?')}]"
+    country_id = _int(data, "id_country", where)
+    if country_id not in ctx.countries:
+        raise MalformedOrder(f"{where}.id_country", f"refers to unknown country id {country_id}")
+    return Address(
+        id=_int(data, "id", where),
+        firstname=_text(data, "firstname", where),
+        lastname=_text(data, "lastname", where),
+        company=_text(data, "company", where),
+        vat_number=_text(data, "vat_number", where, limit=32).replace(" ", "").replace(".", "").upper(),
+        address1=_text(data, "address1", where),
+        address2=_text(data, "address2", where),
+        postcode=_text(data, "postcode", where, limit=16),
+        city=_text(data, "city", where),
+        country_iso=ctx.countries[country_id].upper(),
+        phone=_text(data, "phone", where, limit=32) or _text(data, "phone_mobile", where, limit=32),
+        deleted=str(data.get("deleted", "0")) == "1",
+    )
+
+
+def pick_address(address_id: int, customer: Customer, addresses: Sequence[Address], role: str) -> Address:
+    """The order's address: by id, else the customer's address with the same name, else the first one."""
+    for address in addresses:
+        if address.id == address_id:
+            return address
+    live = [a for a in addresses if not a.deleted] or list(addresses)
+    for address in live:
+        if address.firstname.casefold() == customer.firstname.casefold() and address.lastname.casefold() == customer.lastname.casefold():
+            return address
+    if live:
+        return live[0]
+    raise MalformedOrder(f"order.id_address_{role}", f"is {address_id} and the customer has no addresses")
+
+
+def _customer(data: Mapping | None, order_id: int) -> Customer:
+    """The customer resource; the e-mail address is what debtors are matched on."""
+    if not isinstance(data, Mapping):
+        raise MalformedOrder("order.id_customer", f"customer of order {order_id} was not found in the shop")
+    where = "customer"
+    email = _text(data, "email", where, required=True)
+    if "@" not in email:
+        raise MalformedOrder("customer.email", f"is {email[:60]!r}, not an e-mail address")
+    return Customer(
+        id=_int(data, "id", where),
+        email=email,
+        firstname=_text(data, "firstname", where),
+        lastname=_text(data, "lastname", where),
+        company=_text(data, "company", where),
+    )
+
+
+def normalize_order(
+    order: Mapping,
+    details: Sequence[Mapping],
+    customer: Mapping | None,
+    addresses: Sequence[Mapping],
+    ctx: ShopContext,
+) -> Order:
+    """One webservice order (display=full) with its details, customer and addresses, as an Order."""
+    if not isinstance(order, Mapping):
+        raise MalformedOrder("order", "is not an object")
+    order_id = _int(order, "id", "order", minimum=1)
+    products = _product_lines(order, details, ctx)
+    own_rates = [line.vat_rate for line in products]
+    shipping = _shipping_line(order, own_rates)
+    surcharge = _surcharge_line(order, own_rates)
+    discounts = _discount_lines(order, products, shipping)
+    lines = tuple([*products, *([shipping] if shipping else []), *([surcharge] if surcharge else []), *discounts])
+
+    total_incl = (
+        _amount(order, "total_products_wt", "order")
+        + _amount(order, "total_shipping_tax_incl", "order")
+        + _amount(order, "total_wrapping_tax_incl", "order")
+        - _amount(order, "total_discounts_tax_incl", "order")
+    )
+    total_excl = (
+        _amount(order, "total_products", "order")
+        + _amount(order, "total_shipping_tax_excl", "order")
+        + _amount(order, "total_wrapping_tax_excl", "order")
+        - _amount(order, "total_discounts_tax_excl", "order")
+    )
+    the_customer = _customer(customer, order_id)
+    parsed = [_address(a, ctx) for a in addresses if isinstance(a, Mapping)]
+    invoice = pick_address(_int(order, "id_address_invoice", "order"), the_customer, parsed, "invoice")
+    delivery = pick_address(_int(order, "id_address_delivery", "order"), the_customer, parsed, "delivery")
+    date_add = parse_shop_datetime(order.get("date_add"), "order.date_add", required=True)
+    assert date_add is not None
+    invoice_number = _int(order, "invoice_number", "order", required=False)
+    return Order(
+        id=order_id,
+        shop_id=_int(order, "id_shop", "order", required=False) or 1,
+        reference=_text(order, "reference", "order", required=True, limit=64),
+        invoice_number=invoice_number or None,
+        date_add=date_add,
+        date_upd=parse_shop_datetime(order.get("date_upd"), "order.date_upd", required=False),
+        status=_int(order, "current_state", "order"),
+        payment_method=_text(order, "payment", "order", limit=100),
+        module=_text(order, "module", "order", limit=100),
+        currency_id=_int(order, "id_currency", "order", required=False),
+        conversion_rate=parse_decimal(order.get("conversion_rate") or "1", "order.conversion_rate"),
+        total_paid_incl=_amount(order, "total_paid_tax_incl", "order"),
+        total_paid_excl=_amount(order, "total_paid_tax_excl", "order"),
+        total_incl=total_incl,
+        total_excl=total_excl,
+        lines=lines,
+        customer=the_customer,
+        invoice_address=invoice,
+        delivery_address=delivery,
+    )

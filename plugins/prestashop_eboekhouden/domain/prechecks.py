@@ -1,0 +1,71 @@
+"""Pre-checks before an order is booked (manual section 2), each with its own reason for the bookkeeper."""
+
+from __future__ import annotations
+
+from stdnum.eu import vat as eu_vat
+
+from prestashop_eboekhouden.domain.classify import Regime
+from prestashop_eboekhouden.domain.model import Order, ShopContext
+from prestashop_eboekhouden.domain.money import ZERO, fmt
+
+# ISO country → the prefix of its VAT numbers, where they differ.
+VAT_PREFIX = {"GR": "EL"}
+
+
+def vat_number_with_prefix(number: str, country_iso: str) -> str:
+    """A VAT number with its country prefix (the shop often stores it without)."""
+    compact = number.replace(" ", "").replace(".", "").replace("-", "").upper()
+    prefix = VAT_PREFIX.get(country_iso, country_iso)
+    if compact[:2].isalpha():
+        return compact
+    return prefix + compact
+
+
+def check_totals(order: Order) -> list[str]:
+    """The shop's order total equals lines + shipping + wrapping − discount, to the cent."""
+    lines_total = sum((line.amount_incl for line in order.lines), ZERO)
+    if lines_total != order.total_paid_incl:
+        return [f"Order total {fmt(order.total_paid_incl)} ≠ lines + shipping + wrapping − discount {fmt(lines_total)}"]
+    return []
+
+
+def check_currency(order: Order, ctx: ShopContext) -> list[str]:
+    """Only orders in the shop's own currency (euro) are booked."""
+    currency = ctx.currencies.get(order.currency_id)
+    if currency and currency.upper() != "EUR":
+        return [f"Order is in {currency.upper()}, not EUR: book it by hand"]
+    if order.conversion_rate != 1:
+        return [f"Order is in another currency (conversion rate {order.conversion_rate.normalize()}): book it by hand"]
+    return []
+
+
+def check_icp_vat_number(order: Order) -> list[str]:
+    """An ICP order needs a valid EU VAT number of the customer."""
+    address = order.invoice_address
+    raw = address.vat_number or order.delivery_address.vat_number
+    if not raw:
+        return [f"ICP order to {order.delivery_country} without a VAT number on the customer's address"]
+    number = vat_number_with_prefix(raw, address.country_iso or order.delivery_country)
+    if not eu_vat.is_valid(number):
+        return [f"ICP order: VAT number {raw} is not a valid EU VAT number"]
+    return []
+
+
+def check_international_vat(order: Order) -> list[str]:
+    """An order delivered outside the EU carries no VAT on any line."""
+    problems = []
+    for number, line in enumerate(order.lines, start=1):
+        if line.vat_amount != 0 or (line.vat_rate != 0 and line.amount_incl != 0):
+            label = "shipping" if line.kind == "shipping" else f"line {number}"
+            problems.append(f"International order ({order.delivery_country}) with VAT {line.vat_rate.normalize():f}% on {label}")
+    return problems[:3]
+
+
+def precheck(order: Order, regime: Regime, ctx: ShopContext) -> list[str]:
+    """All reasons this order cannot be booked as it is (empty when it passes)."""
+    problems = [*check_currency(order, ctx), *check_totals(order)]
+    if regime is Regime.ICP:
+        problems += check_icp_vat_number(order)
+    if regime is Regime.INTERNATIONAL:
+        problems += check_international_vat(order)
+    return problems

@@ -1,0 +1,231 @@
+"""What both API hooks share: connection-driven sessions (HttpHook), retry with back-off, request counts.
+
+Retry rules:
+- reads (GET/DELETE) retry on 429 (honouring Retry-After), 5xx, timeouts, broken connections and
+  answers that are not the JSON they should be;
+- writes (POST/PATCH) retry only when the server certainly did not act on them (429, a connection
+  that could not be made); any other failure of a write is *ambiguous* and surfaces as
+  :class:`AmbiguousWrite`, so the caller first looks up whether it took effect (exactly once);
+- 4xx answers are permanent: :class:`ApiError` with the API's own code and title.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from requests.adapters import HTTPAdapter
+
+DEFAULT_TIMEOUT = (10.0, 60.0)
+READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+# Connection extras that configure this package, never to be sent as HTTP headers.
+NON_HEADER_EXTRAS = frozenset(
+    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "max_attempts", "concurrency", "wsdl"}
+)
+
+
+class ApiError(Exception):
+    """A permanent refusal (4xx): the request is wrong for this order; retrying will not help."""
+
+    def __init__(self, status: int, code: str, title: str, message: str = "", url: str = ""):
+        self.status, self.code, self.title, self.message, self.url = status, code, title, message, url
+        super().__init__(self.reason)
+
+    @property
+    def reason(self) -> str:
+        """Code and title as the bookkeeper sees them: 'MUT_109 Invalid VAT code'."""
+        text = " ".join(part for part in (self.code, self.title) if part)
+        if self.message and self.message not in text:
+            text = f"{text}: {self.message}"
+        return text or f"HTTP {self.status}"
+
+
+class TransientError(Exception):
+    """The API did not answer usefully (429/5xx/timeout/garbage) even after the retries."""
+
+
+class AmbiguousWrite(TransientError):
+    """A write whose outcome is unknown: the server may have acted on it before the answer was lost."""
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for a log line or an error: no credentials, no ws_key."""
+    parts = urlsplit(url)
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc = f"{netloc}:{parts.port}"
+    query = "&".join(p for p in parts.query.split("&") if p and not p.lower().startswith("ws_key="))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+class _Retryable(Exception):
+    """Internal: one attempt failed in a way that may be retried."""
+
+    def __init__(self, message: str, wait: float | None = None, sent: bool = True):
+        super().__init__(message)
+        self.wait, self.sent = wait, sent
+
+
+class ApiHook(HttpHook):
+    """HttpHook with per-thread sessions, bounded retries with exponential back-off and request counts."""
+
+    max_attempts = 5
+    backoff_base = 0.5
+    backoff_cap = 30.0
+    api_name = "API"
+
+    def __init__(self, conn_id: str, *, max_attempts: int | None = None, pool_size: int = 8, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(method="GET", http_conn_id=conn_id)
+        self.conn_id = conn_id
+        if max_attempts is not None:
+            self.max_attempts = max_attempts
+        self.pool_size = pool_size
+        self.requests_made: Counter[tuple[str, str]] = Counter()
+        self._count_lock = threading.Lock()
+        self._local = threading.local()
+        self._sleep = sleep
+        self._timeout: Any = DEFAULT_TIMEOUT
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    def _configure_session_from_extra(self, session: requests.Session, connection: Any, extra_options: dict) -> requests.Session:
+        session = super()._configure_session_from_extra(session, connection, extra_options)
+        for key in NON_HEADER_EXTRAS:
+            session.headers.pop(key, None)
+        timeout = self.merged_extra.get("timeout")
+        if timeout:
+            self._timeout = float(timeout)
+        return session
+
+    def session(self) -> requests.Session:
+        """This thread's HTTP session (connection-pooled), built from the Airflow connection."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self.get_conn()
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.pool_size)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._configure_auth(session)
+            self._local.session = session
+        return session
+
+    def _configure_auth(self, session: requests.Session) -> None:
+        """Set the API's authentication on a new session (subclasses)."""
+
+    def close(self) -> None:
+        """Close this thread's session."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
+    # ---- requests ------------------------------------------------------------------------------
+
+    def _count(self, method: str, resource: str) -> None:
+        with self._count_lock:
+            self.requests_made[(method, resource)] += 1
+
+    @staticmethod
+    def resource_of(endpoint: str) -> str:
+        """The resource a request counts under: the path without ids and query."""
+        path = endpoint.split("?", 1)[0].strip("/")
+        return "/".join(part for part in path.split("/") if not part.isdigit())
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential back-off with jitter: 0.5 s, 1 s, 2 s, ... capped."""
+        delay = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return delay * (0.5 + random.random() / 2)
+
+    def _error_from(self, response: requests.Response, url: str) -> ApiError:
+        """A 4xx answer as ApiError (subclasses read the API's error body)."""
+        return ApiError(response.status_code, f"HTTP_{response.status_code}", response.reason or "", url=url)
+
+    def _request_headers(self, headers: dict | None) -> dict | None:
+        """Headers for one attempt (subclasses add authentication that may change between attempts)."""
+        return headers
+
+    def _decode(self, response: requests.Response, url: str) -> Any:
+        """The JSON body with exact decimals; a non-JSON or cut-off answer is retried."""
+        if not response.content:
+            return None
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            kind = response.headers.get("Content-Type", "unknown content")
+            raise _Retryable(f"{self.api_name} answered {url} with no valid JSON ({kind}, {len(response.content)} bytes)") from None
+
+    def _attempt(self, method: str, endpoint: str, params: Any, body: bytes | None, headers: dict | None) -> tuple[requests.Response, Any]:
+        """One request: the answer, or _Retryable / ApiError."""
+        session = self.session()
+        url = self.url_from_endpoint(endpoint)
+        safe_url = redact_url(url if not params else requests.Request("GET", url, params=params).prepare().url or url)
+        self._count(method, self.resource_of(endpoint))
+        try:
+            response = session.request(method, url, params=params, data=body, headers=self._request_headers(headers), timeout=self._timeout)
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
+            raise _Retryable(f"could not connect to {safe_url}: {type(exc).__name__}", sent=False) from None
+        except requests.ConnectionError as exc:
+            sent = "refused" not in str(exc).lower() and "NewConnectionError" not in str(exc)
+            raise _Retryable(f"connection to {safe_url} failed: {type(exc).__name__}", sent=sent) from None
+        except requests.Timeout:
+            raise _Retryable(f"{self.api_name} did not answer {safe_url} in time") from None
+        except requests.RequestException as exc:
+            raise _Retryable(f"request to {safe_url} failed: {type(exc).__name__}") from None
+        status = response.status_code
+        if status == 429:
+            wait = _retry_after(response)
+            raise _Retryable(f"{self.api_name} is rate limiting (429) on {safe_url}", wait=wait, sent=False)
+        if status >= 500 or status in (408, 502, 503, 504):
+            raise _Retryable(f"{self.api_name} answered {status} on {safe_url}")
+        if status >= 400:
+            raise self._error_from(response, safe_url)
+        return response, self._decode(response, safe_url)
+
+    def request(self, method: str, endpoint: str, *, params: Any = None, body: bytes | None = None, headers: dict | None = None) -> Any:
+        """Send a request with the retry rules of this module; returns the decoded JSON."""
+        method = method.upper()
+        is_read = method in READ_METHODS
+        renewed = False
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._attempt(method, endpoint, params, body, headers)[1]
+            except ApiError as exc:
+                if exc.status == 401 and not renewed and self._on_unauthorized_error(exc):
+                    renewed = True
+                    attempt -= 1
+                    continue
+                raise
+            except _Retryable as exc:
+                retry_write = not exc.sent
+                if not (is_read or retry_write):
+                    raise AmbiguousWrite(f"{exc} (the {method} may or may not have been processed)") from None
+                if attempt >= self.max_attempts:
+                    raise TransientError(f"{exc}; gave up after {attempt} attempts") from None
+                self.log.warning("%s; retry %d of %d", exc, attempt, self.max_attempts - 1)
+                self._sleep(exc.wait if exc.wait is not None else self._backoff(attempt))
+
+    def _on_unauthorized_error(self, error: ApiError) -> bool:
+        """Whether a 401 was repaired (session renewed) so the request may be repeated."""
+        return False
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    """Seconds from a Retry-After header (capped at five minutes)."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return min(300.0, max(0.0, float(value)))
+    except ValueError:
+        return None

@@ -1,0 +1,232 @@
+"""EBoekhoudenHook: the e-Boekhouden REST API (session, ledgers, relations, mutations, invoices).
+
+Connection ``eboekhouden_<tenant>``: host = API base URL, password = API token, extra
+``{"source": "<integration id, max 10 characters>"}``. The token and the session token never
+appear in a log line or an error text (the session token is registered with Airflow's masker).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import requests
+
+from prestashop_eboekhouden.domain.payloads import to_json
+from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, redact_url
+
+DEFAULT_SOURCE = "PSEB"
+LIST_LIMIT = 500
+
+
+class ConfigurationError(Exception):
+    """The administration lacks something the tenant file names (a ledger code, a template)."""
+
+
+def _mask(secret: str) -> None:
+    """Register a derived secret with Airflow's log masker (no-op outside Airflow)."""
+    try:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+    except Exception:  # noqa: BLE001 - masking is best effort outside a task
+        pass
+
+
+class EBoekhoudenHook(ApiHook):
+    """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
+
+    conn_name_attr = "eboekhouden_conn_id"
+    default_conn_name = "eboekhouden_default"
+    conn_type = "http"
+    hook_name = "e-Boekhouden REST API"
+    api_name = "e-Boekhouden"
+
+    def __init__(self, eboekhouden_conn_id: str = default_conn_name, **kwargs: Any):
+        super().__init__(eboekhouden_conn_id, **kwargs)
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+        self._ledgers: dict[str, dict] | None = None
+
+    # ---- session -------------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[str, str]:
+        connection = self.get_connection(self.conn_id)
+        token = connection.password
+        if not token:
+            raise ConfigurationError(f"Connection {self.conn_id} has no API token (put it in the password field)")
+        source = str((connection.extra_dejson or {}).get("source") or DEFAULT_SOURCE)[:10]
+        return token, source
+
+    def _open_session(self) -> str:
+        """POST /v1/session with the API token; the session token goes into the masker at once."""
+        access_token, source = self._credentials()
+        response = self.session().post(
+            self.url_from_endpoint("v1/session"),
+            data=to_json({"accessToken": access_token, "source": source}),
+            headers={"Content-Type": "application/json"},
+            timeout=self._timeout,
+        )
+        self._count("POST", "v1/session")
+        if response.status_code >= 400:
+            raise self._error_from(response, redact_url(self.url_from_endpoint("v1/session")))
+        token = str(response.json()["token"])
+        _mask(token)
+        return token
+
+    def _request_headers(self, headers: dict | None) -> dict:
+        """The session token (opened on first use) and JSON content type."""
+        with self._token_lock:
+            if self._token is None:
+                self._token = self._open_session()
+            token = self._token
+        return {**(headers or {}), "Authorization": token, "Content-Type": "application/json"}
+
+    def _on_unauthorized_error(self, error: ApiError) -> bool:
+        """Session expired: open a new one and repeat the request once."""
+        with self._token_lock:
+            self._token = None
+        return True
+
+    def close_session(self) -> None:
+        """DELETE /v1/session: revoke the session token."""
+        with self._token_lock:
+            token, self._token = self._token, None
+        if token is None:
+            return
+        try:
+            self._count("DELETE", "v1/session")
+            self.session().delete(self.url_from_endpoint("v1/session"), headers={"Authorization": token}, timeout=self._timeout)
+        except requests.RequestException:
+            self.log.warning("Could not revoke the e-Boekhouden session; it expires by itself")
+
+    def call(self, method: str, endpoint: str, *, params: dict | None = None, payload: Any = None) -> Any:
+        """An authenticated call; the session header is added per attempt (so a renewal takes effect)."""
+        body = to_json(payload) if payload is not None else None
+        return self.request(method, endpoint, params=params, body=body)
+
+    def _error_from(self, response: requests.Response, url: str) -> ApiError:
+        """e-Boekhouden's error body → ApiError with its code and title (MUT_109 Invalid VAT code)."""
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        code = str(data.get("code") or f"HTTP_{response.status_code}")
+        title = str(data.get("title") or response.reason or "")
+        message = str(data.get("message") or "")
+        return ApiError(response.status_code, code, title, message, url)
+
+    # ---- lists ---------------------------------------------------------------------------------
+
+    def list_all(self, endpoint: str, params: dict | None = None, limit: int = LIST_LIMIT) -> Iterator[dict]:
+        """Every item of a list endpoint, paged with limit/offset."""
+        offset = 0
+        while True:
+            data = self.call("GET", endpoint, params={**(params or {}), "limit": limit, "offset": offset})
+            items = (data or {}).get("items") or []
+            yield from items
+            offset += len(items)
+            if not items or offset >= int((data or {}).get("count") or 0):
+                return
+
+    def first(self, endpoint: str, params: dict) -> dict | None:
+        """The first item matching the filters, or None."""
+        data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
+        items = (data or {}).get("items") or []
+        return items[0] if items else None
+
+    def count(self, endpoint: str, params: dict | None = None) -> int:
+        """How many items match (one small request)."""
+        data = self.call("GET", endpoint, params={**(params or {}), "limit": 1, "offset": 0})
+        return int((data or {}).get("count") or 0)
+
+    # ---- ledgers and templates -----------------------------------------------------------------
+
+    def ledgers(self) -> dict[str, dict]:
+        """Ledger code → ledger (id, category), read once per hook."""
+        if self._ledgers is None:
+            self._ledgers = {str(item["code"]): item for item in self.list_all("v1/ledger")}
+        return self._ledgers
+
+    def ledger_ids(self, codes: set[str] | list[str]) -> dict[str, int]:
+        """Ledger ids for codes; a code missing in the administration is a configuration error naming it."""
+        known = self.ledgers()
+        missing = sorted(set(codes) - set(known))
+        if missing:
+            raise ConfigurationError(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
+        return {code: int(known[code]["id"]) for code in codes}
+
+    def invoice_template_id(self, name: str) -> int:
+        """The id of the invoice template with this name."""
+        item = self.first("v1/invoicetemplate", {"name": name})
+        if item is None:
+            raise ConfigurationError(f"Invoice template '{name}' does not exist in e-Boekhouden (eboekhouden.invoice_template)")
+        return int(item["id"])
+
+    # ---- relations -----------------------------------------------------------------------------
+
+    def relation_by_email(self, email: str) -> dict | None:
+        """The relation with this e-mail address (e-Boekhouden compares case-insensitively)."""
+        return self.first("v1/relation", {"email": email.strip()})
+
+    def relation_codes_like(self, base: str) -> list[str]:
+        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...)."""
+        return [str(item["code"]) for item in self.list_all("v1/relation", {"code": f"[like]{base}%"})]
+
+    def relations(self) -> Iterator[dict]:
+        """Every relation of the administration."""
+        return self.list_all("v1/relation")
+
+    def relation_count(self) -> int:
+        """How many relations the administration has."""
+        return self.count("v1/relation")
+
+    def relation_by_code(self, code: str) -> dict | None:
+        """The relation with exactly this code."""
+        return self.first("v1/relation", {"code": code})
+
+    def create_relation(self, payload: dict) -> dict:
+        """POST /v1/relation → {id, code}."""
+        return self.call("POST", "v1/relation", payload=payload)
+
+    # ---- mutations and invoices ----------------------------------------------------------------
+
+    def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
+        """Mutations with this invoice number (the exactly-once lookup)."""
+        params: dict[str, Any] = {"invoiceNumber": invoice_number}
+        if mutation_type is not None:
+            params["type"] = mutation_type
+        return list(self.list_all("v1/mutation", params))
+
+    def mutation(self, mutation_id: int) -> dict:
+        """One mutation with its rows."""
+        return self.call("GET", f"v1/mutation/{mutation_id}")
+
+    def create_mutation(self, payload: dict) -> dict:
+        """POST /v1/mutation → {id}."""
+        return self.call("POST", "v1/mutation", payload=payload)
+
+    def invoices(self, **filters: Any) -> list[dict]:
+        """Invoices matching filters (invoiceNumber, relationId, date)."""
+        return list(self.list_all("v1/invoice", filters))
+
+    def create_invoice(self, payload: dict) -> dict:
+        """POST /v1/invoice → {id, invoiceNumber}."""
+        return self.call("POST", "v1/invoice", payload=payload)
+
+    def outstanding(self, invoice_number: str) -> list[dict]:
+        """Outstanding debtor items for a sales number."""
+        return list(self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D", "invoiceNumber": invoice_number}))
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Open and revoke a session, and read one ledger."""
+        try:
+            self.count("v1/ledger")
+            return True, "e-Boekhouden API answered"
+        except Exception as exc:  # noqa: BLE001 - shown to the user as the check's result
+            return False, str(exc)
+        finally:
+            self.close_session()

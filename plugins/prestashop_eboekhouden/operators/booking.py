@@ -1,0 +1,360 @@
+"""Book validated orders into e-Boekhouden exactly once: debtors, then the sale (mutation or invoice).
+
+Protocol per order (see store.py): claim → (earlier intent? look the sales number up and adopt) →
+record intent → send → booked / refused. An answer that is lost (AmbiguousWrite) is never simply
+re-sent: the sales number is looked up first, and only a booking that does not exist is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from prestashop_eboekhouden.config import TenantConfig
+from prestashop_eboekhouden.domain.booking import BookingPlan
+from prestashop_eboekhouden.domain.payloads import can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
+from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code, normalize_email
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.store import StateStore
+
+log = logging.getLogger(__name__)
+
+SALE = 2
+DUPLICATE_CODES = frozenset({"MUT_019", "MUT_020"})
+RELATION_GONE = "MUT_013"
+CODE_TAKEN = "REL_049"
+BULK_MIN_UNKNOWN = 25
+SEND_ATTEMPTS = 4
+
+
+@dataclass
+class BookOutcome:
+    """Counts of one booking task (what goes to XCom), plus the orders left pending."""
+
+    booked: int = 0
+    adopted: int = 0
+    refused: int = 0
+    skipped: int = 0
+    pending: list[int] = field(default_factory=list)
+    relations_created: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, amount: int = 1) -> None:
+        """Thread-safe increment."""
+        with self.lock:
+            setattr(self, name, getattr(self, name) + amount)
+
+    def as_xcom(self) -> dict:
+        """Counts only."""
+        return {
+            "booked": self.booked,
+            "adopted": self.adopted,
+            "refused": self.refused,
+            "skipped": self.skipped,
+            "pending": len(self.pending),
+            "relations_created": self.relations_created,
+        }
+
+
+class BookingIncomplete(Exception):
+    """Some orders could not be booked for a transient reason; the task fails so Airflow retries them."""
+
+
+class DebtorResolver:
+    """Finds or creates the debtor for e-mail addresses; never modifies an existing relation."""
+
+    def __init__(self, config: TenantConfig, eb: EBoekhoudenHook, store: StateStore, outcome: BookOutcome):
+        self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
+        self._lock = threading.Lock()
+        self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._by_email: dict[str, dict] | None = None
+        self._codes: set[str] | None = None
+        self._fixed: dict[str, int] = {}
+
+    def prepare(self, debtors: Iterable[Debtor]) -> dict[str, tuple[int, str]]:
+        """Relations already known to the store; decides whether listing all relations is cheaper."""
+        keys = {d.key for d in debtors}
+        known = self.store.known_relations(self.config.tenant, keys)
+        unknown = len(keys) - len(known)
+        if unknown >= BULK_MIN_UNKNOWN and self.eb.relation_count() <= unknown * LIST_LIMIT:
+            self._load_all()
+        return {key: (int(r["relation_id"]), r["code"]) for key, r in known.items()}
+
+    def _load_all(self) -> None:
+        by_email: dict[str, dict] = {}
+        codes: set[str] = set()
+        for relation in self.eb.relations():
+            codes.add(str(relation.get("code", "")).casefold())
+            email = normalize_email(str(relation.get("emailAddress") or relation.get("email") or ""))
+            if email and email not in by_email:
+                by_email[email] = relation
+        self._by_email, self._codes = by_email, codes
+
+    def _find(self, debtor: Debtor) -> dict | None:
+        if self._by_email is not None:
+            return self._by_email.get(debtor.key)
+        found = self.eb.relation_by_email(debtor.email)
+        if found is None:
+            return None
+        email = normalize_email(str(found.get("emailAddress") or found.get("email") or debtor.email))
+        return found if email == debtor.key else None
+
+    def _taken_codes(self, base: str) -> set[str]:
+        if self._codes is not None:
+            return self._codes
+        return {code.casefold() for code in self.eb.relation_codes_like(base)}
+
+    def _create(self, debtor: Debtor) -> dict:
+        """Create the debtor with the first free RelationCode for its base name."""
+        with self._base_locks[debtor.code_base.casefold()]:
+            taken = set(self._taken_codes(debtor.code_base))
+            for _ in range(SEND_ATTEMPTS):
+                code = next_relation_code(debtor.code_base, taken)
+                try:
+                    created = self.eb.create_relation(relation_payload(debtor, code))
+                except ApiError as exc:
+                    if exc.code != CODE_TAKEN:
+                        raise
+                    taken.add(code.casefold())
+                    continue
+                except AmbiguousWrite:
+                    found = self._find_fresh(debtor)
+                    if found is not None:
+                        return found
+                    continue
+                relation = {"id": created["id"], "code": created.get("code") or code, "emailAddress": debtor.email}
+                with self._lock:
+                    if self._codes is not None:
+                        self._codes.add(str(relation["code"]).casefold())
+                    if self._by_email is not None:
+                        self._by_email[debtor.key] = relation
+                self.outcome.add("relations_created")
+                return relation
+        raise TransientError(f"Could not create debtor {debtor.code_base} after {SEND_ATTEMPTS} attempts")
+
+    def _find_fresh(self, debtor: Debtor) -> dict | None:
+        found = self.eb.relation_by_email(debtor.email)
+        return found if found and normalize_email(str(found.get("emailAddress") or debtor.email)) == debtor.key else None
+
+    def resolve(self, debtor: Debtor) -> tuple[int, str]:
+        """Relation id and code for a debtor: remembered, found by e-mail, or created."""
+        known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
+        if known:
+            return int(known["relation_id"]), known["code"]
+        relation = self._find(debtor)
+        created = relation is None
+        if relation is None:
+            relation = self._create(debtor)
+        self.store.remember_relation(self.config.tenant, debtor.key, int(relation["id"]), str(relation.get("code", "")), created)
+        return int(relation["id"]), str(relation.get("code", ""))
+
+    def fixed(self, code: str) -> int:
+        """The relation id of a fixed debtor (by code)."""
+        with self._lock:
+            if code in self._fixed:
+                return self._fixed[code]
+        relation = self.eb.relation_by_code(code)
+        if relation is None:
+            raise ConfigurationError(f"Fixed debtor {code} (fixed_debtors) does not exist in e-Boekhouden")
+        with self._lock:
+            self._fixed[code] = int(relation["id"])
+        return self._fixed[code]
+
+    def forget(self, debtor: Debtor) -> None:
+        """The remembered relation is gone in e-Boekhouden."""
+        self.store.forget_relation(self.config.tenant, debtor.key)
+        with self._lock:
+            if self._by_email is not None:
+                self._by_email.pop(debtor.key, None)
+
+
+class SaleBooker:
+    """Books the plans of one batch; shared by the hourly and nightly DAGs and the benchmarks."""
+
+    def __init__(
+        self,
+        config: TenantConfig,
+        eb: EBoekhoudenHook,
+        store: StateStore,
+        owner: str,
+        run_id: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
+        self.claims = store.order_claims
+        self.outcome = BookOutcome()
+        self.debtors = DebtorResolver(config, eb, store, self.outcome)
+        self._sleep = sleep
+        self._template_id: int | None = None
+
+    # ---- set-up per batch ----------------------------------------------------------------------
+
+    def _prepare(self, plans: Sequence[BookingPlan]) -> None:
+        """Read the ledgers (and the template) once for the whole batch; look debtors up in bulk if cheaper."""
+        self.eb.ledgers()
+        if self.config.eboekhouden.book_as == "invoice" and self._template_id is None:
+            self._template_id = self.eb.invoice_template_id(self.config.eboekhouden.invoice_template)
+        self.debtors.prepare(plan.debtor for plan in plans if not plan.fixed_debtor)
+
+    # ---- exactly once --------------------------------------------------------------------------
+
+    def find_existing(self, plan: BookingPlan, relation_id: int | None = None) -> dict | None:
+        """The booking of this sales number if e-Boekhouden has it; raises ApiError on a foreign one."""
+        if self.config.eboekhouden.book_as == "invoice":
+            return self._find_invoice(plan, relation_id)
+        found = self.eb.mutations_by_invoice_number(plan.sales_number, SALE)
+        return self._match(plan, found, "mutation")
+
+    def _find_invoice(self, plan: BookingPlan, relation_id: int | None) -> dict | None:
+        if can_be_invoice_number(plan.sales_number):
+            found = self.eb.invoices(invoiceNumber=plan.sales_number)
+        elif relation_id is not None:
+            found = [i for i in self.eb.invoices(relationId=relation_id, date=plan.date.isoformat()) if i.get("reference") == plan.sales_number]
+        else:
+            return None
+        return self._match(plan, found, "invoice")
+
+    @staticmethod
+    def _amount_of(item: dict) -> Decimal | None:
+        for key in ("amount", "totalInclVat", "totalAmount"):
+            if item.get(key) is not None:
+                return Decimal(str(item[key])).quantize(Decimal("0.01"))
+        return None
+
+    def _match(self, plan: BookingPlan, found: list[dict], kind: str) -> dict | None:
+        """Adopt an existing booking only when it is this sale (same total); else it is a number clash."""
+        if not found:
+            return None
+        for item in found:
+            amount = self._amount_of(item)
+            if amount is None or amount == plan.total_incl:
+                return {**item, "kind": kind}
+        other = found[0]
+        raise ApiError(
+            409,
+            "DUPLICATE_NUMBER",
+            f"Sales number {plan.sales_number} already exists in e-Boekhouden for another booking "
+            f"({kind} {other.get('id')}, {self._amount_of(other)} ≠ {plan.total_incl}); use sales_number_prefix",
+        )
+
+    def _payload(self, plan: BookingPlan, relation_id: int) -> tuple[str, dict]:
+        """The request body; a ledger code unknown to e-Boekhouden is a ConfigurationError for this order."""
+        debtor_ledger = self.config.eboekhouden.debtor_ledger
+        ledger_ids = self.eb.ledger_ids({debtor_ledger} | {row.ledger for row in plan.rows})
+        if self.config.eboekhouden.book_as == "invoice":
+            assert self._template_id is not None
+            body = invoice_payload(plan, ledger_ids, debtor_ledger, relation_id, self._template_id, self.config.eboekhouden.invoice_with_mutation)
+            return "invoice", body
+        return "mutation", mutation_payload(plan, ledger_ids, debtor_ledger, relation_id)
+
+    def _relation(self, plan: BookingPlan) -> tuple[int, str]:
+        if plan.fixed_debtor:
+            return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
+        return self.debtors.resolve(plan.debtor)
+
+    def _send(self, kind: str, body: dict) -> dict:
+        return self.eb.create_invoice(body) if kind == "invoice" else self.eb.create_mutation(body)
+
+    def _booked(self, order_id: int, plan: BookingPlan, kind: str, item: dict, relation: tuple[int, str], adopted: bool) -> None:
+        number = item.get("invoiceNumber") or plan.sales_number
+        self.claims.booked(
+            self.config.tenant, order_id, self.owner, self.run_id,
+            eb_kind=kind, eb_id=int(item["id"]), eb_number=str(number), relation_id=relation[0], relation_code=relation[1],
+            reason="Adopted the booking e-Boekhouden already had" if adopted else None,
+        )
+        self.outcome.add("adopted" if adopted else "booked")
+
+    def book_one(self, order_id: int) -> None:
+        """Book one claimed order; every outcome is written to the store."""
+        claim = self.claims.claim(self.config.tenant, order_id, self.owner)
+        if claim is None or not claim.row.get("plan"):
+            self.outcome.add("skipped")
+            return
+        plan = BookingPlan.from_dict(claim.row["plan"])
+        tenant = self.config.tenant
+        try:
+            relation = self._relation(plan)
+            if claim.had_intent:
+                existing = self.find_existing(plan, relation[0])
+                if existing is not None:
+                    self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
+                    return
+            self._send_with_lookup(order_id, plan, relation)
+        except ApiError as exc:
+            self.claims.refused(tenant, order_id, self.owner, exc.reason, exc.code, self.run_id)
+            self.outcome.add("refused")
+        except ConfigurationError as exc:
+            self.claims.refused(tenant, order_id, self.owner, str(exc), "CONFIG", self.run_id)
+            self.outcome.add("refused")
+        except TransientError as exc:
+            log.warning("Order %s not booked yet (will be retried): %s", order_id, exc)
+            self.claims.release(tenant, order_id, self.owner)
+            with self.outcome.lock:
+                self.outcome.pending.append(order_id)
+
+    def _send_with_lookup(self, order_id: int, plan: BookingPlan, relation: tuple[int, str]) -> None:
+        """Send the sale; after a lost answer look first, and send again only what does not exist."""
+        kind, body = self._payload(plan, relation[0])
+        relation_retried = False
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            self.claims.record_intent(self.config.tenant, order_id, self.owner)
+            try:
+                created = self._send(kind, body)
+            except AmbiguousWrite as exc:
+                log.warning("Order %s: %s; looking up %s before sending again", order_id, exc, plan.sales_number)
+                existing = self.find_existing(plan, relation[0])
+                if existing is not None:
+                    self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
+                    return
+                self._sleep(min(30.0, 0.5 * 2**attempt))
+                continue
+            except ApiError as exc:
+                if exc.code in DUPLICATE_CODES:
+                    existing = self.find_existing(plan, relation[0])
+                    if existing is not None:
+                        self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
+                        return
+                if exc.code == RELATION_GONE and not relation_retried and not plan.fixed_debtor:
+                    relation_retried = True
+                    self.debtors.forget(plan.debtor)
+                    relation = self.debtors.resolve(plan.debtor)
+                    kind, body = self._payload(plan, relation[0])
+                    continue
+                raise
+            self._booked(order_id, plan, kind, {**created, "invoiceNumber": created.get("invoiceNumber") or plan.sales_number}, relation, adopted=False)
+            return
+        raise TransientError(f"e-Boekhouden's answer was lost {SEND_ATTEMPTS} times")
+
+    def book(self, order_ids: Sequence[int], concurrency: int | None = None) -> BookOutcome:
+        """Book a batch with bounded concurrency; a debtor's orders are booked in sequence."""
+        rows = self.store.get_orders(self.config.tenant, order_ids)
+        plans = [BookingPlan.from_dict(r["plan"]) for r in rows.values() if r.get("plan") and r["state"] != "booked"]
+        self.outcome.skipped += len([oid for oid in order_ids if oid not in rows or rows[oid]["state"] == "booked"])
+        if not plans:
+            return self.outcome
+        try:
+            self._prepare(plans)
+        except ConfigurationError as exc:  # e.g. the invoice template is missing: every order says why
+            for plan in plans:
+                self.claims.refused(self.config.tenant, plan.order_id, None, str(exc), "CONFIG", self.run_id)
+            self.outcome.add("refused", len(plans))
+            return self.outcome
+        groups: dict[str, list[int]] = defaultdict(list)
+        for plan in plans:
+            groups[plan.debtor.key].append(plan.order_id)
+        workers = concurrency or self.config.eboekhouden.concurrency
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="book") as pool:
+            for future in [pool.submit(self._book_group, ids) for ids in groups.values()]:
+                future.result()
+        return self.outcome
+
+    def _book_group(self, order_ids: list[int]) -> None:
+        for order_id in order_ids:
+            self.book_one(order_id)

@@ -1,0 +1,213 @@
+"""Extract and validate: PrestaShop → domain → state store. No business rule lives here.
+
+Both the hourly DAG (a date_upd window) and the nightly recheck (open orders by id) end in the
+same :func:`validate`, and from there in the same booking code.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from prestashop_eboekhouden.config import TenantConfig
+from prestashop_eboekhouden.domain.booking import build_plan
+from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
+from prestashop_eboekhouden.domain.model import ShopContext
+from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime
+from prestashop_eboekhouden.domain.relations import normalize_email
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.store import BOOKED, ERROR, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Extracted:
+    """What an extract found: the orders to validate, and counts for the run summary."""
+
+    to_process: list[int] = field(default_factory=list)
+    seen: int = 0
+    waiting: int = 0
+    already_booked: int = 0
+    unreadable: int = 0
+
+    def as_xcom(self) -> dict:
+        """Ids and counts only (never order data)."""
+        return {
+            "order_ids": self.to_process,
+            "seen": self.seen,
+            "waiting": self.waiting,
+            "already_booked": self.already_booked,
+            "unreadable": self.unreadable,
+        }
+
+
+def shop_context(config: TenantConfig, shop: PrestaShopHook) -> ShopContext:
+    """Countries, taxes, states and the shop's country, read once per task."""
+    return ShopContext(
+        shop_country=config.prestashop.shop_country or shop.shop_country(),
+        countries=shop.countries(),
+        taxes=shop.taxes(),
+        states=shop.order_states(),
+        currencies=shop.currencies(),
+    )
+
+
+def _light_row(raw: dict) -> dict:
+    """The store's view of a light order row (id, reference, status, dates)."""
+    order_id = int(raw["id"])
+    date_upd = parse_shop_datetime(raw.get("date_upd"), "order.date_upd", required=False)
+    date_add = parse_shop_datetime(raw.get("date_add"), "order.date_add", required=False)
+    return {
+        "order_id": order_id,
+        "reference": str(raw.get("reference") or "")[:64],
+        "shop_status": int(raw.get("current_state") or 0),
+        "date_upd": date_upd,
+        "order_date": date_add.date() if date_add else None,
+    }
+
+
+def sort_seen(
+    config: TenantConfig, store: StateStore, rows: Iterable[dict], states: dict, run_id: str | None, *, include_errors: bool = True
+) -> Extracted:
+    """Record light order rows; orders in a process status and not booked are to be validated."""
+    result = Extracted()
+    parsed: list[dict] = []
+    unreadable: dict[int, tuple[str, str]] = {}
+    for raw in rows:
+        try:
+            parsed.append(_light_row(raw))
+        except (MalformedOrder, KeyError, ValueError, TypeError) as exc:
+            result.unreadable += 1
+            log.warning("Skipping an unreadable order row %s: %s", str(raw.get("id", "?"))[:20], exc)
+            try:
+                unreadable[int(raw["id"])] = (f"Order could not be read: {exc}", "MALFORMED")
+            except (KeyError, ValueError, TypeError):
+                pass
+    result.seen = len(parsed)
+    stored = store.record_seen(config.tenant, parsed, run_id)
+    waiting: dict[str, list[int]] = defaultdict(list)
+    process = set(config.prestashop.process_statuses)
+    for row in parsed:
+        current = stored.get(row["order_id"], {})
+        if current.get("state") == BOOKED:
+            result.already_booked += 1
+        elif row["shop_status"] not in process:
+            state = states.get(row["shop_status"])
+            name = state.name if state else f"status {row['shop_status']}"
+            waiting[f"Waiting for a status to book (now: {name})"].append(row["order_id"])
+            result.waiting += 1
+        elif current.get("state") == ERROR and not include_errors:
+            continue
+        else:
+            result.to_process.append(row["order_id"])
+    for reason, ids in waiting.items():
+        store.set_open(config.tenant, ids, reason, run_id)
+    if unreadable:
+        store.record_seen(config.tenant, [{"order_id": oid, "reference": "", "shop_status": None, "date_upd": None, "order_date": None} for oid in unreadable], run_id)
+        store.set_errors(config.tenant, unreadable, run_id)
+    return result
+
+
+def extract_window(config: TenantConfig, shop: PrestaShopHook, store: StateStore, since: dt.datetime, until: dt.datetime, run_id: str | None) -> Extracted:
+    """Orders whose date_upd falls in [since, until) (shop-local naive times)."""
+    rows = [row for page in shop.order_refs_updated(since, until) for row in page]
+    return sort_seen(config, store, rows, shop.order_states(), run_id)
+
+
+def extract_ids(config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None) -> Extracted:
+    """The given orders (reprocessing from the dashboard, or the nightly recheck)."""
+    rows = shop.order_refs_by_ids(order_ids)
+    found = {int(r["id"]) for r in rows if str(r.get("id", "")).isdigit()}
+    missing = [oid for oid in order_ids if oid not in found]
+    result = sort_seen(config, store, rows, shop.order_states(), run_id)
+    if missing:
+        log.warning("Orders not found in the shop: %s", missing[:20])
+        result.unreadable += len(missing)
+        store.record_seen(config.tenant, [{"order_id": oid, "reference": "", "shop_status": None, "date_upd": None, "order_date": None} for oid in missing], run_id)
+        store.set_errors(config.tenant, {oid: ("Order no longer exists in the shop", "NOT_FOUND") for oid in missing}, run_id)
+    return result
+
+
+@dataclass
+class Validated:
+    """Validation outcome: batches of ready order ids (one debtor never split over batches) and counts."""
+
+    batches: list[list[int]]
+    ready: int
+    refused: int
+
+
+def _index(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for item in items:
+        grouped[str(item.get(key))].append(item)
+    return grouped
+
+
+def _unique_by_id(rows: Iterable[dict]) -> list[dict]:
+    """Rows once each (a webservice page can repeat a row)."""
+    return list({str(row.get("id")): row for row in rows}.values())
+
+
+def batches_by_debtor(ready: Sequence[tuple[int, str]], batch_size: int) -> list[list[int]]:
+    """Cut (order id, debtor key) pairs into batches of about batch_size, keeping a debtor's orders together."""
+    by_debtor: dict[str, list[int]] = defaultdict(list)
+    for order_id, debtor in ready:
+        by_debtor[debtor].append(order_id)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for ids in by_debtor.values():
+        if current and len(current) + len(ids) > batch_size:
+            batches.append(current)
+            current = []
+        current.extend(ids)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None) -> Validated:
+    """Read the orders in full (batched), normalize, precheck and plan; store plans or reasons."""
+    ids = list(dict.fromkeys(int(i) for i in order_ids))
+    if not ids:
+        return Validated([], 0, 0)
+    ctx = shop_context(config, shop)
+    ready: list[tuple[int, str]] = []
+    problems: dict[int, tuple[str, str]] = {}
+    plans: list[dict] = []
+    chunk = max(config.prestashop.page_size, 100)
+    for start in range(0, len(ids), chunk):
+        part = ids[start : start + chunk]
+        orders = {int(o["id"]): o for o in shop.orders(part) if str(o.get("id", "")).isdigit()}
+        details = _index(_unique_by_id(shop.order_details(list(orders))), "id_order")
+        customer_ids = {str(o.get("id_customer")) for o in orders.values()}
+        customers = {str(c.get("id")): c for c in shop.customers(customer_ids)}
+        addresses = _index(shop.addresses_of_customers(customer_ids), "id_customer")
+        for order_id in part:
+            raw = orders.get(order_id)
+            if raw is None:
+                problems[order_id] = ("Order no longer exists in the shop", "NOT_FOUND")
+                continue
+            customer_id = str(raw.get("id_customer"))
+            try:
+                order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx)
+                plan = build_plan(order, config, ctx)
+            except OrderProblem as exc:
+                problems[order_id] = (exc.reason, exc.code)
+                continue
+            except Exception as exc:  # noqa: BLE001 - one odd order must not stop the others
+                log.exception("Order %s could not be processed", order_id)
+                problems[order_id] = (f"Order data could not be processed ({type(exc).__name__}: {str(exc)[:200]})", "MALFORMED")
+                continue
+            data = plan.to_dict()
+            data["total_incl"], data["total_excl"] = str(plan.total_incl), str(plan.total_excl)
+            plans.append(data)
+            ready.append((order_id, normalize_email(plan.debtor.email)))
+    store.set_errors(config.tenant, problems, run_id)
+    if plans:
+        store.save_plans(config.tenant, plans, run_id)
+    return Validated(batches_by_debtor(ready, config.processing.batch_size), len(ready), len(problems))

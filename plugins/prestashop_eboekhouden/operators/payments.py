@@ -1,0 +1,212 @@
+"""Daily payments: shop payments of booked orders → the sale's outstanding item → a payment mutation.
+
+Exactly once as for sales: each payment is claimed, its intent recorded before sending, and a lost
+answer is resolved by looking the payment up (type 3 mutations of the sales number, matched on
+transaction id and amount) before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+
+from prestashop_eboekhouden.config import TenantConfig
+from prestashop_eboekhouden.domain.errors import MalformedOrder
+from prestashop_eboekhouden.domain.payloads import payment_payload
+from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.operators.booking import BULK_MIN_UNKNOWN, SEND_ATTEMPTS, BookOutcome
+from prestashop_eboekhouden.operators.orders import batches_by_debtor
+from prestashop_eboekhouden.operators.recheck import cutoff_date
+from prestashop_eboekhouden.store import BOOKED, StateStore
+
+log = logging.getLogger(__name__)
+PAYMENT = 3
+
+
+@dataclass
+class PaymentsExtracted:
+    """Batches of order ids with payments to book, and counts."""
+
+    batches: list[list[int]]
+    orders_checked: int
+    not_paid: int
+    payments_seen: int
+
+
+def extract_payments(config: TenantConfig, shop: PrestaShopHook, store: StateStore, today: dt.date, run_id: str | None) -> PaymentsExtracted:
+    """Register the shop payments of booked, unpaid orders that the shop marks paid (or all, with payments.always)."""
+    awaiting = store.orders_awaiting_payment(config.tenant, since=cutoff_date(today, config.recheck.months_back))
+    if not awaiting:
+        return PaymentsExtracted([], 0, 0, 0)
+    by_id = {row["order_id"]: row for row in awaiting}
+    states = shop.order_states()
+    current = {int(r["id"]): int(r.get("current_state") or 0) for r in shop.order_refs_by_ids(list(by_id))}
+    paid = [oid for oid in by_id if config.payments.always or (states.get(current.get(oid, 0)) and states[current[oid]].paid)]
+    by_reference: dict[str, list[int]] = defaultdict(list)
+    for oid in paid:
+        by_reference[by_id[oid]["reference"]].append(oid)
+    rows: list[dict] = []
+    refused: dict[int, tuple[str, str]] = {}
+    for raw in shop.order_payments(list(by_reference)):
+        try:
+            payment = normalize_payment(raw)
+        except MalformedOrder as exc:
+            log.warning("Skipping a payment the shop sent malformed: %s", exc)
+            continue
+        owners = by_reference.get(payment.order_reference, [])
+        if not owners:
+            continue
+        order = by_id[owners[0]]
+        rows.append(
+            {
+                "payment_id": payment.payment_id, "order_id": order["order_id"], "reference": payment.order_reference,
+                "sales_number": order["sales_number"], "amount": payment.amount, "method": payment.method,
+                "transaction_id": payment.transaction_id, "payment_date": payment.date,
+            }
+        )
+        if len(owners) > 1:
+            refused[payment.payment_id] = (
+                f"Reference {payment.order_reference} is shared by orders {', '.join(map(str, owners))} (split cart): book this payment by hand",
+                "SHARED_REFERENCE",
+            )
+    store.record_payments(config.tenant, rows, run_id)
+    store.set_payment_errors(config.tenant, refused, run_id)
+    with_payments = sorted({r["order_id"] for r in rows if r["payment_id"] not in refused})
+    batches = batches_by_debtor([(oid, str(oid)) for oid in with_payments], config.processing.batch_size)
+    return PaymentsExtracted(batches, len(awaiting), len(by_id) - len(paid), len(rows))
+
+
+class PaymentBooker:
+    """Books the payments of a batch of orders against their outstanding items."""
+
+    def __init__(self, config: TenantConfig, eb: EBoekhoudenHook, store: StateStore, owner: str, run_id: str | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
+        self.claims = store.payment_claims
+        self.outcome = BookOutcome()
+        self._outstanding: dict[str, dict] | None = None
+        self._sleep = sleep
+
+    def _load_outstanding(self, count_needed: int) -> None:
+        """List all outstanding debtor items once when that is cheaper than one lookup per order."""
+        if count_needed < BULK_MIN_UNKNOWN:
+            return
+        endpoint, params = "v1/mutation/invoice/outstanding", {"credDeb": "D"}
+        if self.eb.count(endpoint, params) <= count_needed * LIST_LIMIT:
+            self._outstanding = {str(item.get("invoiceNumber")): item for item in self.eb.list_all(endpoint, params)}
+
+    def outstanding_item(self, sales_number: str) -> dict | None:
+        """The sale's outstanding item, or None when there is none (not booked, or settled)."""
+        if self._outstanding is not None:
+            return self._outstanding.get(sales_number)
+        items = [i for i in self.eb.outstanding(sales_number) if str(i.get("invoiceNumber")) == sales_number]
+        return items[0] if items else None
+
+    def book(self, order_ids: Sequence[int], concurrency: int | None = None) -> BookOutcome:
+        """Decide and book the payments of these orders; each order's payments in sequence."""
+        orders = self.store.get_orders(self.config.tenant, order_ids)
+        self._load_outstanding(len(orders))
+        payments = self.store.payments_of_orders(self.config.tenant, list(orders))
+        with ThreadPoolExecutor(max_workers=concurrency or self.config.eboekhouden.concurrency, thread_name_prefix="pay") as pool:
+            futures = [pool.submit(self.book_order, orders[oid], payments.get(oid, [])) for oid in orders]
+            for future in futures:
+                future.result()
+        return self.outcome
+
+    def book_order(self, order: dict, payments: list[dict]) -> None:
+        """Book the unbooked payments of one order when they match its outstanding amount."""
+        todo = [p for p in payments if p["state"] != BOOKED and p.get("error_code") != "SHARED_REFERENCE"]
+        if not todo:
+            self._maybe_paid(order, payments)
+            return
+        try:
+            item = self.outstanding_item(order["sales_number"])
+            outstanding = Decimal(str(item["outstandingAmount"])).quantize(Decimal("0.01")) if item else None
+            decision = decide(order["sales_number"], [(p["payment_id"], p["amount"]) for p in todo], outstanding, self.config.payments.without_outstanding_item)
+            if decision.refuse:
+                self.store.set_payment_errors(self.config.tenant, {pid: (reason, "OUTSTANDING") for pid, reason in decision.refuse.items()}, self.run_id)
+                self.outcome.add("refused", len(decision.refuse))
+            relation_id = int(item["relationId"]) if item else order.get("relation_id")
+            for payment in (p for p in todo if p["payment_id"] in decision.book):
+                self.book_payment(order, payment, relation_id)
+        except TransientError as exc:
+            log.warning("Payments of order %s not booked yet: %s", order["order_id"], exc)
+            with self.outcome.lock:
+                self.outcome.pending.extend(p["payment_id"] for p in todo)
+            return
+        self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
+
+    def _maybe_paid(self, order: dict, payments: list[dict]) -> None:
+        booked = sum((p["amount"] for p in payments if p["state"] == BOOKED), Decimal("0.00"))
+        if payments and booked >= order["amount_incl"]:
+            self.store.mark_order_paid(self.config.tenant, order["order_id"])
+
+    def _find_existing(self, order: dict, payment: dict) -> dict | None:
+        for item in self.eb.mutations_by_invoice_number(order["sales_number"], PAYMENT):
+            same_entry = str(item.get("entryNumber") or "") == (payment["transaction_id"] or "")[:50]
+            amount = item.get("amount")
+            if same_entry and (amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]):
+                return item
+        return None
+
+    def book_payment(self, order: dict, payment: dict, relation_id: int | None) -> None:
+        """Claim, look up after a lost answer, send, record."""
+        tenant, pid = self.config.tenant, payment["payment_id"]
+        claim = self.claims.claim(tenant, pid, self.owner)
+        if claim is None:
+            self.outcome.add("skipped")
+            return
+        try:
+            if relation_id is None:
+                raise ConfigurationError("No debtor known for this sale; cannot book a payment without an outstanding item")
+            if claim.had_intent and (existing := self._find_existing(order, payment)):
+                self._booked(pid, existing, adopted=True)
+                return
+            ledger_code = self.config.payments.ledger_for(payment["method"] or "")
+            body = payment_payload(
+                date=payment["payment_date"].date().isoformat(),
+                ledger_id=self.eb.ledger_ids([ledger_code])[ledger_code],
+                relation_id=relation_id,
+                sales_number=order["sales_number"],
+                amount=payment["amount"],
+                description=payment_description(payment["method"], order.get("eb_id"), payment["transaction_id"]),
+                transaction_id=payment["transaction_id"] or "",
+            )
+            for attempt in range(1, SEND_ATTEMPTS + 1):
+                self.claims.record_intent(tenant, pid, self.owner)
+                try:
+                    created = self.eb.create_mutation(body)
+                except AmbiguousWrite as exc:
+                    log.warning("Payment %s: %s; looking it up before sending again", pid, exc)
+                    if existing := self._find_existing(order, payment):
+                        self._booked(pid, existing, adopted=True)
+                        return
+                    self._sleep(min(30.0, 0.5 * 2**attempt))
+                    continue
+                self._booked(pid, created, adopted=False)
+                return
+            raise TransientError(f"e-Boekhouden's answer was lost {SEND_ATTEMPTS} times")
+        except (ApiError, ConfigurationError) as exc:
+            reason, code = (exc.reason, exc.code) if isinstance(exc, ApiError) else (str(exc), "CONFIG")
+            self.claims.refused(tenant, pid, self.owner, reason, code, self.run_id)
+            self.outcome.add("refused")
+        except TransientError as exc:
+            log.warning("Payment %s not booked yet (will be retried): %s", pid, exc)
+            self.claims.release(tenant, pid, self.owner)
+            with self.outcome.lock:
+                self.outcome.pending.append(pid)
+
+    def _booked(self, payment_id: int, item: dict, adopted: bool) -> None:
+        self.claims.booked(
+            self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]),
+            reason="Adopted the payment e-Boekhouden already had" if adopted else None,
+        )
+        self.outcome.add("adopted" if adopted else "booked")

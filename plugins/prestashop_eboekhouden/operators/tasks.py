@@ -1,0 +1,241 @@
+"""The Airflow operators of the generated DAGs: thin wiring of hook → domain → store.
+
+They read the tenant file at run time, push only ids and counts to XCom, and leave every
+business rule to ``domain/`` and every HTTP detail to ``hooks/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pendulum
+from airflow.sdk import BaseOperator
+
+from prestashop_eboekhouden.config import TenantConfig, get_tenant
+from prestashop_eboekhouden.store import StateStore, get_store
+
+
+class TenantOperator(BaseOperator):
+    """Base: knows its tenant, its store, and its identity as a claim owner."""
+
+    ui_color = "#e8f0fe"
+
+    def __init__(self, *, tenant: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.tenant = tenant
+
+    def tenant_config(self) -> TenantConfig:
+        """The tenant file, read at run time (a fix to it applies to the next try)."""
+        return get_tenant(self.tenant)
+
+    @staticmethod
+    def state_store() -> StateStore:
+        """The integration's state store."""
+        return get_store()
+
+    @staticmethod
+    def owner_id(context: Any) -> str:
+        """Who holds a claim: this task instance (a retry of it takes its claims back)."""
+        ti = context["ti"]
+        return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"
+
+    @staticmethod
+    def prestashop(config: TenantConfig):
+        from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+
+        return PrestaShopHook(config.prestashop_conn_id, page_size=config.prestashop.page_size)
+
+    @staticmethod
+    def eboekhouden(config: TenantConfig):
+        from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+
+        return EBoekhoudenHook(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+
+
+def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
+    """The run's window as shop-local naive times: params since/until, else the data interval."""
+    params = context.get("params") or {}
+    tz = config.tz
+    start = params.get("since") or context["data_interval_start"]
+    end = params.get("until") or context["data_interval_end"]
+
+    def local(value: Any) -> dt.datetime:
+        moment = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
+        return moment.in_timezone(tz).naive()
+
+    return local(start), local(end)
+
+
+class ExtractOrdersOperator(TenantOperator):
+    """Orders updated in the run's hour (or the orders named in param order_ids) → the store."""
+
+    def execute(self, context: Any) -> dict:
+        from prestashop_eboekhouden.operators.orders import extract_ids, extract_window
+
+        config = self.tenant_config()
+        shop = self.prestashop(config)
+        store = self.state_store()
+        run_id = context["run_id"]
+        ids = [int(i) for i in (context.get("params") or {}).get("order_ids") or []]
+        if ids:
+            self.log.info("Reprocessing %d chosen orders", len(ids))
+            result = extract_ids(config, shop, store, ids, run_id)
+        else:
+            since, until = shop_window(context, config)
+            self.log.info("Reading orders updated in [%s, %s) shop time", since, until)
+            result = extract_window(config, shop, store, since, until, run_id)
+        self.log.info(
+            "Seen %d orders: %d to validate, %d waiting for a status, %d already booked; PrestaShop requests: %s",
+            result.seen, len(result.to_process), result.waiting, result.already_booked, dict(shop.requests_made),
+        )
+        context["ti"].xcom_push(key="order_ids", value=result.to_process)
+        return {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
+
+
+class RecheckOpenOrdersOperator(TenantOperator):
+    """Nightly: reread open orders within recheck.months_back; older ones leave Open with a reason."""
+
+    def execute(self, context: Any) -> dict:
+        from prestashop_eboekhouden.operators.orders import extract_ids
+        from prestashop_eboekhouden.operators.recheck import recheck_candidates
+
+        config = self.tenant_config()
+        store = self.state_store()
+        run_id = context["run_id"]
+        today = pendulum.now(config.tz).date()
+        candidates, expired = recheck_candidates(config, store, today, run_id)
+        self.log.info("%d open orders to recheck; %d older than %d months moved to Errors", len(candidates), expired, config.recheck.months_back)
+        shop = self.prestashop(config)
+        result = extract_ids(config, shop, store, candidates, run_id) if candidates else None
+        to_process = result.to_process if result else []
+        context["ti"].xcom_push(key="order_ids", value=to_process)
+        counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"} if result else {}
+        self.log.info("Now in a status to book: %d; PrestaShop requests: %s", len(to_process), dict(shop.requests_made))
+        return {**counts, "expired": expired, "rechecked": len(candidates)}
+
+
+class ValidateOrdersOperator(TenantOperator):
+    """Full order data (batched) → normalize, precheck, plan; returns batches of ready order ids."""
+
+    template_fields: Sequence[str] = ("order_ids",)
+
+    def __init__(self, *, order_ids: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.order_ids = order_ids
+
+    def execute(self, context: Any) -> list[list[int]]:
+        from prestashop_eboekhouden.operators.orders import validate
+
+        config = self.tenant_config()
+        shop = self.prestashop(config)
+        result = validate(config, shop, self.state_store(), list(self.order_ids or []), context["run_id"])
+        self.log.info(
+            "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab); PrestaShop requests: %s",
+            result.ready, len(result.batches), result.refused, dict(shop.requests_made),
+        )
+        return result.batches
+
+
+class BookOrdersOperator(TenantOperator):
+    """Books one batch of ready orders into e-Boekhouden (mapped: one task instance per batch)."""
+
+    template_fields: Sequence[str] = ("order_ids",)
+    ui_color = "#fde8e8"
+
+    def __init__(self, *, order_ids: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.order_ids = order_ids
+
+    def execute(self, context: Any) -> dict:
+        from prestashop_eboekhouden.operators.booking import BookingIncomplete, SaleBooker
+
+        config = self.tenant_config()
+        eb = self.eboekhouden(config)
+        booker = SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
+        try:
+            outcome = booker.book([int(i) for i in self.order_ids or []])
+        finally:
+            eb.close_session()
+        counts = outcome.as_xcom()
+        self.log.info("Booking batch: %s; e-Boekhouden requests: %s", counts, dict(eb.requests_made))
+        if outcome.pending:
+            raise BookingIncomplete(
+                f"{len(outcome.pending)} orders could not be booked yet (e-Boekhouden unreachable or answer lost); "
+                f"a retry books only what is not booked: {outcome.pending[:20]}"
+            )
+        return counts
+
+
+class ReportOperator(TenantOperator):
+    """Summarises the run (counts, amounts) in the log, the store and an asset event; fails if a batch failed."""
+
+    def __init__(self, *, kind: str, batches_task: str, work_task: str, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
+
+    def execute(self, context: Any) -> dict:
+        from prestashop_eboekhouden.operators.report import summarize
+
+        ti = context["ti"]
+        batches = ti.xcom_pull(task_ids=self.batches_task)
+        results = ti.xcom_pull(task_ids=self.work_task) or []
+        if not isinstance(results, list):
+            results = [results]
+        store = self.state_store()
+        summary, table = summarize(store, self.tenant, context["run_id"], self.kind, [r for r in results if r])
+        self.log.info("Run summary for %s (%s):\n%s", self.tenant, self.kind, table)
+        store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
+        for outlet in self.outlets:
+            context["outlet_events"][outlet].extra = summary
+        if batches is None:
+            raise RuntimeError("Extract or validate did not finish; nothing was booked in this run (see their logs)")
+        done = len([r for r in results if r])
+        if done < len(batches):
+            raise RuntimeError(f"{len(batches) - done} of {len(batches)} booking batches failed; clear them to retry (already booked orders are skipped)")
+        return summary
+
+
+class ExtractPaymentsOperator(TenantOperator):
+    """Payments of booked, unpaid orders → the store; returns batches of order ids with payments to book."""
+
+    def execute(self, context: Any) -> list[list[int]]:
+        from prestashop_eboekhouden.operators.payments import extract_payments
+
+        config = self.tenant_config()
+        shop = self.prestashop(config)
+        result = extract_payments(config, shop, self.state_store(), pendulum.now(config.tz).date(), context["run_id"])
+        self.log.info(
+            "Checked %d booked orders awaiting payment: %d not paid in the shop yet, %d payments registered, %d batches; PrestaShop requests: %s",
+            result.orders_checked, result.not_paid, result.payments_seen, len(result.batches), dict(shop.requests_made),
+        )
+        return result.batches
+
+
+class BookPaymentsOperator(TenantOperator):
+    """Books the payments of one batch of orders (mapped)."""
+
+    template_fields: Sequence[str] = ("order_ids",)
+    ui_color = "#fde8e8"
+
+    def __init__(self, *, order_ids: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.order_ids = order_ids
+
+    def execute(self, context: Any) -> dict:
+        from prestashop_eboekhouden.operators.booking import BookingIncomplete
+        from prestashop_eboekhouden.operators.payments import PaymentBooker
+
+        config = self.tenant_config()
+        eb = self.eboekhouden(config)
+        booker = PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
+        try:
+            outcome = booker.book([int(i) for i in self.order_ids or []])
+        finally:
+            eb.close_session()
+        counts = outcome.as_xcom()
+        self.log.info("Payments batch: %s; e-Boekhouden requests: %s", counts, dict(eb.requests_made))
+        if outcome.pending:
+            raise BookingIncomplete(f"{len(outcome.pending)} payments could not be booked yet; a retry books only what is not booked")
+        return counts

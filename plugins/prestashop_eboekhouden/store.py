@@ -1,0 +1,558 @@
+"""The integration's state store (SQLAlchemy): every order and payment it has seen, in one state.
+
+States are the dashboard's tabs: ``open`` (seen, not yet bookable or about to be booked),
+``booked`` (final: never booked or changed again) and ``error`` (refused, with the reason).
+
+Exactly once: a booking is *claimed* (a row lock by compare-and-set, so two runs never book the
+same order at once), its *intent* is recorded before the request is sent, and the outcome after.
+A row with an intent but no outcome is a booking whose answer was lost: the next attempt first
+asks e-Boekhouden whether the sales number exists and adopts it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeDecorator
+
+STATE_DB_ENV = "PRESTA_EB_STATE_DB"
+OPEN, BOOKED, ERROR = "open", "booked", "error"
+STATES = (OPEN, BOOKED, ERROR)
+DEFAULT_LEASE = dt.timedelta(minutes=15)
+_CHUNK = 500
+
+
+class Money(TypeDecorator):
+    """Decimal euros stored as whole cents (exact on every database, SQLite included)."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        cents = Decimal(value) * 100
+        if cents != cents.to_integral_value():
+            raise ValueError(f"amount {value} is not rounded to the cent")
+        return int(cents)
+
+    def process_result_value(self, value: int | None, dialect: Any) -> Decimal | None:
+        return None if value is None else (Decimal(value) / 100).quantize(Decimal("0.01"))
+
+
+metadata = MetaData()
+
+
+def _claim_columns() -> list[Column]:
+    """Columns of the exactly-once protocol, shared by orders and payments."""
+    return [
+        Column("state", String(8), nullable=False),
+        Column("reason", Text),
+        Column("error_code", String(40)),
+        Column("eb_id", BigInteger),
+        Column("intent_at", DateTime),
+        Column("claim_owner", String(250)),
+        Column("claimed_at", DateTime),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("first_seen", DateTime, nullable=False),
+        Column("updated_at", DateTime, nullable=False),
+        Column("last_try", DateTime),
+        Column("booked_at", DateTime),
+        Column("run_id", String(250)),
+    ]
+
+
+orders = Table(
+    "presta_eb_orders",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("reference", String(64), nullable=False, default=""),
+    Column("sales_number", String(64)),
+    Column("shop_status", Integer),
+    Column("order_date", Date),
+    Column("date_upd", DateTime),
+    Column("amount_incl", Money),
+    Column("amount_excl", Money),
+    Column("eb_kind", String(16)),
+    Column("eb_number", String(64)),
+    Column("relation_code", String(32)),
+    Column("relation_id", BigInteger),
+    Column("payment_state", String(8)),
+    Column("plan", JSON),
+    *_claim_columns(),
+    UniqueConstraint("tenant", "sales_number", name="uq_presta_eb_orders_sales_number"),
+    Index("ix_presta_eb_orders_state_date", "tenant", "state", "order_date"),
+    Index("ix_presta_eb_orders_reference", "tenant", "reference"),
+)
+
+payments = Table(
+    "presta_eb_payments",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("payment_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("reference", String(64), nullable=False, default=""),
+    Column("sales_number", String(64)),
+    Column("amount", Money),
+    Column("method", String(100)),
+    Column("transaction_id", String(100)),
+    Column("payment_date", DateTime),
+    *_claim_columns(),
+    Index("ix_presta_eb_payments_state", "tenant", "state", "payment_date"),
+    Index("ix_presta_eb_payments_order", "tenant", "order_id"),
+)
+
+relations = Table(
+    "presta_eb_relations",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("email_key", String(320), primary_key=True),
+    Column("relation_id", BigInteger, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("created_by_us", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+runs = Table(
+    "presta_eb_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("dag_id", String(250), nullable=False),
+    Column("run_id", String(250), nullable=False),
+    Column("finished_at", DateTime, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Index("ix_presta_eb_runs_tenant", "tenant", "finished_at"),
+)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC now, the store's clock."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def default_url() -> str:
+    """PRESTA_EB_STATE_DB, else a SQLite file beside the Airflow home."""
+    if url := os.environ.get(STATE_DB_ENV):
+        return url
+    home = Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+    return f"sqlite:///{home / 'presta_eb_state.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """WAL and a busy timeout, so parallel tasks on one SQLite file wait instead of failing."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claimed order or payment: its stored row, and whether an earlier attempt left an intent."""
+
+    key: int
+    row: dict
+    had_intent: bool
+
+
+class _Claims:
+    """The claim / intent / outcome protocol on one table (orders or payments)."""
+
+    def __init__(self, store: StateStore, table: Table, key: str):
+        self.store, self.table, self.key = store, table, key
+
+    def _where(self, tenant: str, key: int):
+        return and_(self.table.c.tenant == tenant, self.table.c[self.key] == key)
+
+    def claim(self, tenant: str, key: int, owner: str, lease: dt.timedelta = DEFAULT_LEASE) -> Claim | None:
+        """Take the row for booking unless booked or held by another live owner; None when not ours."""
+        now = utcnow()
+        t = self.table
+        stmt = (
+            update(t)
+            .where(self._where(tenant, key), t.c.state != BOOKED)
+            .where(or_(t.c.claim_owner.is_(None), t.c.claim_owner == owner, t.c.claimed_at < now - lease))
+            .values(claim_owner=owner, claimed_at=now)
+        )
+        with self.store.begin() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                return None
+            row = conn.execute(select(t).where(self._where(tenant, key))).mappings().one()
+        return Claim(key, dict(row), row["intent_at"] is not None)
+
+    def record_intent(self, tenant: str, key: int, owner: str) -> None:
+        """Write down that a booking request is about to be sent (before sending it)."""
+        now = utcnow()
+        t = self.table
+        with self.store.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(self._where(tenant, key), t.c.claim_owner == owner)
+                .values(intent_at=now, last_try=now, attempts=t.c.attempts + 1, updated_at=now)
+            )
+
+    def booked(self, tenant: str, key: int, owner: str | None, run_id: str | None = None, **values: Any) -> None:
+        """The booking exists in e-Boekhouden: final."""
+        now = utcnow()
+        t = self.table
+        where = self._where(tenant, key)
+        if owner is not None:
+            where = and_(where, t.c.claim_owner == owner)
+        with self.store.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(where)
+                .values(
+                    state=BOOKED, reason=None, error_code=None, booked_at=now, updated_at=now,
+                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id, **values,
+                )
+            )
+
+    def refused(self, tenant: str, key: int, owner: str | None, reason: str, code: str, run_id: str | None = None) -> None:
+        """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason."""
+        now = utcnow()
+        t = self.table
+        where = and_(self._where(tenant, key), t.c.state != BOOKED)
+        if owner is not None:
+            where = and_(where, t.c.claim_owner == owner)
+        with self.store.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(where)
+                .values(
+                    state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now,
+                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id,
+                )
+            )
+
+    def release(self, tenant: str, key: int, owner: str) -> None:
+        """Let go without an outcome (a transient failure): the intent stays, so the retry looks first."""
+        t = self.table
+        with self.store.begin() as conn:
+            conn.execute(
+                update(t).where(self._where(tenant, key), t.c.claim_owner == owner).values(claim_owner=None, claimed_at=None)
+            )
+
+
+class StateStore:
+    """Access to the state store; one per process and URL (see :func:`get_store`)."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None):
+        self.url = url or default_url()
+        self.engine = engine or self._make_engine(self.url)
+        self.ensure_schema()
+        self.order_claims = _Claims(self, orders, "order_id")
+        self.payment_claims = _Claims(self, payments, "payment_id")
+
+    @staticmethod
+    def _make_engine(url: str) -> Engine:
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+
+    def ensure_schema(self) -> None:
+        """Create missing tables; add columns that a newer version introduced (additive migration)."""
+        metadata.create_all(self.engine, checkfirst=True)
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name not in present:
+                        kind = column.type.compile(dialect=self.engine.dialect)
+                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    # ---- orders seen in the shop -------------------------------------------------------------
+
+    def record_seen(self, tenant: str, seen: Iterable[dict], run_id: str | None = None) -> dict[int, dict]:
+        """Insert new orders as Open and refresh status of unbooked ones; returns each order's stored row."""
+        seen = list(seen)
+        now = utcnow()
+        ids = [s["order_id"] for s in seen]
+        existing = self.get_orders(tenant, ids)
+        new_rows, changed = [], []
+        for item in seen:
+            current = existing.get(item["order_id"])
+            if current is None:
+                new_rows.append({**item, "tenant": tenant, "state": OPEN, "attempts": 0, "first_seen": now, "updated_at": now, "run_id": run_id})
+            elif current["state"] != BOOKED and (current["shop_status"], current["date_upd"]) != (item.get("shop_status"), item.get("date_upd")):
+                changed.append({**item, "b_tenant": tenant, "b_order_id": item["order_id"]})
+        with self.begin() as conn:
+            if new_rows:
+                conn.execute(orders.insert(), new_rows)
+            if changed:
+                conn.execute(
+                    update(orders)
+                    .where(orders.c.tenant == bindparam("b_tenant"), orders.c.order_id == bindparam("b_order_id"), orders.c.state != BOOKED)
+                    .values(shop_status=bindparam("shop_status"), date_upd=bindparam("date_upd"), updated_at=now),
+                    [{"b_tenant": c["b_tenant"], "b_order_id": c["b_order_id"], "shop_status": c.get("shop_status"), "date_upd": c.get("date_upd")} for c in changed],
+                )
+        return self.get_orders(tenant, ids)
+
+    def _rows_by_key(self, table: Table, tenant: str, ids: Iterable[int]) -> dict[int, dict]:
+        """Stored rows of a table by their key (order id or payment id)."""
+        key = table.c.order_id if table is orders else table.c.payment_id
+        found: dict[int, dict] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                stmt = select(table).where(table.c.tenant == tenant, key.in_(chunk))
+                found.update({row[key.name]: dict(row) for row in conn.execute(stmt).mappings()})
+        return found
+
+    def get_orders(self, tenant: str, ids: Iterable[int]) -> dict[int, dict]:
+        """Stored orders by order id."""
+        return self._rows_by_key(orders, tenant, ids)
+
+    def _set_state(self, table: Table, tenant: str, problems: dict[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
+        """Move unbooked rows to a state with a reason (and code) each."""
+        if not problems:
+            return
+        now = utcnow()
+        key = table.c.order_id if table is orders else table.c.payment_id
+        values = {"state": state, "reason": bindparam("reason"), "error_code": bindparam("code"), "updated_at": now, "run_id": run_id}
+        if state == ERROR:
+            values["last_try"] = now
+        with self.begin() as conn:
+            conn.execute(
+                update(table).where(table.c.tenant == tenant, key == bindparam("b_key"), table.c.state != BOOKED).values(**values),
+                [{"b_key": k, "reason": reason[:2000], "code": code[:40] if code else None} for k, (reason, code) in problems.items()],
+            )
+
+    def set_open(self, tenant: str, order_ids: Iterable[int], reason: str, run_id: str | None = None) -> None:
+        """Orders that wait (status not yet to book): Open with the reason, unless booked."""
+        self._set_state(orders, tenant, dict.fromkeys(order_ids, (reason, None)), OPEN, run_id)
+
+    def set_errors(self, tenant: str, problems: dict[int, tuple[str, str]], run_id: str | None = None) -> None:
+        """Orders refused by a precheck: Errors with reason and code, unless booked."""
+        self._set_state(orders, tenant, problems, ERROR, run_id)
+
+    def save_plans(self, tenant: str, plans: Sequence[dict], run_id: str | None = None) -> dict[int, str]:
+        """Store validated plans (Open, ready to book) with unique sales numbers; returns order id → sales number."""
+        now = utcnow()
+        numbers: dict[int, str] = {}
+        with self.begin() as conn:
+            wanted = [p["sales_number"] for p in plans]
+            taken: dict[str, int] = {}
+            for chunk in _chunks(wanted):
+                stmt = select(orders.c.sales_number, orders.c.order_id).where(orders.c.tenant == tenant, orders.c.sales_number.in_(chunk))
+                taken.update({r.sales_number: r.order_id for r in conn.execute(stmt)})
+            rows = []
+            for plan in plans:
+                number = plan["sales_number"]
+                holder = taken.get(number)
+                if holder is not None and holder != plan["order_id"]:
+                    number = f"{number}-{plan['order_id']}"  # a split cart shares its reference
+                taken[number] = plan["order_id"]
+                numbers[plan["order_id"]] = number
+                rows.append(
+                    {
+                        "b_order_id": plan["order_id"],
+                        "plan": {**plan, "sales_number": number},
+                        "sales_number": number,
+                        "amount_incl": Decimal(plan["total_incl"]),
+                        "amount_excl": Decimal(plan["total_excl"]),
+                    }
+                )
+            if rows:
+                conn.execute(
+                    update(orders)
+                    .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_order_id"), orders.c.state != BOOKED)
+                    .values(
+                        plan=bindparam("plan"), sales_number=bindparam("sales_number"), amount_incl=bindparam("amount_incl"),
+                        amount_excl=bindparam("amount_excl"), state=OPEN, reason="Ready to book", error_code=None,
+                        updated_at=now, run_id=run_id,
+                    ),
+                    rows,
+                )
+        return numbers
+
+    def open_orders(self, tenant: str, since: dt.date | None = None, before: dt.date | None = None, limit: int | None = None) -> list[dict]:
+        """Open orders, oldest first, optionally within [since, before) by order date."""
+        stmt = select(orders.c.order_id, orders.c.order_date, orders.c.intent_at).where(orders.c.tenant == tenant, orders.c.state == OPEN)
+        if since is not None:
+            stmt = stmt.where(orders.c.order_date >= since)
+        if before is not None:
+            stmt = stmt.where(or_(orders.c.order_date < before, orders.c.order_date.is_(None)))
+        stmt = stmt.order_by(orders.c.order_date, orders.c.order_id)
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    # ---- payments -------------------------------------------------------------------------------
+
+    def orders_awaiting_payment(self, tenant: str, since: dt.date | None = None) -> list[dict]:
+        """Booked orders whose payment is not booked yet (optionally from an order date on)."""
+        cols = (orders.c.order_id, orders.c.reference, orders.c.sales_number, orders.c.amount_incl, orders.c.eb_id, orders.c.relation_id, orders.c.order_date)
+        stmt = select(*cols).where(orders.c.tenant == tenant, orders.c.state == BOOKED, orders.c.payment_state.is_(None))
+        if since is not None:
+            stmt = stmt.where(orders.c.order_date >= since)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt.order_by(orders.c.order_id)).mappings()]
+
+    def record_payments(self, tenant: str, rows: Sequence[dict], run_id: str | None = None) -> None:
+        """Register shop payments (new ones Open); unbooked ones get the shop's current amount and details."""
+        now = utcnow()
+        existing = self.get_payments(tenant, [r["payment_id"] for r in rows])
+        fresh = [{**r, "tenant": tenant, "state": OPEN, "attempts": 0, "first_seen": now, "updated_at": now, "run_id": run_id} for r in rows if r["payment_id"] not in existing]
+        changed = [
+            {**{k: r[k] for k in ("amount", "method", "transaction_id", "payment_date")}, "b_key": r["payment_id"]}
+            for r in rows
+            if r["payment_id"] in existing and existing[r["payment_id"]]["state"] != BOOKED
+        ]
+        with self.begin() as conn:
+            if fresh:
+                conn.execute(payments.insert(), fresh)
+            if changed:
+                conn.execute(
+                    update(payments)
+                    .where(payments.c.tenant == tenant, payments.c.payment_id == bindparam("b_key"), payments.c.state != BOOKED)
+                    .values(amount=bindparam("amount"), method=bindparam("method"), transaction_id=bindparam("transaction_id"), payment_date=bindparam("payment_date"), updated_at=now),
+                    changed,
+                )
+
+    def get_payments(self, tenant: str, ids: Iterable[int]) -> dict[int, dict]:
+        """Stored payments by payment id."""
+        return self._rows_by_key(payments, tenant, ids)
+
+    def payments_of_orders(self, tenant: str, order_ids: Iterable[int]) -> dict[int, list[dict]]:
+        """Stored payments grouped by order id."""
+        grouped: dict[int, list[dict]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(order_ids))):
+                stmt = select(payments).where(payments.c.tenant == tenant, payments.c.order_id.in_(chunk)).order_by(payments.c.payment_id)
+                for row in conn.execute(stmt).mappings():
+                    grouped.setdefault(row["order_id"], []).append(dict(row))
+        return grouped
+
+    def set_payment_errors(self, tenant: str, problems: dict[int, tuple[str, str]], run_id: str | None = None) -> None:
+        """Payments refused (no outstanding item, amount differs, ...): Errors with the reason."""
+        self._set_state(payments, tenant, problems, ERROR, run_id)
+
+    def set_payments_open(self, tenant: str, payment_ids: Iterable[int], reason: str, run_id: str | None = None) -> None:
+        """Payments that wait (e.g. the order is not paid in the shop yet)."""
+        self._set_state(payments, tenant, dict.fromkeys(payment_ids, (reason, None)), OPEN, run_id)
+
+    def mark_order_paid(self, tenant: str, order_id: int) -> None:
+        """All of the order's payments are booked: the daily DAG stops looking at it."""
+        with self.begin() as conn:
+            conn.execute(update(orders).where(orders.c.tenant == tenant, orders.c.order_id == order_id).values(payment_state="paid", updated_at=utcnow()))
+
+    # ---- debtors ------------------------------------------------------------------------------
+
+    def known_relations(self, tenant: str, email_keys: Iterable[str]) -> dict[str, dict]:
+        """Relations this integration already matched or created, by normalized e-mail."""
+        keys = list(dict.fromkeys(email_keys))
+        found: dict[str, dict] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(keys):
+                stmt = select(relations).where(relations.c.tenant == tenant, relations.c.email_key.in_(chunk))
+                found.update({r["email_key"]: dict(r) for r in conn.execute(stmt).mappings()})
+        return found
+
+    def remember_relation(self, tenant: str, email_key: str, relation_id: int, code: str, created: bool) -> None:
+        """Remember which relation an e-mail address belongs to."""
+        now = utcnow()
+        with self.begin() as conn:
+            where = and_(relations.c.tenant == tenant, relations.c.email_key == email_key)
+            if conn.execute(update(relations).where(where).values(relation_id=relation_id, code=code, updated_at=now)).rowcount == 0:
+                conn.execute(relations.insert().values(tenant=tenant, email_key=email_key, relation_id=relation_id, code=code, created_by_us=created, updated_at=now))
+
+    def forget_relation(self, tenant: str, email_key: str) -> None:
+        """Drop a remembered relation (it no longer exists in e-Boekhouden)."""
+        with self.begin() as conn:
+            conn.execute(relations.delete().where(relations.c.tenant == tenant, relations.c.email_key == email_key))
+
+    # ---- runs and reporting --------------------------------------------------------------------
+
+    def record_run(self, tenant: str, dag_id: str, run_id: str, summary: dict) -> None:
+        """Keep a run's summary (counts and amounts)."""
+        with self.begin() as conn:
+            conn.execute(runs.insert().values(tenant=tenant, dag_id=dag_id, run_id=run_id, finished_at=utcnow(), summary=summary))
+
+    def run_orders(self, tenant: str, run_id: str) -> list[dict]:
+        """State and amounts of the orders a run touched last."""
+        stmt = select(orders.c.order_id, orders.c.state, orders.c.amount_incl, orders.c.amount_excl).where(
+            orders.c.tenant == tenant, orders.c.run_id == run_id
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def run_payments(self, tenant: str, run_id: str) -> list[dict]:
+        """State and amounts of the payments a run touched last."""
+        stmt = select(payments.c.payment_id, payments.c.state, payments.c.amount.label("amount_incl")).where(
+            payments.c.tenant == tenant, payments.c.run_id == run_id
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def counts(self, tenant: str, table: Table = orders) -> dict[str, int]:
+        """Rows per state."""
+        stmt = select(table.c.state, func.count()).where(table.c.tenant == tenant).group_by(table.c.state)
+        with self.engine.connect() as conn:
+            found = {state: count for state, count in conn.execute(stmt)}
+        return {state: found.get(state, 0) for state in STATES}
+
+
+_STORES: dict[str, StateStore] = {}
+
+
+def get_store(url: str | None = None) -> StateStore:
+    """The process's store for a URL (engines are pooled and reused)."""
+    url = url or default_url()
+    if url not in _STORES:
+        _STORES[url] = StateStore(url)
+    return _STORES[url]
