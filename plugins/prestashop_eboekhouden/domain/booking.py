@@ -154,7 +154,7 @@ def _rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
     vat_text = f"VAT {_pct(line.vat_rate)}% {line.description}"
     return [
         BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku),
-        BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, line.vat_amount, vat_text[:255]),
+        BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255]),  # all of it is (foreign) VAT
     ]
 
 

@@ -261,10 +261,10 @@ def pick_address(address_id: int, customer: Customer, addresses: Sequence[Addres
     raise MalformedOrder(f"order.id_address_{role}", f"is {address_id} and the customer has no addresses")
 
 
-def _customer(data: Mapping | None, order_id: int) -> Customer:
+def _customer(data: Mapping | None) -> Customer:
     """The customer resource; the e-mail address is what debtors are matched on."""
     if not isinstance(data, Mapping):
-        raise MalformedOrder("order.id_customer", f"customer of order {order_id} was not found in the shop")
+        raise MalformedOrder("order.id_customer", "points at a customer the shop does not have")
     where = "customer"
     email = _text(data, "email", where, required=True)
     if "@" not in email:
@@ -308,7 +308,7 @@ def normalize_order(
         + _amount(order, "total_wrapping_tax_excl", "order")
         - _amount(order, "total_discounts_tax_excl", "order")
     )
-    the_customer = _customer(customer, order_id)
+    the_customer = _customer(customer)
     parsed = [_address(a, ctx) for a in addresses if isinstance(a, Mapping)]
     invoice = pick_address(_int(order, "id_address_invoice", "order"), the_customer, parsed, "invoice")
     delivery = pick_address(_int(order, "id_address_delivery", "order"), the_customer, parsed, "delivery")

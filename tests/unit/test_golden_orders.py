@@ -1,0 +1,444 @@
+"""Golden cases: webservice JSON in, the exact booking plan (or the exact reason) out.
+
+Every expected amount below was worked out by hand from the manual's rules (section 6), not by
+running the code: rows are (ledger, VAT code, amount incl VAT, amount excl VAT, description).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+
+from prestashop_eboekhouden.domain.booking import build_plan
+from prestashop_eboekhouden.domain.classify import Regime
+from prestashop_eboekhouden.domain.errors import OrderProblem
+from prestashop_eboekhouden.domain.normalize import normalize_order
+
+from .shop_json import address, context, customer, detail, order, tenant
+
+D = Decimal
+KETTLE = detail("Kettle 1L", 1, "12.950000", "10.702479", "12.950000", "10.700000", sku="KET-1")
+
+
+@dataclass
+class Case:
+    name: str
+    order: dict
+    details: list
+    rows: list[tuple] | None = None
+    error: str | None = None
+    customer: dict = field(default_factory=customer)
+    addresses: list = field(default_factory=lambda: [address()])
+    tenant: dict = field(default_factory=dict)
+    regime: Regime = Regime.DOMESTIC
+    sales_number: str | None = None
+    debtor: dict = field(default_factory=dict)
+    ctx: dict = field(default_factory=dict)
+
+
+DE = [address(country="DE", firstname="Jan", lastname="Jansen", city="Berlin", postcode="10115")]
+US = [address(country="US", city="Boston", postcode="02108")]
+BE_COMPANY = [address(country="BE", company="Brasserie Van Dijk BV", vat_number="BE0428759497", city="Gent", postcode="9000")]
+
+CASES = [
+    Case(
+        "NL private, one 21% line and shipping at 21%",
+        order(products_wt="12.950000", products="10.700000", shipping=("6.950000", "5.743802", "21.000"), paid_incl="19.900000", paid_excl="16.440000"),
+        [KETTLE],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L"), ("8000", "HOOG_VERK_21", "6.95", "5.74", "Shipping")],
+        sales_number="XKBKNABJK",
+    ),
+    Case(
+        "21/9/0 mixed cart with shipping",
+        order(products_wt="68.950000", products="64.140000", shipping=("4.950000", "4.090909", "21.000"), paid_incl="73.900000", paid_excl="68.230000"),
+        [
+            KETTLE,
+            detail("Coffee beans 1kg", 2, "15.500000", "14.220183", "31.000000", "28.440367", "2", id="2"),
+            detail("Gift card", 1, "25.000000", "25.000000", "25.000000", "25.000000", "3", id="3"),
+        ],
+        rows=[
+            ("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L"),
+            ("8010", "LAAG_VERK_9", "31.00", "28.44", "Coffee beans 1kg"),
+            ("8020", "GEEN", "25.00", "25.00", "Gift card"),
+            ("8000", "HOOG_VERK_21", "4.95", "4.09", "Shipping"),
+        ],
+    ),
+    Case(
+        "six-decimal unit prices: line totals round differently than unit × quantity",
+        order(products_wt="23.300000", products="19.250000", paid_incl="23.300000", paid_excl="19.250000"),
+        [
+            detail("Tea towel", 3, "4.990000", "4.123967", "14.970000", "12.371901"),
+            detail("Napkin", 7, "1.190000", "0.983471", "8.330000", "6.884297", id="2"),
+        ],
+        rows=[("8000", "HOOG_VERK_21", "14.97", "12.37", "Tea towel"), ("8000", "HOOG_VERK_21", "8.33", "6.88", "Napkin")],
+    ),
+    Case(
+        "a line with quantity 0 is skipped",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE, detail("Cancelled item", 0, "9.950000", "8.223140", "0.000000", "0.000000", id="2")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+    ),
+    Case(
+        "voucher on a single-rate cart: one Discount line",
+        order(products_wt="121.000000", products="100.000000", discounts=("12.100000", "10.000000"), paid_incl="108.900000", paid_excl="90.000000"),
+        [detail("Jacket", 1, "121.000000", "100.000000", "121.000000", "100.000000")],
+        rows=[("8000", "HOOG_VERK_21", "121.00", "100.00", "Jacket"), ("8000", "HOOG_VERK_21", "-12.10", "-10.00", "Discount")],
+    ),
+    Case(
+        "discount spread over 21% and 9% by share of products incl, residue to the largest share",
+        order(products_wt="15.000000", products="12.850000", discounts=("1.000000", "0.850000"), paid_incl="14.000000", paid_excl="12.000000"),
+        [
+            detail("Wine glass", 1, "10.000000", "8.264463", "10.000000", "8.260000"),
+            detail("Chocolate", 1, "5.000000", "4.587156", "5.000000", "4.590000", "2", id="2"),
+        ],
+        rows=[
+            ("8000", "HOOG_VERK_21", "10.00", "8.26", "Wine glass"),
+            ("8010", "LAAG_VERK_9", "5.00", "4.59", "Chocolate"),
+            ("8000", "HOOG_VERK_21", "-0.67", "-0.55", "Discount 21%"),
+            ("8010", "LAAG_VERK_9", "-0.33", "-0.30", "Discount 9%"),
+        ],
+    ),
+    Case(
+        "100% discount on the products, shipping still paid",
+        order(products_wt="24.200000", products="20.000000", shipping=("6.050000", "5.000000", "21.000"), discounts=("24.200000", "20.000000"), paid_incl="6.050000", paid_excl="5.000000"),
+        [detail("Sample box", 1, "24.200000", "20.000000", "24.200000", "20.000000")],
+        rows=[
+            ("8000", "HOOG_VERK_21", "24.20", "20.00", "Sample box"),
+            ("8000", "HOOG_VERK_21", "6.05", "5.00", "Shipping"),
+            ("8000", "HOOG_VERK_21", "-24.20", "-20.00", "Discount"),
+        ],
+    ),
+    Case(
+        "free shipping: no shipping row",
+        order(products_wt="19.990000", products="18.340000", shipping=("0.000000", "0.000000", "21.000"), paid_incl="19.990000", paid_excl="18.340000"),
+        [detail("Book", 1, "19.990000", "18.339450", "19.990000", "18.340000", "2")],
+        rows=[("8010", "LAAG_VERK_9", "19.99", "18.34", "Book")],
+    ),
+    Case(
+        "gift wrapping 2.50 / 2.066116 is a Surcharge at 21%",
+        order(products_wt="29.950000", products="24.750000", wrapping=("2.500000", "2.066116"), paid_incl="32.450000", paid_excl="26.820000"),
+        [detail("Scarf", 1, "29.950000", "24.752066", "29.950000", "24.750000")],
+        rows=[("8000", "HOOG_VERK_21", "29.95", "24.75", "Scarf"), ("8000", "HOOG_VERK_21", "2.50", "2.07", "Surcharge")],
+    ),
+    Case(
+        "wrapping at a computed 20.67% counts as 21%",
+        order(products_wt="12.100000", products="10.000000", wrapping=("3.620000", "3.000000"), paid_incl="15.720000", paid_excl="13.000000"),
+        [detail("Mug", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        rows=[("8000", "HOOG_VERK_21", "12.10", "10.00", "Mug"), ("8000", "HOOG_VERK_21", "3.62", "3.00", "Surcharge")],
+    ),
+    Case(
+        "wrapping at 20.6% (no rate fits to the cent) still counts as 21%",
+        order(products_wt="12.100000", products="10.000000", wrapping=("6.030000", "5.000000"), paid_incl="18.130000", paid_excl="15.000000"),
+        [detail("Mug", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        rows=[("8000", "HOOG_VERK_21", "12.10", "10.00", "Mug"), ("8000", "HOOG_VERK_21", "6.03", "5.00", "Surcharge")],
+    ),
+    Case(
+        "wrapping at 9% keeps 9%",
+        order(products_wt="10.900000", products="10.000000", wrapping=("1.090000", "1.000000"), paid_incl="11.990000", paid_excl="11.000000"),
+        [detail("Book", 1, "10.900000", "10.000000", "10.900000", "10.000000", "2")],
+        rows=[("8010", "LAAG_VERK_9", "10.90", "10.00", "Book"), ("8010", "LAAG_VERK_9", "1.09", "1.00", "Surcharge")],
+    ),
+    Case(
+        "zero-value order is booked with zero rows",
+        order(products_wt="0.000000", products="0.000000", paid_incl="0.000000", paid_excl="0.000000"),
+        [detail("Free sample", 1, "0.000000", "0.000000", "0.000000", "0.000000")],
+        rows=[("8000", "HOOG_VERK_21", "0.00", "0.00", "Free sample")],
+    ),
+    Case(
+        "a tax rate given as a fraction (0.210) is 21%",
+        order(products_wt="60.500000", products="50.000000", paid_incl="60.500000", paid_excl="50.000000"),
+        [detail("Lamp", 1, "60.500000", "50.000000", "60.500000", "50.000000", "7")],
+        rows=[("8000", "HOOG_VERK_21", "60.50", "50.00", "Lamp")],
+    ),
+    Case(
+        "OSS: DE private customer at 19%, net and VAT rows per line",
+        order(products_wt="11.900000", products="10.000000", shipping=("5.950000", "5.000000", "19.000"), paid_incl="17.850000", paid_excl="15.000000"),
+        [detail("Kettle 1L", 1, "11.900000", "10.000000", "11.900000", "10.000000", "4")],
+        addresses=DE,
+        regime=Regime.OSS,
+        rows=[
+            ("8300", "GEEN", "10.00", "10.00", "Kettle 1L"),
+            ("1630", "GEEN", "1.90", "0.00", "VAT 19% Kettle 1L"),
+            ("8300", "GEEN", "5.00", "5.00", "Shipping"),
+            ("1630", "GEEN", "0.95", "0.00", "VAT 19% Shipping"),
+        ],
+    ),
+    Case(
+        "OSS: DE at 7% and 19% in one cart",
+        order(products_wt="34.500000", products="30.000000", paid_incl="34.500000", paid_excl="30.000000"),
+        [
+            detail("Book", 1, "10.700000", "10.000000", "10.700000", "10.000000", "5"),
+            detail("Lamp", 1, "23.800000", "20.000000", "23.800000", "20.000000", "4", id="2"),
+        ],
+        addresses=DE,
+        regime=Regime.OSS,
+        rows=[
+            ("8300", "GEEN", "10.00", "10.00", "Book"),
+            ("1630", "GEEN", "0.70", "0.00", "VAT 7% Book"),
+            ("8300", "GEEN", "20.00", "20.00", "Lamp"),
+            ("1630", "GEEN", "3.80", "0.00", "VAT 19% Lamp"),
+        ],
+    ),
+    Case(
+        "OSS country charged the Dutch 21%: the shop's own VAT mapping applies",
+        order(products_wt="12.100000", products="10.000000", paid_incl="12.100000", paid_excl="10.000000"),
+        [detail("Kettle 1L", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        addresses=DE,
+        regime=Regime.OSS,
+        rows=[("8000", "HOOG_VERK_21", "12.10", "10.00", "Kettle 1L")],
+    ),
+    Case(
+        "ICP: BE business customer with a valid VAT number, 0% (tax rule not applied)",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000", sku="ESP-2")],
+        customer=customer(company="Brasserie Van Dijk BV", email="inkoop@vandijk.be"),
+        addresses=BE_COMPANY,
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine")],
+        debtor={"type": "B", "code_base": "BrasserieV", "vat_number": "BE0428759497", "name": "Brasserie Van Dijk BV", "contact": "Jan Jansen"},
+    ),
+    Case(
+        "ICP without a VAT number",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV")],
+        error="ICP order to BE without a VAT number on the customer's address",
+    ),
+    Case(
+        "ICP with an invalid VAT number",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV", vat_number="BE0428759498")],
+        error="ICP order: VAT number BE0428759498 is not a valid EU VAT number",
+    ),
+    Case(
+        "ICP with a VAT number typed without country prefix and with dots",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV", vat_number="0428.759.497")],
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine")],
+    ),
+    Case(
+        "international: US customer at 0%, shipping too",
+        order(products_wt="10.000000", products="10.000000", shipping=("15.000000", "15.000000", "0.000"), paid_incl="25.000000", paid_excl="25.000000"),
+        [detail("Kettle 1L", 1, "10.000000", "10.000000", "10.000000", "10.000000", "3")],
+        addresses=US,
+        regime=Regime.INTERNATIONAL,
+        rows=[("8200", "BU_EU_VERK", "10.00", "10.00", "Kettle 1L"), ("8200", "BU_EU_VERK", "15.00", "15.00", "Shipping")],
+    ),
+    Case(
+        "international order that carries VAT is refused",
+        order(products_wt="12.100000", products="10.000000", paid_incl="12.100000", paid_excl="10.000000"),
+        [detail("Kettle 1L", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        addresses=US,
+        error="International order (US) with VAT 21% on line 1",
+    ),
+    Case(
+        "a rate without mapping (5.5%) names the rate and the line",
+        order(products_wt="10.550000", products="10.000000", paid_incl="10.550000", paid_excl="10.000000"),
+        [detail("Livre de cuisine", 1, "10.550000", "10.000000", "10.550000", "10.000000", "8")],
+        error="No VAT mapping for 5.5% on line 1 'Livre de cuisine'",
+    ),
+    Case(
+        "FR private customer at 20% without an OSS mapping names the country",
+        order(products_wt="12.000000", products="10.000000", paid_incl="12.000000", paid_excl="10.000000"),
+        [detail("Lamp", 1, "12.000000", "10.000000", "12.000000", "10.000000", "6")],
+        addresses=[address(country="FR", city="Lille", postcode="59000")],
+        error="No VAT mapping for 20% (delivery country FR) on line 1 'Lamp'",
+    ),
+    Case(
+        "order total one cent off the lines",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.960000", paid_excl="10.700000"),
+        [KETTLE],
+        error="Order total 12.96 ≠ lines + shipping + wrapping − discount 12.95",
+    ),
+    Case(
+        "invoice address not among the customer's: the one with the customer's name",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", id_address_invoice="9999", id_address_delivery="9999"),
+        [KETTLE],
+        addresses=[address("5001", firstname="Piet", lastname="Puk", city="Rotterdam"), address("5002", city="Utrecht", postcode="3511 AA")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"city": "Utrecht", "postcode": "3511 AA"},
+    ),
+    Case(
+        "no address with the customer's name: the first live address",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", id_address_invoice="9999", id_address_delivery="9999"),
+        [KETTLE],
+        addresses=[address("5001", firstname="Oud", lastname="Adres", city="Rotterdam", deleted="1"), address("5003", firstname="Marie", lastname="Curie", city="Den Haag")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"city": "Den Haag", "name": "Marie Curie", "code_base": "MarieCurie"},
+    ),
+    Case(
+        "a deleted address the order points at is still the order's address",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", id_address_invoice="5001", id_address_delivery="5001"),
+        [KETTLE],
+        addresses=[address("5001", city="Haarlem", deleted="1"), address("5002", city="Leiden")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"city": "Haarlem"},
+    ),
+    Case(
+        "invoice address in NL, delivery to BE, untaxed: ICP by delivery country",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000", id_address_invoice="5313", id_address_delivery="6000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address("5313", company="Van Dijk Holding", vat_number="BE0428759497"), address("6000", country="BE", company="Van Dijk Holding", city="Gent")],
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine")],
+        debtor={"country": "NL", "code_base": "VanDijkHol"},
+    ),
+    Case(
+        "sales number from the invoice number (without the shop's prefix) plus our prefix",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", invoice_number="123"),
+        [KETTLE],
+        tenant={"eboekhouden": {"sales_number": "invoice_number", "sales_number_prefix": "WEB-"}},
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        sales_number="WEB-123",
+    ),
+    Case(
+        "sales number from the order id",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE],
+        tenant={"eboekhouden": {"sales_number": "id"}},
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        sales_number="114",
+    ),
+    Case(
+        "sales number from the invoice number when the shop has made no invoice yet",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", invoice_number="0"),
+        [KETTLE],
+        tenant={"eboekhouden": {"sales_number": "invoice_number"}},
+        error="Order has no invoice number yet, and sales_number is set to invoice_number",
+    ),
+    Case(
+        "NL company: business debtor named after the company",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE],
+        addresses=[address(company="Jansen Techniek B.V.")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"type": "B", "name": "Jansen Techniek B.V.", "code_base": "JansenTech", "contact": "Jan Jansen"},
+    ),
+    Case(
+        "private person: code base is first + last name, 10 characters (KlaartjePi)",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE],
+        customer=customer(email="Klaartje.Pietersen@Example.nl", firstname="Klaartje", lastname="Pietersen"),
+        addresses=[address(firstname="Klaartje", lastname="Pietersen")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"type": "P", "name": "Klaartje Pietersen", "code_base": "KlaartjePi", "contact": "", "email": "Klaartje.Pietersen@Example.nl"},
+    ),
+    Case(
+        "shipping without carrier_tax_rate: 3.95 / 3.26 is 21%",
+        order(products_wt="12.950000", products="10.700000", shipping=("3.950000", "3.264463", "0.000"), paid_incl="16.900000", paid_excl="13.960000"),
+        [KETTLE],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L"), ("8000", "HOOG_VERK_21", "3.95", "3.26", "Shipping")],
+    ),
+    Case(
+        "order_details without line totals: unit price × quantity, rounded once",
+        order(products_wt="14.970000", products="12.370000", paid_incl="14.970000", paid_excl="12.370000"),
+        [detail("Tea towel", 3, "4.990000", "4.123967", "", "")],
+        rows=[("8000", "HOOG_VERK_21", "14.97", "12.37", "Tea towel")],
+    ),
+    Case(
+        "order with a foreign currency is refused",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", id_currency="2", conversion_rate="1.080000"),
+        [KETTLE],
+        error="Order is in USD, not EUR: book it by hand",
+    ),
+    Case(
+        "discount over a 0% gift card and a 21% product",
+        order(products_wt="32.100000", products="30.000000", discounts=("3.210000", "3.000000"), paid_incl="28.890000", paid_excl="27.000000"),
+        [
+            detail("Gift card", 1, "20.000000", "20.000000", "20.000000", "20.000000", "3"),
+            detail("Kettle 1L", 1, "12.100000", "10.000000", "12.100000", "10.000000", id="2"),
+        ],
+        rows=[
+            ("8020", "GEEN", "20.00", "20.00", "Gift card"),
+            ("8000", "HOOG_VERK_21", "12.10", "10.00", "Kettle 1L"),
+            ("8000", "HOOG_VERK_21", "-1.21", "-1.00", "Discount 21%"),
+            ("8020", "GEEN", "-2.00", "-2.00", "Discount 0%"),
+        ],
+    ),
+    Case(
+        "zero-value order to the US is not international (total is 0): the 0% mapping",
+        order(products_wt="0.000000", products="0.000000", paid_incl="0.000000", paid_excl="0.000000"),
+        [detail("Free sample", 1, "0.000000", "0.000000", "0.000000", "0.000000", "3")],
+        addresses=US,
+        rows=[("8020", "GEEN", "0.00", "0.00", "Free sample")],
+    ),
+    Case(
+        "mixed wrapping, discount and shipping sum to the order total incl and excl",
+        order(
+            products_wt="50.000000", products="41.320000", shipping=("4.950000", "4.090909", "21.000"), wrapping=("2.500000", "2.066116"),
+            discounts=("5.000000", "4.130000"), paid_incl="52.450000", paid_excl="43.350000",
+        ),
+        [detail("Candle set", 2, "25.000000", "20.661157", "50.000000", "41.320000")],
+        rows=[
+            ("8000", "HOOG_VERK_21", "50.00", "41.32", "Candle set"),
+            ("8000", "HOOG_VERK_21", "4.95", "4.09", "Shipping"),
+            ("8000", "HOOG_VERK_21", "2.50", "2.07", "Surcharge"),
+            ("8000", "HOOG_VERK_21", "-5.00", "-4.13", "Discount"),
+        ],
+    ),
+]
+
+
+def _plan(case: Case):
+    order = normalize_order(case.order, case.details, case.customer, case.addresses, context(**case.ctx))
+    return order, build_plan(order, tenant(**case.tenant), context(**case.ctx))
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.rows is not None], ids=lambda c: c.name)
+def test_golden_plan(case: Case):
+    order, plan = _plan(case)
+    got = [(r.ledger, r.vat_code, str(r.amount_incl), str(r.amount_excl), r.description) for r in plan.rows]
+    assert got == case.rows
+    assert plan.regime is case.regime
+    # every plan balances to the cent against the shop's totals
+    assert plan.total_incl == order.total_paid_incl == order.total_incl
+    assert plan.total_excl == order.total_excl
+    assert all(isinstance(r.amount_incl, Decimal) and r.amount_incl == r.amount_incl.quantize(D("0.01")) for r in plan.rows)
+    if case.sales_number:
+        assert plan.sales_number == case.sales_number
+    for key, value in case.debtor.items():
+        assert getattr(plan.debtor, key) == value, key
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.error is not None], ids=lambda c: c.name)
+def test_golden_refusal(case: Case):
+    with pytest.raises(OrderProblem) as caught:
+        _plan(case)
+    assert caught.value.reason == case.error
+
+
+def test_there_are_at_least_thirty_golden_cases():
+    assert len(CASES) >= 30
+
+
+def test_plan_header_and_round_trip():
+    _, plan = _plan(CASES[0])
+    assert plan.description == "XKBKNABJK - Bank wire"
+    assert plan.date.isoformat() == "2026-11-20"
+    assert plan.term_days == 14
+    assert plan.book_as == "mutation"
+    assert plan.fixed_debtor is None
+    again = type(plan).from_dict(plan.to_dict())
+    assert again == plan
+
+
+def test_quantities_are_kept_for_invoices():
+    _, plan = _plan(CASES[2])
+    assert [r.quantity for r in plan.rows] == [D(3), D(7)]
+
+
+def test_all_problems_are_reported_together():
+    case = Case(
+        "two problems",
+        order(products_wt="10.550000", products="10.000000", paid_incl="10.560000", paid_excl="10.000000"),
+        [detail("Livre", 1, "10.550000", "10.000000", "10.550000", "10.000000", "8")],
+    )
+    with pytest.raises(OrderProblem) as caught:
+        _plan(case)
+    assert caught.value.reason == "Order total 10.56 ≠ lines + shipping + wrapping − discount 10.55; No VAT mapping for 5.5% on line 1 'Livre'"
+    assert caught.value.code == "PRECHECK"
