@@ -1,0 +1,123 @@
+"""The state store: one state per order, exact money, and claims that make booking exactly-once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+
+import pytest
+
+from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return StateStore(f"sqlite:///{tmp_path / 'state.db'}")
+
+
+def seen(order_id, status=2, ref=None):
+    return {"order_id": order_id, "reference": ref or f"REF{order_id}", "shop_status": status, "date_upd": dt.datetime(2026, 11, 20, 10), "order_date": dt.date(2026, 11, 20)}
+
+
+def plan(order_id, number=None, total="12.95"):
+    return {"order_id": order_id, "sales_number": number or f"S{order_id}", "total_incl": total, "total_excl": "10.70", "rows": []}
+
+
+def test_seen_orders_start_open_and_booked_ones_never_change(store):
+    rows = store.record_seen("t", [seen(1), seen(2)])
+    assert {r["state"] for r in rows.values()} == {OPEN}
+    store.save_plans("t", [plan(1)])
+    claim = store.order_claims.claim("t", 1, "owner")
+    store.order_claims.booked("t", 1, "owner", eb_id=99, eb_kind="mutation", eb_number="S1")
+    store.record_seen("t", [seen(1, status=6)])  # cancelled in the shop afterwards
+    store.set_errors("t", {1: ("late problem", "X")})
+    store.set_open("t", [1], "waiting")
+    row = store.get_orders("t", [1])[1]
+    assert claim is not None
+    assert (row["state"], row["eb_id"], row["shop_status"], row["reason"]) == (BOOKED, 99, 2, None)
+    assert store.order_claims.claim("t", 1, "other") is None
+
+
+def test_amounts_are_exact_cents(store):
+    store.record_seen("t", [seen(1)])
+    store.save_plans("t", [plan(1, total="1234567.89")])
+    assert store.get_orders("t", [1])[1]["amount_incl"] == Decimal("1234567.89")
+    with pytest.raises(Exception, match="not rounded to the cent"):
+        store.save_plans("t", [plan(1, total="1.005")])
+
+
+def test_a_shared_reference_gets_a_unique_sales_number(store):
+    store.record_seen("t", [seen(1, ref="ABC"), seen(2, ref="ABC")])
+    numbers = store.save_plans("t", [plan(1, "ABC"), plan(2, "ABC")])
+    assert numbers == {1: "ABC", 2: "ABC-2"}
+    assert store.save_plans("t", [plan(2, "ABC")]) == {2: "ABC-2"}  # stable on a rerun
+    assert store.save_plans("t", [plan(1, "ABC")]) == {1: "ABC"}
+
+
+def test_claim_is_exclusive_until_released_or_expired(store):
+    store.record_seen("t", [seen(1)])
+    store.save_plans("t", [plan(1)])
+    claims = store.order_claims
+    assert claims.claim("t", 1, "run-a") is not None
+    assert claims.claim("t", 1, "run-b") is None
+    assert claims.claim("t", 1, "run-a") is not None  # the same task instance retried takes it back
+    claims.record_intent("t", 1, "run-a")
+    claims.release("t", 1, "run-a")
+    again = claims.claim("t", 1, "run-b")
+    assert again is not None and again.had_intent  # the answer was lost: look up before sending
+    assert claims.claim("t", 1, "run-c", lease=dt.timedelta(seconds=-1)) is not None  # an expired claim is taken over
+
+
+def test_refusal_clears_the_intent_and_records_the_reason(store):
+    store.record_seen("t", [seen(1)])
+    store.save_plans("t", [plan(1)])
+    claims = store.order_claims
+    claims.claim("t", 1, "a")
+    claims.record_intent("t", 1, "a")
+    claims.refused("t", 1, "a", "MUT_109 Invalid VAT code", "MUT_109")
+    row = store.get_orders("t", [1])[1]
+    assert (row["state"], row["reason"], row["error_code"], row["intent_at"], row["attempts"]) == (ERROR, "MUT_109 Invalid VAT code", "MUT_109", None, 1)
+
+
+def test_concurrent_claims_have_one_winner(store):
+    store.record_seen("t", [seen(i) for i in range(1, 51)])
+    store.save_plans("t", [plan(i) for i in range(1, 51)])
+    winners: dict[int, list[str]] = {i: [] for i in range(1, 51)}
+    lock = threading.Lock()
+
+    def worker(name):
+        for i in range(1, 51):
+            if store.order_claims.claim("t", i, name) is not None:
+                with lock:
+                    winners[i].append(name)
+
+    threads = [threading.Thread(target=worker, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(len(w) == 1 for w in winners.values())
+
+
+def test_open_orders_by_age_and_counts(store):
+    rows = [seen(1), seen(2), seen(3)]
+    rows[0]["order_date"] = dt.date(2026, 1, 1)
+    store.record_seen("t", rows)
+    store.set_errors("t", {3: ("x", "Y")})
+    assert [r["order_id"] for r in store.open_orders("t", before=dt.date(2026, 8, 24))] == [1]
+    assert [r["order_id"] for r in store.open_orders("t", since=dt.date(2026, 8, 24))] == [2]
+    assert store.counts("t") == {OPEN: 2, BOOKED: 0, ERROR: 1}
+
+
+def test_schema_gains_new_columns_on_first_use(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE presta_eb_relations (tenant VARCHAR(64), email_key VARCHAR(320), relation_id BIGINT, code VARCHAR(32), created_by_us BOOLEAN, PRIMARY KEY (tenant, email_key))"))
+    StateStore(url)
+    with engine.connect() as conn:
+        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(presta_eb_relations)"))]
+    assert "updated_at" in columns
