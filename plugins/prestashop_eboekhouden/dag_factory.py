@@ -9,7 +9,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
@@ -91,11 +94,14 @@ def hourly_dag(config: TenantConfig) -> DAG:
         tenant=config.tenant, timezone=config.timezone, book_as=config.eboekhouden.book_as,
         statuses=", ".join(map(str, config.prestashop.process_statuses)), dag_id=dag_id,
     )
+    # Params carry descriptions but no JSON schema: Airflow validates every schema with jsonschema
+    # for every DAG at parse time (1 ms per DAG, a third of the parse time with 1000 tenants), so
+    # the values are checked by the extract task instead, with a clear message.
     params = ParamsDict(
         {
-            "order_ids": Param([], type="array", items={"type": "integer"}, description="Order ids to (re)process instead of the hour's orders"),
-            "since": Param(None, type=["null", "string"], description="Start of the window (ISO time), instead of the data interval"),
-            "until": Param(None, type=["null", "string"], description="End of the window (ISO time, exclusive)"),
+            "order_ids": Param([], description="Order ids to (re)process instead of the hour's orders, e.g. [1041, 1042]"),
+            "since": Param(None, description="Start of the window (ISO time, shop time zone), instead of the data interval"),
+            "until": Param(None, description="End of the window (ISO time, exclusive)"),
         }
     )
     with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1, params=params) as dag:
@@ -156,17 +162,34 @@ def _tenants_for_this_parse(folder: Path) -> LoadedTenants:
     return load_tenants(folder)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while thousands of long-lived DAG objects are made.
+
+    Every object made counts towards a collection, and each full collection walks all DAGs made so
+    far: with 1000 tenants that is a fifth of the parse time, spent finding no garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def build_tenant_dags(folder: Path | None = None) -> dict[str, DAG]:
     """dag_id → DAG for every valid tenant file; invalid files are logged and skipped here
     (dags/tenant_config_check.py turns them into import errors without touching valid tenants)."""
-    loaded = _tenants_for_this_parse(folder or tenants_dir())
-    for error in loaded.errors:
-        log.warning("%s", error)
     wanted = get_parsing_context().dag_id
     dags: dict[str, DAG] = {}
-    for config in loaded.tenants:
-        for dag in dags_for(config):
-            dags[dag.dag_id] = dag
+    with _gc_paused():
+        loaded = _tenants_for_this_parse(folder or tenants_dir())
+        for config in loaded.tenants:
+            for dag in dags_for(config):
+                dags[dag.dag_id] = dag
+    for error in loaded.errors:
+        log.warning("%s", error)
     if wanted and wanted in dags:
         return {wanted: dags[wanted]}
     return dags

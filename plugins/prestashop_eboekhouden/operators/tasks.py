@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pendulum
+import pendulum.parsing.exceptions
 from airflow.sdk import BaseOperator
 
 from prestashop_eboekhouden.config import TenantConfig, get_tenant
@@ -54,18 +55,43 @@ class TenantOperator(BaseOperator):
         return EBoekhoudenHook(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
 
 
+class ParamError(ValueError):
+    """A trigger param that cannot be used; the message says which and why."""
+
+
+def order_ids_param(value: Any) -> list[int]:
+    """Param order_ids: a list of order ids (or "1041, 1042")."""
+    if value in (None, "", []):
+        return []
+    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ParamError(f"Param order_ids must be a list of order ids such as [1041, 1042], not {value!r}")
+    try:
+        ids = [int(str(item).strip()) for item in items if str(item).strip()]
+    except ValueError:
+        raise ParamError(f"Param order_ids must hold whole numbers (order ids), not {value!r}") from None
+    if any(i <= 0 for i in ids):
+        raise ParamError(f"Param order_ids must hold positive order ids, not {value!r}")
+    return list(dict.fromkeys(ids))
+
+
 def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
     """The run's window as shop-local naive times: params since/until, else the data interval."""
     params = context.get("params") or {}
     tz = config.tz
-    start = params.get("since") or context["data_interval_start"]
-    end = params.get("until") or context["data_interval_end"]
 
-    def local(value: Any) -> dt.datetime:
-        moment = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
+    def local(name: str, value: Any) -> dt.datetime:
+        try:
+            moment = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
+        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+            raise ParamError(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
         return moment.in_timezone(tz).naive()
 
-    return local(start), local(end)
+    start = local("since", params.get("since") or context["data_interval_start"])
+    end = local("until", params.get("until") or context["data_interval_end"])
+    if end <= start:
+        raise ParamError(f"The window [{start}, {end}) is empty: until must be after since")
+    return start, end
 
 
 class ExtractOrdersOperator(TenantOperator):
@@ -78,7 +104,7 @@ class ExtractOrdersOperator(TenantOperator):
         shop = self.prestashop(config)
         store = self.state_store()
         run_id = context["run_id"]
-        ids = [int(i) for i in (context.get("params") or {}).get("order_ids") or []]
+        ids = order_ids_param((context.get("params") or {}).get("order_ids"))
         if ids:
             self.log.info("Reprocessing %d chosen orders", len(ids))
             result = extract_ids(config, shop, store, ids, run_id)
