@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Creates or refreshes .venv/ from the pinned requirement files (sourced by demo.sh and test.sh).
+# Re-installs only when a requirements file changed since the last install.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+VENV="$REPO/.venv"
+want="${1:-runtime}"   # runtime | dev
+files=("$REPO/requirements.txt")
+[ "$want" = dev ] && files+=("$REPO/requirements-dev.txt")
+stamp="$VENV/.installed-$want"
+digest="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, this is {sys.version}"'
+  "$PYTHON" -m venv "$VENV"
+fi
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+  echo "Installing pinned $want requirements into .venv (first run takes a few minutes) ..."
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  if [ "$want" = dev ]; then
+    "$VENV/bin/python" -m pip install --quiet -r "$REPO/requirements-dev.txt"
+  else
+    "$VENV/bin/python" -m pip install --quiet -r "$REPO/requirements.txt"
+  fi
+  echo "$digest" > "$stamp"
+fi
