@@ -1,0 +1,210 @@
+"""The hooks against mocked HTTP: URLs built like HttpHook, batching, retries, errors, secrets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+import requests
+import requests_mock as rm
+
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+
+SHOP = "http://shop.test:8081/webshop"
+EB = "https://api.eb.test"
+KEY = "PSKEY-SECRET-4711"
+TOKEN = "EB-TOKEN-SECRET-0815"
+
+
+@pytest.fixture(autouse=True)
+def connections(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_T", json.dumps({"conn_type": "http", "host": "shop.test", "port": 8081, "schema": "http", "password": KEY}))
+    monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": {"source": "PSEBTEST"}}))
+    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_PATH", json.dumps({"conn_type": "http", "host": SHOP, "password": KEY}))
+
+
+def ps(**kwargs) -> PrestaShopHook:
+    return PrestaShopHook("prestashop_path", sleep=lambda s: None, **kwargs)
+
+
+def eb(**kwargs) -> EBoekhoudenHook:
+    return EBoekhoudenHook("eboekhouden_t", sleep=lambda s: None, **kwargs)
+
+
+def test_prestashop_url_from_host_port_schema_and_basic_auth():
+    hook = PrestaShopHook("prestashop_t", sleep=lambda s: None)
+    with rm.Mocker() as m:
+        m.get("http://shop.test:8081/api/order_states", json={"order_states": [{"id": 2, "name": "Payment accepted", "paid": "1"}]})
+        assert hook.order_states()[2].paid is True
+        request = m.request_history[0]
+        assert request.headers["Authorization"].startswith("Basic ")
+        assert "ws_key" not in request.url and KEY not in request.url
+        assert request.qs["output_format"] == ["json"]
+
+
+def test_list_pages_until_a_short_page_and_empty_list_is_a_bare_array():
+    hook = ps(page_size=2)
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/orders", [
+            {"json": {"orders": [{"id": 1}, {"id": 2}]}},
+            {"json": {"orders": [{"id": 3}, {"id": 4}]}},
+            {"json": []},
+        ])
+        pages = list(hook.order_refs_updated(dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11)))
+        assert [[o["id"] for o in p] for p in pages] == [[1, 2], [3, 4]]
+        first = m.request_history[0].qs
+        assert first["filter[date_upd]"] == ["[2026-11-20 10:00:00,2026-11-20 10:59:59]"]
+        assert first["date"] == ["1"] and first["sort"] == ["[id_asc]"]
+        assert [r.qs["limit"] for r in m.request_history] == [["0,2"], ["2,2"], ["4,2"]]
+
+
+def test_ids_are_batched_a_hundred_per_request():
+    hook = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/order_details", json={"order_details": [{"id": 1, "id_order": 5}]})
+        hook.order_details(range(1, 251))
+        filters = [r.qs["filter[id_order]"][0] for r in m.request_history]
+        assert len(filters) == 3
+        assert filters[0].count("|") == 99 and filters[2].count("|") == 49
+    assert hook.requests_made[("GET", "api/order_details")] == 3
+
+
+def test_transient_answers_are_retried_with_retry_after():
+    waits = []
+    hook = PrestaShopHook("prestashop_path", sleep=waits.append)
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/taxes", [
+            {"status_code": 429, "headers": {"Retry-After": "7"}},
+            {"status_code": 503, "text": "<html>Service Unavailable</html>"},
+            {"exc": requests.ConnectionError("Connection reset by peer")},
+            {"status_code": 200, "text": '{"taxes": [{"id": "1", "rate": "21.000"}'},  # truncated
+            {"json": {"taxes": [{"id": "1", "rate": "21.000"}]}},
+        ])
+        assert hook.taxes() == {1: Decimal("21.000")}
+    assert waits[0] == 7.0 and len(waits) == 4
+
+
+def test_retries_are_bounded():
+    hook = ps(max_attempts=3)
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/countries", status_code=500, json={"errors": [{"code": 1, "message": "boom"}]})
+        with pytest.raises(TransientError, match="gave up after 3 attempts"):
+            hook.countries()
+        assert m.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [(403, "PrestaShop key lacks View permission on order_details"), (401, "PrestaShop refused the webservice key (401)")],
+)
+def test_permission_errors_name_the_resource_and_not_the_key(status, message):
+    hook = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/order_details", status_code=status, text="<html>no</html>")
+        with pytest.raises(ApiError) as caught:
+            hook.order_details([1])
+        assert caught.value.reason == f"PS_{status} {message}"
+        assert KEY not in str(caught.value) and KEY not in caught.value.url
+        assert m.call_count == 1  # 4xx are not retried
+
+
+def test_garbage_answer_names_the_url_without_the_key(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_Q", json.dumps({"conn_type": "http", "host": "http://shop.test", "password": KEY}))
+    hook = PrestaShopHook("prestashop_q", max_attempts=2, sleep=lambda s: None)
+    with rm.Mocker() as m:
+        m.get("http://shop.test/api/orders", text="<html><body>Maintenance</body></html>", headers={"Content-Type": "text/html"})
+        with pytest.raises(TransientError) as caught:
+            hook.orders([1, 2])
+    text = str(caught.value)
+    assert "http://shop.test/api/orders?" in text and "no valid JSON (text/html" in text
+    assert KEY not in text
+
+
+def _session(m, token="sess-1"):
+    m.post(f"{EB}/v1/session", json={"token": token, "expiresIn": 3600})
+    m.delete(f"{EB}/v1/session", status_code=204)
+
+
+def test_session_is_opened_once_sent_raw_and_revoked():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.get(f"{EB}/v1/ledger", json={"items": [{"id": 11, "code": "1300"}, {"id": 80, "code": "8000"}], "count": 2})
+        assert hook.ledger_ids({"1300", "8000"}) == {"1300": 11, "8000": 80}
+        assert hook.ledger_ids({"8000"}) == {"8000": 80}  # ledgers are read once per hook
+        hook.close_session()
+        body = m.request_history[0].json()
+        assert body == {"accessToken": TOKEN, "source": "PSEBTEST"}
+        assert m.request_history[1].headers["Authorization"] == "sess-1"  # no "Bearer"
+        assert "source" not in m.request_history[1].headers  # connection extras are not HTTP headers
+        assert [r.method for r in m.request_history] == ["POST", "GET", "DELETE"]
+
+
+def test_expired_session_is_renewed_once_on_401():
+    hook = eb()
+    with rm.Mocker() as m:
+        m.post(f"{EB}/v1/session", [{"json": {"token": "old", "expiresIn": 1}}, {"json": {"token": "new", "expiresIn": 3600}}])
+        m.get(f"{EB}/v1/relation", [
+            {"status_code": 401, "json": {"type": "security", "code": "API_401", "title": "Unauthorized"}},
+            {"json": {"items": [{"id": 5, "code": "JanJansen", "emailAddress": "jan@example.nl"}], "count": 1}},
+        ])
+        assert hook.relation_by_email("jan@example.nl")["id"] == 5
+        assert [r.headers.get("Authorization") for r in m.request_history if r.method == "GET"] == ["old", "new"]
+
+
+def test_validation_errors_carry_code_and_title_and_are_not_retried():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", status_code=400, json={"type": "validation", "code": "MUT_109", "title": "Invalid VAT code", "status": 400})
+        with pytest.raises(ApiError) as caught:
+            hook.create_mutation({"type": 2})
+        assert caught.value.reason == "MUT_109 Invalid VAT code"
+        assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [{"status_code": 500, "json": {"code": "ERR"}}, {"exc": requests.exceptions.ReadTimeout("slow")}, {"exc": requests.exceptions.ChunkedEncodingError("cut")}],
+)
+def test_a_write_with_an_unknown_outcome_is_not_resent_blindly(failure):
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", [failure, {"json": {"id": 1}}])
+        with pytest.raises(AmbiguousWrite):
+            hook.create_mutation({"type": 2})
+        assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
+
+
+def test_a_write_refused_before_processing_is_retried():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", [{"status_code": 429, "headers": {"Retry-After": "1"}}, {"json": {"id": 42}}])
+        assert hook.create_mutation({"type": 2}) == {"id": 42}
+
+
+def test_amounts_go_out_as_exact_numbers_and_come_back_as_decimals():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", json={"id": 7})
+        m.get(f"{EB}/v1/mutation/invoice/outstanding", text='{"items": [{"invoiceNumber": "S1", "outstandingAmount": 18.92}], "count": 1}')
+        hook.create_mutation({"rows": [{"amount": Decimal("0.10")}]})
+        assert m.request_history[1].text == '{"rows":[{"amount":0.10}]}'
+        assert hook.outstanding("S1")[0]["outstandingAmount"] == Decimal("18.92")
+
+
+def test_no_secret_in_errors_or_logs(caplog):
+    hook = eb(max_attempts=2)
+    with rm.Mocker() as m:
+        m.post(f"{EB}/v1/session", status_code=401, json={"type": "security", "code": "API_SESSION_002", "title": "Invalid access token"})
+        with pytest.raises(ApiError) as caught:
+            hook.count("v1/ledger")
+    assert caught.value.reason == "API_SESSION_002 Invalid access token"
+    assert TOKEN not in str(caught.value) and TOKEN not in caplog.text
