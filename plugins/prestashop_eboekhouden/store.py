@@ -118,6 +118,7 @@ orders = Table(
     UniqueConstraint("tenant", "sales_number", name="uq_presta_eb_orders_sales_number"),
     Index("ix_presta_eb_orders_state_date", "tenant", "state", "order_date"),
     Index("ix_presta_eb_orders_reference", "tenant", "reference"),
+    Index("ix_presta_eb_orders_date", "tenant", "order_date"),
 )
 
 payments = Table(
@@ -135,6 +136,8 @@ payments = Table(
     *_claim_columns(),
     Index("ix_presta_eb_payments_state", "tenant", "state", "payment_date"),
     Index("ix_presta_eb_payments_order", "tenant", "order_id"),
+    Index("ix_presta_eb_payments_reference", "tenant", "reference"),
+    Index("ix_presta_eb_payments_date", "tenant", "payment_date"),
 )
 
 relations = Table(
@@ -536,6 +539,50 @@ class StateStore:
         stmt = select(payments.c.payment_id, payments.c.state, payments.c.amount.label("amount_incl")).where(
             payments.c.tenant == tenant, payments.c.run_id == run_id
         )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    # ---- dashboard queries (indexed: tenant, state, date) ------------------------------------------
+
+    def _listing(self, table: Table, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None):
+        """The WHERE of a dashboard listing: state, period by date, search by number or reference."""
+        date = table.c.order_date if table is orders else table.c.payment_date
+        where = [table.c.tenant == tenant]
+        if state:
+            where.append(table.c.state == state)
+        if since:
+            where.append(date >= since)
+        if until:
+            where.append(date < (until + dt.timedelta(days=1) if table is orders else dt.datetime.combine(until + dt.timedelta(days=1), dt.time())))
+        if q:
+            text_q = q.strip()
+            match = [table.c.reference.like(f"{text_q}%"), table.c.sales_number.like(f"{text_q}%")]
+            if text_q.isdigit():
+                match.append(table.c.order_id == int(text_q))
+            where.append(or_(*match))
+        return and_(*where), date
+
+    def list_rows(
+        self, table: Table, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
+        q: str | None = None, limit: int = 50, offset: int = 0,
+    ) -> tuple[list[dict], int]:
+        """One page of orders or payments, newest first, and the total that matches."""
+        where, date = self._listing(table, tenant, state, since, until, q)
+        key = table.c.order_id if table is orders else table.c.payment_id
+        stmt = select(table).where(where).order_by(date.desc(), key.desc()).limit(limit).offset(offset)
+        with self.engine.connect() as conn:
+            rows = [dict(r) for r in conn.execute(stmt).mappings()]
+            total = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+        return rows, int(total)
+
+    def tenants(self) -> list[str]:
+        """Tenants that have rows in the store."""
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(orders.c.tenant).distinct().order_by(orders.c.tenant))]
+
+    def last_runs(self, tenant: str, limit: int = 10) -> list[dict]:
+        """The most recent run summaries."""
+        stmt = select(runs).where(runs.c.tenant == tenant).order_by(runs.c.finished_at.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
