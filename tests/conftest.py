@@ -18,6 +18,7 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "False"
 os.environ["PRESTA_EB_STATE_DB"] = f"sqlite:///{_HOME / 'presta_eb_state.db'}"
+os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "test-only-jwt-secret-" + "x" * 64
 os.environ.pop("PRESTA_EB_TENANTS_DIR", None)
 
 
