@@ -63,6 +63,30 @@ class BookOutcome:
         }
 
 
+def send_once(
+    *,
+    record_intent: Callable[[], None],
+    send: Callable[[], dict],
+    find: Callable[[], dict | None],
+    sleep: Callable[[float], None],
+    what: str,
+    attempts: int = SEND_ATTEMPTS,
+) -> tuple[dict, bool]:
+    """Send a write at most once per outcome: intent first; after a lost answer look it up, and only
+    if it does not exist send again. Returns (the booking, whether it was adopted rather than created)."""
+    for attempt in range(1, attempts + 1):
+        record_intent()
+        try:
+            return send(), False
+        except AmbiguousWrite as exc:
+            log.warning("%s: %s; looking it up before sending again", what, exc)
+            existing = find()
+            if existing is not None:
+                return existing, True
+            sleep(min(30.0, 0.5 * 2**attempt))
+    raise TransientError(f"e-Boekhouden's answer for {what} was lost {attempts} times; it does not exist there yet")
+
+
 class BookingIncomplete(Exception):
     """Some orders could not be booked for a transient reason; the task fails so Airflow retries them."""
 
@@ -300,37 +324,33 @@ class SaleBooker:
                 self.outcome.pending.append(order_id)
 
     def _send_with_lookup(self, order_id: int, plan: BookingPlan, relation: tuple[int, str]) -> None:
-        """Send the sale; after a lost answer look first, and send again only what does not exist."""
+        """Send the sale exactly once; a duplicate number that is this sale is adopted; a vanished debtor is renewed once."""
         kind, body = self._payload(plan, relation[0])
-        relation_retried = False
-        for attempt in range(1, SEND_ATTEMPTS + 1):
-            self.claims.record_intent(self.config.tenant, order_id, self.owner)
-            try:
-                created = self._send(kind, body)
-            except AmbiguousWrite as exc:
-                log.warning("Order %s: %s; looking up %s before sending again", order_id, exc, plan.sales_number)
-                existing = self.find_existing(plan, relation[0])
-                if existing is not None:
-                    self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
-                    return
-                self._sleep(min(30.0, 0.5 * 2**attempt))
-                continue
-            except ApiError as exc:
-                if exc.code in DUPLICATE_CODES:
-                    existing = self.find_existing(plan, relation[0])
-                    if existing is not None:
-                        self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
-                        return
-                if exc.code == RELATION_GONE and not relation_retried and not plan.fixed_debtor:
-                    relation_retried = True
-                    self.debtors.forget(plan.debtor)
-                    relation = self.debtors.resolve(plan.debtor)
-                    kind, body = self._payload(plan, relation[0])
-                    continue
+
+        def attempt() -> tuple[dict, bool]:
+            return send_once(
+                record_intent=lambda: self.claims.record_intent(self.config.tenant, order_id, self.owner),
+                send=lambda: self._send(kind, body),
+                find=lambda: self.find_existing(plan, relation[0]),
+                sleep=self._sleep,
+                what=f"order {order_id} ({plan.sales_number})",
+            )
+
+        try:
+            item, adopted = attempt()
+        except ApiError as exc:
+            existing = self.find_existing(plan, relation[0]) if exc.code in DUPLICATE_CODES else None
+            if existing is not None:
+                item, adopted = existing, True
+            elif exc.code == RELATION_GONE and not plan.fixed_debtor:
+                self.debtors.forget(plan.debtor)
+                relation = self.debtors.resolve(plan.debtor)
+                kind, body = self._payload(plan, relation[0])
+                item, adopted = attempt()
+            else:
                 raise
-            self._booked(order_id, plan, kind, {**created, "invoiceNumber": created.get("invoiceNumber") or plan.sales_number}, relation, adopted=False)
-            return
-        raise TransientError(f"e-Boekhouden's answer was lost {SEND_ATTEMPTS} times")
+        kind = item.get("kind", kind)
+        self._booked(order_id, plan, kind, {**item, "invoiceNumber": item.get("invoiceNumber") or plan.sales_number}, relation, adopted)
 
     def book(self, order_ids: Sequence[int], concurrency: int | None = None) -> BookOutcome:
         """Book a batch with bounded concurrency; a debtor's orders are booked in sequence."""

@@ -20,10 +20,10 @@ from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.errors import MalformedOrder
 from prestashop_eboekhouden.domain.payloads import payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
-from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError, EBoekhoudenHook
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-from prestashop_eboekhouden.operators.booking import BULK_MIN_UNKNOWN, SEND_ATTEMPTS, BookOutcome
+from prestashop_eboekhouden.operators.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
 from prestashop_eboekhouden.operators.orders import batches_by_debtor
 from prestashop_eboekhouden.operators.recheck import cutoff_date
 from prestashop_eboekhouden.store import BOOKED, StateStore
@@ -180,20 +180,14 @@ class PaymentBooker:
                 description=payment_description(payment["method"], order.get("eb_id"), payment["transaction_id"]),
                 transaction_id=payment["transaction_id"] or "",
             )
-            for attempt in range(1, SEND_ATTEMPTS + 1):
-                self.claims.record_intent(tenant, pid, self.owner)
-                try:
-                    created = self.eb.create_mutation(body)
-                except AmbiguousWrite as exc:
-                    log.warning("Payment %s: %s; looking it up before sending again", pid, exc)
-                    if existing := self._find_existing(order, payment):
-                        self._booked(pid, existing, adopted=True)
-                        return
-                    self._sleep(min(30.0, 0.5 * 2**attempt))
-                    continue
-                self._booked(pid, created, adopted=False)
-                return
-            raise TransientError(f"e-Boekhouden's answer was lost {SEND_ATTEMPTS} times")
+            item, adopted = send_once(
+                record_intent=lambda: self.claims.record_intent(tenant, pid, self.owner),
+                send=lambda: self.eb.create_mutation(body),
+                find=lambda: self._find_existing(order, payment),
+                sleep=self._sleep,
+                what=f"payment {pid} of {order['sales_number']}",
+            )
+            self._booked(pid, item, adopted)
         except (ApiError, ConfigurationError) as exc:
             reason, code = (exc.reason, exc.code) if isinstance(exc, ApiError) else (str(exc), "CONFIG")
             self.claims.refused(tenant, pid, self.owner, reason, code, self.run_id)

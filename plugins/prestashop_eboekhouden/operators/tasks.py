@@ -164,34 +164,47 @@ class ValidateOrdersOperator(TenantOperator):
         return result.batches
 
 
-class BookOrdersOperator(TenantOperator):
-    """Books one batch of ready orders into e-Boekhouden (mapped: one task instance per batch)."""
+class _BookBatchOperator(TenantOperator):
+    """Books one batch (mapped: one task instance per batch); fails when some could not be booked yet."""
 
     template_fields: Sequence[str] = ("order_ids",)
     ui_color = "#fde8e8"
+    what = "orders"
 
     def __init__(self, *, order_ids: Any, **kwargs: Any):
         super().__init__(**kwargs)
         self.order_ids = order_ids
 
+    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+        """The booker of this kind (sales or payments)."""
+        raise NotImplementedError
+
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.booking import BookingIncomplete, SaleBooker
+        from prestashop_eboekhouden.operators.booking import BookingIncomplete
 
         config = self.tenant_config()
         eb = self.eboekhouden(config)
-        booker = SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
         try:
-            outcome = booker.book([int(i) for i in self.order_ids or []])
+            outcome = self.booker(config, eb, context).book([int(i) for i in self.order_ids or []])
         finally:
             eb.close_session()
         counts = outcome.as_xcom()
-        self.log.info("Booking batch: %s; e-Boekhouden requests: %s", counts, dict(eb.requests_made))
+        self.log.info("Booking batch of %s: %s; e-Boekhouden requests: %s", self.what, counts, dict(eb.requests_made))
         if outcome.pending:
             raise BookingIncomplete(
-                f"{len(outcome.pending)} orders could not be booked yet (e-Boekhouden unreachable or answer lost); "
+                f"{len(outcome.pending)} {self.what} could not be booked yet (e-Boekhouden unreachable or its answer lost); "
                 f"a retry books only what is not booked: {outcome.pending[:20]}"
             )
         return counts
+
+
+class BookOrdersOperator(_BookBatchOperator):
+    """Books one batch of ready orders into e-Boekhouden: debtor, then the sale."""
+
+    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+        from prestashop_eboekhouden.operators.booking import SaleBooker
+
+        return SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
 
 
 class ReportOperator(TenantOperator):
@@ -239,29 +252,12 @@ class ExtractPaymentsOperator(TenantOperator):
         return result.batches
 
 
-class BookPaymentsOperator(TenantOperator):
-    """Books the payments of one batch of orders (mapped)."""
+class BookPaymentsOperator(_BookBatchOperator):
+    """Books the payments of one batch of orders against their outstanding items."""
 
-    template_fields: Sequence[str] = ("order_ids",)
-    ui_color = "#fde8e8"
+    what = "payments"
 
-    def __init__(self, *, order_ids: Any, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.order_ids = order_ids
-
-    def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.booking import BookingIncomplete
+    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
         from prestashop_eboekhouden.operators.payments import PaymentBooker
 
-        config = self.tenant_config()
-        eb = self.eboekhouden(config)
-        booker = PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
-        try:
-            outcome = booker.book([int(i) for i in self.order_ids or []])
-        finally:
-            eb.close_session()
-        counts = outcome.as_xcom()
-        self.log.info("Payments batch: %s; e-Boekhouden requests: %s", counts, dict(eb.requests_made))
-        if outcome.pending:
-            raise BookingIncomplete(f"{len(outcome.pending)} payments could not be booked yet; a retry books only what is not booked")
-        return counts
+        return PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
