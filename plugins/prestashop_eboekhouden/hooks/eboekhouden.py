@@ -221,6 +221,14 @@ class EBoekhoudenHook(ApiHook):
         """Outstanding debtor items for a sales number."""
         return list(self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D", "invoiceNumber": invoice_number}))
 
+    def outstanding_count(self) -> int:
+        """How many debtor items are outstanding."""
+        return self.count("v1/mutation/invoice/outstanding", {"credDeb": "D"})
+
+    def all_outstanding(self) -> Iterator[dict]:
+        """Every outstanding debtor item."""
+        return self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D"})
+
     def test_connection(self) -> tuple[bool, str]:
         """Open and revoke a session, and read one ledger."""
         try:

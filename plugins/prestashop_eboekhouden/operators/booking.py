@@ -21,7 +21,8 @@ from prestashop_eboekhouden.domain.booking import BookingPlan
 from prestashop_eboekhouden.domain.payloads import can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
 from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code, normalize_email
 from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
+from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ class BookingIncomplete(Exception):
 class DebtorResolver:
     """Finds or creates the debtor for e-mail addresses; never modifies an existing relation."""
 
-    def __init__(self, config: TenantConfig, eb: EBoekhoudenHook, store: StateStore, outcome: BookOutcome):
+    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome):
         self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
         self._lock = threading.Lock()
         self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -205,7 +206,7 @@ class SaleBooker:
     def __init__(
         self,
         config: TenantConfig,
-        eb: EBoekhoudenHook,
+        eb: BookkeepingApi,
         store: StateStore,
         owner: str,
         run_id: str | None = None,

@@ -21,7 +21,8 @@ from prestashop_eboekhouden.domain.errors import MalformedOrder
 from prestashop_eboekhouden.domain.payloads import payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
 from prestashop_eboekhouden.hooks.base import ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
+from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.operators.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
 from prestashop_eboekhouden.operators.orders import batches_by_debtor
@@ -88,7 +89,7 @@ def extract_payments(config: TenantConfig, shop: PrestaShopHook, store: StateSto
 class PaymentBooker:
     """Books the payments of a batch of orders against their outstanding items."""
 
-    def __init__(self, config: TenantConfig, eb: EBoekhoudenHook, store: StateStore, owner: str, run_id: str | None = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, owner: str, run_id: str | None = None, sleep: Callable[[float], None] = time.sleep):
         self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
         self.claims = store.payment_claims
         self.outcome = BookOutcome()
@@ -99,9 +100,8 @@ class PaymentBooker:
         """List all outstanding debtor items once when that is cheaper than one lookup per order."""
         if count_needed < BULK_MIN_UNKNOWN:
             return
-        endpoint, params = "v1/mutation/invoice/outstanding", {"credDeb": "D"}
-        if self.eb.count(endpoint, params) <= count_needed * LIST_LIMIT:
-            self._outstanding = {str(item.get("invoiceNumber")): item for item in self.eb.list_all(endpoint, params)}
+        if self.eb.outstanding_count() <= count_needed * LIST_LIMIT:
+            self._outstanding = {str(item.get("invoiceNumber")): item for item in self.eb.all_outstanding()}
 
     def outstanding_item(self, sales_number: str) -> dict | None:
         """The sale's outstanding item, or None when there is none (not booked, or settled)."""

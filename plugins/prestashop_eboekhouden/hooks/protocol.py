@@ -1,0 +1,70 @@
+"""What the booking code needs from an e-Boekhouden backend: the REST hook and the legacy SOAP hook both provide it.
+
+Payloads are the REST API's shapes (domain/payloads.py); a backend for another wire format translates them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+
+class BookkeepingApi(Protocol):
+    """One e-Boekhouden administration, as the booking and payment code use it."""
+
+    requests_made: Counter[tuple[str, str]]
+
+    def ledgers(self) -> dict[str, dict]:
+        """Ledger code → ledger ({id, code, category})."""
+
+    def ledger_ids(self, codes: Iterable[str]) -> dict[str, int]:
+        """Ids for ledger codes; ConfigurationError names a missing code."""
+
+    def invoice_template_id(self, name: str) -> int:
+        """Id of the named invoice template; ConfigurationError when missing."""
+
+    def relation_by_email(self, email: str) -> dict | None:
+        """The relation with this e-mail address ({id, code, emailAddress})."""
+
+    def relation_by_code(self, code: str) -> dict | None:
+        """The relation with exactly this code."""
+
+    def relation_codes_like(self, base: str) -> list[str]:
+        """Codes that start with a base name."""
+
+    def relation_count(self) -> int:
+        """How many relations the administration has."""
+
+    def relations(self) -> Iterator[dict]:
+        """Every relation."""
+
+    def create_relation(self, payload: dict) -> dict:
+        """Create a debtor → {id, code}."""
+
+    def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
+        """Mutations with this invoice number ({id, type, amount, entryNumber, invoiceNumber})."""
+
+    def create_mutation(self, payload: dict) -> dict:
+        """Create a mutation → {id}."""
+
+    def invoices(self, **filters: object) -> list[dict]:
+        """Invoices by invoiceNumber / relationId / date."""
+
+    def create_invoice(self, payload: dict) -> dict:
+        """Create an invoice → {id, invoiceNumber}."""
+
+    def outstanding(self, invoice_number: str) -> list[dict]:
+        """Outstanding debtor items of a sales number."""
+
+    def outstanding_count(self) -> int:
+        """How many debtor items are outstanding."""
+
+    def all_outstanding(self) -> Iterator[dict]:
+        """Every outstanding debtor item."""
+
+    def close_session(self) -> None:
+        """End the session (revoke tokens)."""
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap call: (ok, message)."""
