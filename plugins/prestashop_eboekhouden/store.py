@@ -236,8 +236,8 @@ class _Claims:
                 .values(intent_at=now, last_try=now, attempts=t.c.attempts + 1, updated_at=now)
             )
 
-    def booked(self, tenant: str, key: int, owner: str | None, run_id: str | None = None, **values: Any) -> None:
-        """The booking exists in e-Boekhouden: final."""
+    def booked(self, tenant: str, key: int, owner: str | None, run_id: str | None = None, reason: str | None = None, **values: Any) -> None:
+        """The booking exists in e-Boekhouden: final (reason notes how, e.g. adopted after a lost answer)."""
         now = utcnow()
         t = self.table
         where = self._where(tenant, key)
@@ -248,7 +248,7 @@ class _Claims:
                 update(t)
                 .where(where)
                 .values(
-                    state=BOOKED, reason=None, error_code=None, booked_at=now, updated_at=now,
+                    state=BOOKED, reason=reason, error_code=None, booked_at=now, updated_at=now,
                     intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id, **values,
                 )
             )

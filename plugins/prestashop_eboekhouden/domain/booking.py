@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -89,9 +90,10 @@ class BookingPlan:
             )
             for r in data["rows"]
         )
+        fields = {f.name for f in dataclasses.fields(cls)}
         return cls(
             **{
-                **data,
+                **{k: v for k, v in data.items() if k in fields},
                 "date": dt.date.fromisoformat(data["date"]),
                 "regime": Regime(data["regime"]),
                 "debtor": Debtor(**data["debtor"]),

@@ -1,0 +1,704 @@
+"""The emulated e-Boekhouden administration: sessions, ledgers, relations, mutations, invoices and their validation.
+
+Error codes from the fact sheet are used as documented. Where it names none, the sandbox uses its own
+(marked "sandbox" below): MUT_001 type, MUT_010/MUT_011/MUT_014 header ledger missing/unknown/wrong
+category, MUT_103 row ledger missing, MUT_106 row amount, MUT_110 vatAmount missing with AFW codes,
+MUT_112 sale VAT code on a purchase, MUT_114 row invoice number missing, MUT_021 payment reference
+exists; REL_001 type, REL_048 code too long; FACT_001..FACT_031 for invoices (FACT_018 is documented);
+API_SESSION_002 source too long, API_SESSION_004 wrong access token, API_SESSION_005 missing/expired
+session; LIST_001..LIST_003 for list parameters; API_BODY_001 for a body that is not JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sandbox.appkit import RequestStats
+from sandbox.money import HUNDRED, cents, to_decimal
+
+DEFAULT_TOKEN = "sandbox-eboekhouden-token"
+DEFAULT_TOKEN_LIFETIME = 3600.0
+MAX_SOURCE = 10
+MAX_INVOICE_NUMBER = 50
+MAX_CODE = 15
+MAX_ROWS = 500
+ZERO = Decimal("0.00")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+RELATION_FIELDS = (
+    "type", "code", "name", "contact", "address", "postalCode", "city", "country", "phoneNumber", "mobilePhoneNumber",
+    "emailAddress", "vatNumber", "iban", "bic", "website", "note",
+)  # fmt: skip
+# Mutation type → (ledger category the header needs, VAT side of its rows).
+MUTATION_TYPES = {
+    1: ("CRED", "purchase"),
+    2: ("DEB", "sale"),
+    3: ("FIN", None),
+    4: ("FIN", None),
+    5: ("FIN", "sale"),
+    6: ("FIN", "purchase"),
+    7: (None, None),
+}
+# Invoice type → the type of the payment that settles it, and the credDeb letter of its outstanding items.
+SETTLED_BY = {2: 3, 1: 4}
+CRED_DEB = {"D": 2, "C": 1}
+
+
+class ApiProblem(Exception):
+    """An e-Boekhouden error answer."""
+
+    def __init__(
+        self, code: str, title: str, message: str = "", *, status: int = 400, kind: str = "validation", property_name: str = ""
+    ) -> None:
+        super().__init__(f"{code} {title}")
+        self.code, self.title, self.message = code, title, message or title
+        self.status, self.kind, self.property_name = status, kind, property_name
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body."""
+        return {
+            "type": self.kind,
+            "code": self.code,
+            "title": self.title,
+            "message": self.message,
+            "status": self.status,
+            "errors": [],
+            "propertyName": self.property_name,
+            "traceId": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00",
+        }
+
+
+def eb_error_body(status: int, message: str) -> dict[str, Any]:
+    """e-Boekhouden's error body for an injected fault."""
+    kind = "rate-limit" if status == 429 else "server"
+    return ApiProblem(f"HTTP_{status}", message, status=status, kind=kind).body()
+
+
+@dataclass(frozen=True)
+class VatCode:
+    """A VAT code: its rate (%), its side (sale/purchase/None) and whether the row brings its own vatAmount."""
+
+    code: str
+    rate: Decimal
+    side: str | None
+    custom: bool = False
+
+
+VAT_CODES = {
+    vat.code: vat
+    for vat in (
+        VatCode("HOOG_VERK_21", Decimal(21), "sale"),
+        VatCode("LAAG_VERK_9", Decimal(9), "sale"),
+        VatCode("VERL_VERK", ZERO, "sale"),
+        VatCode("VERL_VERK_L9", ZERO, "sale"),
+        VatCode("BI_EU_VERK", ZERO, "sale"),
+        VatCode("BI_EU_VERK_D", ZERO, "sale"),
+        VatCode("BU_EU_VERK", ZERO, "sale"),
+        VatCode("AFST_VERK", ZERO, "sale"),
+        VatCode("AFW_VERK", ZERO, "sale", custom=True),
+        VatCode("HOOG_INK_21", Decimal(21), "purchase"),
+        VatCode("LAAG_INK_9", Decimal(9), "purchase"),
+        VatCode("VERL_INK", ZERO, "purchase"),
+        VatCode("VERL_INK_L9", ZERO, "purchase"),
+        VatCode("BI_EU_INK", ZERO, "purchase"),
+        VatCode("BU_EU_INK", ZERO, "purchase"),
+        VatCode("AFW", ZERO, "purchase", custom=True),
+        VatCode("GEEN", ZERO, None),
+    )
+}
+
+
+def row_amounts(amount: Decimal, vat: VatCode, in_ex: str, vat_amount: Decimal | None = None) -> tuple[Decimal, Decimal, Decimal]:
+    """(excl, VAT, incl) of a row the way e-Boekhouden computes them, rounded half-up to the cent."""
+    if vat.custom:
+        tax = cents(vat_amount if vat_amount is not None else ZERO)
+    elif in_ex == "IN":
+        tax = cents(amount * vat.rate / (HUNDRED + vat.rate))
+    else:
+        tax = cents(amount * vat.rate / HUNDRED)
+    return (amount - tax, tax, amount) if in_ex == "IN" else (amount, tax, amount + tax)
+
+
+def code_base(name: str) -> str:
+    """The first 10 letters/digits of a name: 'Klaartje Pietersen' → 'KlaartjePi'."""
+    return "".join(ch for ch in name if ch.isalnum())[:10] or "REL"
+
+
+def _text(payload: Mapping[str, Any], key: str) -> str:
+    """A text field ('' when absent)."""
+    value = payload.get(key)
+    return "" if value is None else str(value)
+
+
+def _int_or_none(value: Any) -> int | None:
+    """An id from an int or a digit string; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _number(value: Any, code: str, prop: str) -> Decimal:
+    """An exact number; ApiProblem when it is not one."""
+    try:
+        return to_decimal(value)
+    except (TypeError, ValueError):
+        raise ApiProblem(code, "Amount is invalid", f"{prop} must be a number, not {value!r}", property_name=prop) from None
+
+
+def _amount(value: Any, code: str, prop: str) -> Decimal:
+    """An amount rounded half-up to the cent; ApiProblem when it is not a number."""
+    return cents(_number(value, code, prop))
+
+
+def _date(value: Any, missing: str, invalid: str, prop: str = "date") -> str:
+    """A YYYY-MM-DD date; ApiProblem with the missing/invalid code otherwise."""
+    if value in (None, ""):
+        raise ApiProblem(missing, "Date is required", property_name=prop)
+    text = str(value)
+    try:
+        if not DATE.match(text):
+            raise ValueError(text)
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ApiProblem(invalid, "Date is invalid", f"{prop} {text!r} is not a date YYYY-MM-DD", property_name=prop) from None
+    return text
+
+
+class BooksState:
+    """Everything the emulated administration holds, and its request counts; thread-safe."""
+
+    def __init__(self, access_token: str = DEFAULT_TOKEN, token_lifetime: float = DEFAULT_TOKEN_LIFETIME) -> None:
+        self.lock = threading.RLock()
+        self.stats = RequestStats()
+        self.access_token = access_token
+        self.token_lifetime = token_lifetime
+        self.closed_until: str | None = None
+        self.relation_patches: list[tuple[int, dict[str, Any]]] = []
+        self._sessions: dict[str, float] = {}
+        self._ledgers: dict[int, dict[str, Any]] = {}
+        self._relations: dict[int, dict[str, Any]] = {}
+        self._mutations: dict[int, dict[str, Any]] = {}
+        self._invoices: dict[int, dict[str, Any]] = {}
+        self._templates: dict[int, dict[str, Any]] = {}
+
+    # ---- sessions ------------------------------------------------------------------------------
+
+    def open_session(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/session: a session token for the API token and source."""
+        source = _text(payload, "source")
+        if not source:
+            raise ApiProblem("API_SESSION_001", "Source is required", property_name="source")
+        if len(source) > MAX_SOURCE:
+            raise ApiProblem("API_SESSION_002", "Source is too long", f"source has at most {MAX_SOURCE} characters", property_name="source")
+        token = _text(payload, "accessToken")
+        if not token:
+            raise ApiProblem("API_SESSION_003", "Access token is required", property_name="accessToken")
+        if not secrets.compare_digest(token, self.access_token):
+            raise ApiProblem("API_SESSION_004", "Access token is invalid", status=401, kind="security", property_name="accessToken")
+        with self.lock:
+            session = secrets.token_hex(24)
+            self._sessions[session] = time.monotonic() + self.token_lifetime
+            return {"token": session, "expiresIn": int(self.token_lifetime)}
+
+    def session_valid(self, token: str) -> bool:
+        """Whether a session token is known and not expired."""
+        with self.lock:
+            expiry = self._sessions.get(token)
+            return expiry is not None and time.monotonic() < expiry
+
+    def close_session(self, token: str) -> None:
+        """DELETE /v1/session: revoke a session token."""
+        with self.lock:
+            self._sessions.pop(token, None)
+
+    def expire_sessions(self) -> None:
+        """Make every open session token expire now."""
+        with self.lock:
+            self._sessions.clear()
+
+    def reset_stats(self) -> None:
+        """Forget the request counts."""
+        self.stats.reset()
+
+    # ---- ledgers and templates ---------------------------------------------------------------
+
+    def add_ledger(self, ledger_id: int, code: str, description: str, category: str, group: str = "") -> dict[str, Any]:
+        """Add a ledger account (ids differ from codes, as in e-Boekhouden)."""
+        with self.lock:
+            record = {"id": ledger_id, "code": code, "description": description, "category": category, "group": group}
+            self._ledgers[ledger_id] = record
+            return dict(record)
+
+    def ledgers(self) -> list[dict[str, Any]]:
+        """All ledgers, by id."""
+        with self.lock:
+            return [dict(self._ledgers[i]) for i in sorted(self._ledgers)]
+
+    def ledger_by_code(self, code: str) -> dict[str, Any] | None:
+        """The ledger with this code."""
+        return next((ledger for ledger in self.ledgers() if ledger["code"] == code), None)
+
+    def add_template(self, template_id: int, name: str, active: bool = True, kind: str = "invoice") -> dict[str, Any]:
+        """Add an invoice template."""
+        with self.lock:
+            record = {"id": template_id, "name": name, "active": active, "type": kind}
+            self._templates[template_id] = record
+            return dict(record)
+
+    def templates(self) -> list[dict[str, Any]]:
+        """All invoice templates, by id."""
+        with self.lock:
+            return [dict(self._templates[i]) for i in sorted(self._templates)]
+
+    # ---- relations -----------------------------------------------------------------------------
+
+    def relations(self) -> list[dict[str, Any]]:
+        """All relations, by id."""
+        with self.lock:
+            return [dict(self._relations[i]) for i in sorted(self._relations)]
+
+    def relation(self, relation_id: int) -> dict[str, Any] | None:
+        """One relation, or None."""
+        with self.lock:
+            record = self._relations.get(relation_id)
+            return dict(record) if record else None
+
+    def _code_taken(self, code: str) -> bool:
+        """Whether a relation code exists (codes compare case-insensitively)."""
+        wanted = code.casefold()
+        return any(r["code"].casefold() == wanted for r in self._relations.values())
+
+    def next_code(self, name: str) -> str:
+        """The code e-Boekhouden gives a new relation: the base, else the base with the first free sequence number."""
+        base = code_base(name)
+        candidate, number = base, 0
+        while self._code_taken(candidate):
+            number += 1
+            candidate = f"{base}{number}"
+        return candidate
+
+    def create_relation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/relation: validate, generate the code when empty; returns {id, code}."""
+        kind = _text(payload, "type") or "B"
+        if kind not in ("B", "P"):
+            raise ApiProblem("REL_001", "Type is invalid", "type must be B or P", property_name="type")
+        name = _text(payload, "name").strip()
+        if not name:
+            raise ApiProblem("REL_002", "Name is required", property_name="name")
+        email = _text(payload, "emailAddress")
+        if email and not EMAIL.match(email):
+            raise ApiProblem("REL_023", "Email address is invalid", f"{email!r} is not an e-mail address", property_name="emailAddress")
+        with self.lock:
+            code = _text(payload, "code").strip() or self.next_code(name)
+            if len(code) > MAX_CODE:
+                raise ApiProblem("REL_048", "Code is too long", f"a code has at most {MAX_CODE} characters", property_name="code")
+            if self._code_taken(code):
+                raise ApiProblem("REL_049", "Code already exists", f"a relation with code {code} exists", property_name="code")
+            relation_id = max(self._relations, default=1000) + 1
+            record = {"id": relation_id, **{key: _text(payload, key) for key in RELATION_FIELDS}, "type": kind, "name": name, "code": code}
+            self._relations[relation_id] = record
+            return {"id": relation_id, "code": code}
+
+    def update_relation(self, relation_id: int, payload: Mapping[str, Any]) -> None:
+        """PATCH /v1/relation/{id}: change fields (counted in relation_patches: the integration never does this)."""
+        with self.lock:
+            record = self._relations.get(relation_id)
+            if record is None:
+                raise ApiProblem("REL_003", "Relation not found", status=404, property_name="id")
+            self.relation_patches.append((relation_id, dict(payload)))
+            record.update({key: _text(payload, key) for key in RELATION_FIELDS if key in payload and key != "code"})
+
+    # ---- mutations -----------------------------------------------------------------------------
+
+    def mutations(self) -> list[dict[str, Any]]:
+        """All mutations with rows and computed totals, by id."""
+        with self.lock:
+            return [_copy_mutation(self._mutations[i]) for i in sorted(self._mutations)]
+
+    def mutation(self, mutation_id: int) -> dict[str, Any] | None:
+        """One mutation with rows and computed totals, or None."""
+        with self.lock:
+            record = self._mutations.get(mutation_id)
+            return _copy_mutation(record) if record else None
+
+    def create_mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/mutation: validate like e-Boekhouden, store; returns {id}."""
+        with self.lock:
+            record = self._validated_mutation(payload)
+            return {"id": self._store_mutation(record)}
+
+    def _store_mutation(self, record: dict[str, Any]) -> int:
+        """Give a validated mutation the next number and keep it."""
+        mutation_id = max(self._mutations, default=0) + 1
+        record["id"] = mutation_id
+        self._mutations[mutation_id] = record
+        return mutation_id
+
+    def _validated_mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A mutation record from a payload, or the first ApiProblem in e-Boekhouden's order of checks."""
+        kind = _int_or_none(payload.get("type"))
+        if kind not in MUTATION_TYPES:
+            raise ApiProblem("MUT_001", "Type is invalid", "type must be 1 to 7", property_name="type")
+        date = _date(payload.get("date"), "MUT_003", "MUT_004")
+        if self.closed_until and date <= self.closed_until:
+            raise ApiProblem("MUT_005", "Period is closed", f"the books are closed until {self.closed_until}", property_name="date")
+        ledger_id = self._header_ledger(payload.get("ledgerId"), kind)
+        relation_id = self._mutation_relation(payload.get("relationId"), kind)
+        invoice_number = self._mutation_invoice_number(payload, kind, relation_id)
+        in_ex = _text(payload, "inExVat") or "EX"
+        if in_ex not in ("IN", "EX"):
+            raise ApiProblem("MUT_017", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
+        self._check_payment_reference(payload)
+        rows = self._validated_rows(payload.get("rows"), kind, in_ex, relation_id)
+        return {
+            "id": 0,
+            "type": kind,
+            "date": date,
+            "description": _text(payload, "description"),
+            "termOfPayment": _int_or_none(payload.get("termOfPayment")) or 0,
+            "ledgerId": ledger_id,
+            "relationId": relation_id,
+            "inExVat": in_ex,
+            "invoiceNumber": invoice_number,
+            "entryNumber": _text(payload, "entryNumber"),
+            "paymentReference": _text(payload, "paymentReference"),
+            "rows": rows,
+            "amount": sum((row["amountInclVat"] for row in rows), ZERO),
+            "totalExclVat": sum((row["amountExclVat"] for row in rows), ZERO),
+            "totalVat": sum((row["vatAmount"] for row in rows), ZERO),
+        }
+
+    def _header_ledger(self, value: Any, kind: int) -> int:
+        """The header ledger: required, existing, and of the category the type needs."""
+        if value in (None, "", 0):
+            raise ApiProblem("MUT_010", "Ledger is required", property_name="ledgerId")
+        ledger = self._ledgers.get(_int_or_none(value) or -1)
+        if ledger is None:
+            raise ApiProblem("MUT_011", "Ledger not found", f"ledger id {value} does not exist", property_name="ledgerId")
+        needed = MUTATION_TYPES[kind][0]
+        if needed and ledger["category"] != needed:
+            raise ApiProblem(
+                "MUT_014",
+                "Ledger not allowed",
+                f"a type {kind} mutation needs a {needed} ledger, not {ledger['code']}",
+                property_name="ledgerId",
+            )
+        return ledger["id"]
+
+    def _mutation_relation(self, value: Any, kind: int) -> int | None:
+        """The relation: required for invoices and their payments (types 1-4), must exist when given."""
+        if value in (None, "", 0):
+            if kind in (1, 2, 3, 4):
+                raise ApiProblem("MUT_012", "Relation is required", property_name="relationId")
+            return None
+        relation_id = _int_or_none(value)
+        if relation_id is None or relation_id not in self._relations:
+            raise ApiProblem("MUT_013", "Relation not found", f"relation id {value} does not exist", property_name="relationId")
+        return relation_id
+
+    def _mutation_invoice_number(self, payload: Mapping[str, Any], kind: int, relation_id: int | None) -> str:
+        """The invoice number: required for sales, unique per type (MUT_019) or per relation for purchases (MUT_020)."""
+        number = _text(payload, "invoiceNumber").strip()
+        if not number:
+            if kind == 2:
+                raise ApiProblem("MUT_002", "Invoice number is required", property_name="invoiceNumber")
+            return ""
+        if len(number) > MAX_INVOICE_NUMBER:
+            raise ApiProblem(
+                "MUT_018", "Invoice number is too long", f"at most {MAX_INVOICE_NUMBER} characters", property_name="invoiceNumber"
+            )
+        same = [m for m in self._mutations.values() if m["type"] == kind and m["invoiceNumber"] == number]
+        if kind == 2 and same:
+            raise ApiProblem(
+                "MUT_019",
+                "Invoice number already exists",
+                f"mutation {same[0]['id']} has invoice number {number}",
+                property_name="invoiceNumber",
+            )
+        if kind == 1 and any(m["relationId"] == relation_id for m in same):
+            raise ApiProblem("MUT_020", "Relation and invoice number combination exists", property_name="invoiceNumber")
+        return number
+
+    def _check_payment_reference(self, payload: Mapping[str, Any]) -> None:
+        """With checkPaymentReference, the payment reference must be new."""
+        reference = _text(payload, "paymentReference")
+        if (
+            payload.get("checkPaymentReference") is True
+            and reference
+            and any(m["paymentReference"] == reference for m in self._mutations.values())
+        ):
+            raise ApiProblem("MUT_021", "Payment reference already exists", property_name="paymentReference")
+
+    def _validated_rows(self, rows: Any, kind: int, in_ex: str, relation_id: int | None) -> list[dict[str, Any]]:
+        """The rows with their computed VAT; MUT_1xx on the first invalid one; a journal entry must balance."""
+        if not isinstance(rows, list) or not rows:
+            raise ApiProblem("MUT_100", "Rows are required", property_name="rows")
+        if len(rows) > MAX_ROWS:
+            raise ApiProblem("MUT_101", "Too many rows", f"at most {MAX_ROWS} rows", property_name="rows")
+        checked = [self._validated_row(row, index, kind, in_ex, relation_id) for index, row in enumerate(rows)]
+        if kind == 7 and sum((row["amount"] for row in checked), ZERO) != 0:
+            raise ApiProblem("MUT_118", "Ledger not in balance", "the rows of a journal entry must add up to 0", property_name="rows")
+        return checked
+
+    def _validated_row(self, row: Any, index: int, kind: int, in_ex: str, relation_id: int | None) -> dict[str, Any]:
+        """One row: ledger, VAT code of the right side, amount, and for payments the invoice it pays."""
+        prop = f"rows[{index}]"
+        if not isinstance(row, Mapping):
+            raise ApiProblem("MUT_100", "Row is invalid", property_name=prop)
+        ledger_id = self._row_ledger(row.get("ledgerId"), kind, prop)
+        vat = self._row_vat(row, kind, prop)
+        amount = _amount(row.get("amount"), "MUT_106", f"{prop}.amount")
+        vat_amount = _amount(row["vatAmount"], "MUT_106", f"{prop}.vatAmount") if row.get("vatAmount") is not None else None
+        if vat.custom and vat_amount is None:
+            raise ApiProblem("MUT_110", "VAT amount is required", f"{vat.code} needs vatAmount", property_name=f"{prop}.vatAmount")
+        invoice_number = self._paid_invoice_number(row, kind, relation_id, prop)
+        excl, tax, incl = row_amounts(amount, vat, in_ex, vat_amount)
+        return {
+            "ledgerId": ledger_id,
+            "vatCode": vat.code,
+            "amount": amount,
+            "vatAmount": tax,
+            "amountExclVat": excl,
+            "amountInclVat": incl,
+            "description": _text(row, "description"),
+            "invoiceNumber": invoice_number,
+            "relationId": _int_or_none(row.get("relationId")),
+            "costCenterId": _int_or_none(row.get("costCenterId")),
+        }
+
+    def _row_ledger(self, value: Any, kind: int, prop: str) -> int | None:
+        """A row's ledger: required except on payments (types 3/4), must exist when given."""
+        if value in (None, "", 0):
+            if kind in (3, 4):
+                return None
+            raise ApiProblem("MUT_103", "Ledger is required", property_name=f"{prop}.ledgerId")
+        ledger_id = _int_or_none(value)
+        if ledger_id is None or ledger_id not in self._ledgers:
+            raise ApiProblem("MUT_104", "Ledger not found", f"ledger id {value} does not exist", property_name=f"{prop}.ledgerId")
+        return ledger_id
+
+    @staticmethod
+    def _row_vat(row: Mapping[str, Any], kind: int, prop: str) -> VatCode:
+        """A row's VAT code: known (MUT_109) and of the side the mutation type books (MUT_111/MUT_112)."""
+        code = _text(row, "vatCode") or "GEEN"
+        vat = VAT_CODES.get(code)
+        if vat is None:
+            raise ApiProblem("MUT_109", "Invalid VAT code", f"{code} is not a VAT code", property_name=f"{prop}.vatCode")
+        side = MUTATION_TYPES[kind][1]
+        if side == "sale" and vat.side == "purchase":
+            raise ApiProblem("MUT_111", "VAT code must be of type sale", f"{code} is a purchase VAT code", property_name=f"{prop}.vatCode")
+        if side == "purchase" and vat.side == "sale":
+            raise ApiProblem("MUT_112", "VAT code must be of type purchase", f"{code} is a sales VAT code", property_name=f"{prop}.vatCode")
+        return vat
+
+    def _paid_invoice_number(self, row: Mapping[str, Any], kind: int, relation_id: int | None, prop: str) -> str:
+        """For payments (types 3/4): the invoice the row pays must exist for the relation (MUT_115)."""
+        number = _text(row, "invoiceNumber").strip()
+        if kind not in (3, 4):
+            return number
+        if not number:
+            raise ApiProblem("MUT_114", "Invoice number is required", property_name=f"{prop}.invoiceNumber")
+        invoice_type = 2 if kind == 3 else 1
+        if not any(
+            m["type"] == invoice_type and m["invoiceNumber"] == number and m["relationId"] == relation_id for m in self._mutations.values()
+        ):
+            raise ApiProblem(
+                "MUT_115",
+                "Invoice to pay not found",
+                f"no invoice {number} for relation {relation_id}",
+                property_name=f"{prop}.invoiceNumber",
+            )
+        return number
+
+    def outstanding(self, cred_deb: str = "D") -> list[dict[str, Any]]:
+        """Open items: invoices (type 2 for D, 1 for C) whose payments do not add up to their total."""
+        invoice_type = CRED_DEB[cred_deb]
+        with self.lock:
+            paid: dict[tuple[str, int | None], Decimal] = {}
+            for mutation in self._mutations.values():
+                if mutation["type"] == SETTLED_BY[invoice_type]:
+                    for row in mutation["rows"]:
+                        key = (row["invoiceNumber"], mutation["relationId"])
+                        paid[key] = paid.get(key, ZERO) + row["amountInclVat"]
+            items = []
+            for mutation in sorted(self._mutations.values(), key=lambda m: m["id"]):
+                if mutation["type"] != invoice_type:
+                    continue
+                paid_amount = paid.get((mutation["invoiceNumber"], mutation["relationId"]), ZERO)
+                if mutation["amount"] - paid_amount != 0:
+                    items.append(self._outstanding_item(mutation, paid_amount))
+            return items
+
+    def _outstanding_item(self, mutation: dict[str, Any], paid_amount: Decimal) -> dict[str, Any]:
+        """One open item."""
+        relation = self._relations.get(mutation["relationId"] or 0, {})
+        return {
+            "mutationId": mutation["id"],
+            "invoiceNumber": mutation["invoiceNumber"],
+            "relationId": mutation["relationId"],
+            "relationCode": relation.get("code", ""),
+            "company": relation.get("name", ""),
+            "date": mutation["date"],
+            "totalAmount": mutation["amount"],
+            "paidAmount": paid_amount,
+            "outstandingAmount": mutation["amount"] - paid_amount,
+        }
+
+    # ---- invoices ------------------------------------------------------------------------------
+
+    def invoices(self) -> list[dict[str, Any]]:
+        """All invoices with items and totals, by id."""
+        with self.lock:
+            return [_copy_invoice(self._invoices[i]) for i in sorted(self._invoices)]
+
+    def invoice(self, invoice_id: int) -> dict[str, Any] | None:
+        """One invoice, or None."""
+        with self.lock:
+            record = self._invoices.get(invoice_id)
+            return _copy_invoice(record) if record else None
+
+    def create_invoice(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /v1/invoice: validate, number, store; with ``mutation`` also book the sale (type 2)."""
+        with self.lock:
+            relation_id = _int_or_none(payload.get("relationId"))
+            if payload.get("relationId") in (None, "", 0):
+                raise ApiProblem("FACT_001", "Relation is required", property_name="relationId")
+            if relation_id not in self._relations:
+                raise ApiProblem("FACT_002", "Relation not found", property_name="relationId")
+            date = _date(payload.get("date") or dt.date.today().isoformat(), "FACT_003", "FACT_003")
+            term = _int_or_none(payload.get("termOfPayment"))
+            if term is None:
+                raise ApiProblem("FACT_004", "Term of payment is required", property_name="termOfPayment")
+            template_id = self._invoice_template(payload.get("templateId"))
+            in_ex = _text(payload, "inExVat") or "EX"
+            if in_ex not in ("IN", "EX"):
+                raise ApiProblem("FACT_015", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
+            items = self._invoice_items(payload.get("items"), in_ex)
+            number = self._invoice_number(payload.get("invoiceNumber"))
+            invoice_id = max(self._invoices, default=0) + 1
+            record: dict[str, Any] = {
+                "id": invoice_id,
+                "invoiceNumber": number,
+                "relationId": relation_id,
+                "date": date,
+                "termOfPayment": term,
+                "templateId": template_id,
+                "inExVat": in_ex,
+                "reference": _text(payload, "reference"),
+                "text": _text(payload, "text"),
+                "items": items,
+                "totalExclVat": sum((i["amountExclVat"] for i in items), ZERO),
+                "totalVat": sum((i["vatAmount"] for i in items), ZERO),
+                "totalInclVat": sum((i["amountInclVat"] for i in items), ZERO),
+                "mutationId": None,
+            }
+            if payload.get("mutation") is not None:
+                record["mutationId"] = self._book_invoice(record, payload["mutation"])
+            self._invoices[invoice_id] = record
+            return {"id": invoice_id, "invoiceNumber": number, "inExVat": in_ex}
+
+    def _invoice_template(self, value: Any) -> int:
+        """The template: required (FACT_017) and existing (FACT_018)."""
+        if value in (None, "", 0):
+            raise ApiProblem("FACT_017", "Template is required", property_name="templateId")
+        template_id = _int_or_none(value)
+        if template_id not in self._templates:
+            raise ApiProblem("FACT_018", "Template not found", f"invoice template {value} does not exist", property_name="templateId")
+        return template_id
+
+    def _invoice_items(self, items: Any, in_ex: str) -> list[dict[str, Any]]:
+        """Items with line amounts (quantity × price, to the cent) and VAT as on a mutation row."""
+        if not isinstance(items, list) or not items:
+            raise ApiProblem("FACT_005", "Items are required", property_name="items")
+        checked = []
+        for index, item in enumerate(items):
+            prop = f"items[{index}]"
+            if not isinstance(item, Mapping):
+                raise ApiProblem("FACT_005", "Item is invalid", property_name=prop)
+            quantity = _amount(item.get("quantity", 1), "FACT_006", f"{prop}.quantity")
+            price = _number(item.get("pricePerUnit"), "FACT_006", f"{prop}.pricePerUnit")
+            vat = VAT_CODES.get(_text(item, "vatCode") or "GEEN")
+            if vat is None or vat.side == "purchase" or vat.custom:
+                raise ApiProblem(
+                    "FACT_007", "Invalid VAT code", f"{item.get('vatCode')} cannot be used on an invoice", property_name=f"{prop}.vatCode"
+                )
+            ledger_id = _int_or_none(item.get("ledgerId"))
+            if item.get("ledgerId") not in (None, "") and ledger_id not in self._ledgers:
+                raise ApiProblem("FACT_008", "Ledger not found", property_name=f"{prop}.ledgerId")
+            amount = cents(quantity * price)
+            excl, tax, incl = row_amounts(amount, vat, in_ex)
+            checked.append(
+                {"quantity": quantity, "code": _text(item, "code"), "description": _text(item, "description"), "pricePerUnit": price}
+                | {
+                    "vatCode": vat.code,
+                    "ledgerId": ledger_id,
+                    "amount": amount,
+                    "amountExclVat": excl,
+                    "vatAmount": tax,
+                    "amountInclVat": incl,
+                }
+            )
+        return checked
+
+    def _invoice_number(self, value: Any) -> str:
+        """The given invoice number (ends in a digit, new, ≤ 50), or the next free number."""
+        taken = {i["invoiceNumber"] for i in self._invoices.values()} | {
+            m["invoiceNumber"] for m in self._mutations.values() if m["type"] == 2
+        }
+        number = "" if value is None else str(value).strip()
+        if not number:
+            candidate = max((int(n) for n in taken if n.isdigit()), default=1000) + 1
+            while str(candidate) in taken:
+                candidate += 1
+            return str(candidate)
+        if len(number) > MAX_INVOICE_NUMBER:
+            raise ApiProblem("FACT_022", "Invoice number is too long", property_name="invoiceNumber")
+        if not number[-1].isdigit():
+            raise ApiProblem("FACT_020", "Invoice number must end in a digit", property_name="invoiceNumber")
+        if any(i["invoiceNumber"] == number for i in self._invoices.values()):
+            raise ApiProblem("FACT_021", "Invoice number already exists", property_name="invoiceNumber")
+        return number
+
+    def _book_invoice(self, invoice: dict[str, Any], booking: Any) -> int:
+        """The invoice's sale as a type 2 mutation (validated like any other; MUT_ errors pass through)."""
+        if not isinstance(booking, Mapping):
+            raise ApiProblem("FACT_030", "Mutation is invalid", property_name="mutation")
+        payload = {
+            "type": 2,
+            "date": invoice["date"],
+            "ledgerId": booking.get("ledgerId"),
+            "relationId": invoice["relationId"],
+            "invoiceNumber": invoice["invoiceNumber"],
+            "description": _text(booking, "description") or invoice["text"],
+            "paymentReference": _text(booking, "paymentReference"),
+            "termOfPayment": invoice["termOfPayment"],
+            "inExVat": invoice["inExVat"],
+            "rows": [
+                {"ledgerId": i["ledgerId"], "vatCode": i["vatCode"], "amount": i["amount"], "description": i["description"]}
+                for i in invoice["items"]
+            ],
+        }
+        return self._store_mutation(self._validated_mutation(payload))
+
+
+def _copy_mutation(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a mutation with its rows."""
+    return {**record, "rows": [dict(row) for row in record["rows"]]}
+
+
+def _copy_invoice(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy of an invoice with its items."""
+    return {**record, "items": [dict(item) for item in record["items"]]}
