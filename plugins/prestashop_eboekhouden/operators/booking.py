@@ -33,6 +33,7 @@ RELATION_GONE = "MUT_013"
 CODE_TAKEN = "REL_049"
 BULK_MIN_UNKNOWN = 25
 SEND_ATTEMPTS = 4
+SEND_BACKOFF = 0.5  # seconds before the second send of a write whose answer was lost (doubling)
 
 
 @dataclass
@@ -84,7 +85,7 @@ def send_once(
             existing = find()
             if existing is not None:
                 return existing, True
-            sleep(min(30.0, 0.5 * 2**attempt))
+            sleep(min(30.0, SEND_BACKOFF * 2 ** (attempt - 1)))
     raise TransientError(f"e-Boekhouden's answer for {what} was lost {attempts} times; it does not exist there yet")
 
 
