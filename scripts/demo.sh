@@ -22,16 +22,18 @@ export AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=30
 export PRESTA_EB_STATE_DB="sqlite:///$AIRFLOW_HOME/presta_eb_state.db"
 export PYTHONPATH="$REPO/plugins:$REPO${PYTHONPATH:+:$PYTHONPATH}"
 mkdir -p "$AIRFLOW_HOME" .sandbox
+export PATH="$REPO/.venv/bin:$PATH"  # airflow standalone starts its parts as `airflow ...`
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
 
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  echo; echo "Stopping the demo ..."
+  trap '' PIPE  # stop the children even when the terminal or a pipe is already gone
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  echo; echo "Stopping the demo ..." 2>/dev/null || true
   wait 2>/dev/null || true
-  echo "Stopped. State is kept in .airflow/ (remove it to start afresh)."
+  echo "Stopped. State is kept in .airflow/ (remove it to start afresh)." 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
 

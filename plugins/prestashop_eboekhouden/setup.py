@@ -8,20 +8,22 @@
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
+import tempfile
 
 from prestashop_eboekhouden.config import load_tenants, tenants_dir
 
 DEFAULT_SLOTS = 4
 
 
-def pool_commands(slots: int) -> list[list[str]]:
-    """The `airflow pools set` commands for every valid tenant."""
-    return [
-        ["airflow", "pools", "set", tenant.pool, str(slots), f"e-Boekhouden calls of tenant {tenant.tenant}"]
+def pool_definitions(slots: int) -> dict[str, dict]:
+    """The per-tenant pools in `airflow pools import` format."""
+    return {
+        tenant.pool: {"slots": slots, "description": f"e-Boekhouden calls of tenant {tenant.tenant}", "include_deferred": False}
         for tenant in load_tenants().tenants
-    ]
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,10 +42,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"INVALID  {error}")
         print(f"{len(loaded.tenants)} valid, {len(loaded.errors)} invalid tenant files in {tenants_dir()}")
         return 1 if loaded.errors else 0
-    for command in pool_commands(args.slots):
-        print(" ".join(command[:5]))
-        if not args.dry_run:
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wanted = pool_definitions(args.slots)
+    for name in wanted:
+        print(f"pool {name}: {args.slots} slots")
+    if wanted and not args.dry_run:  # one `airflow pools import` for all tenants, with this interpreter's Airflow
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+            json.dump(wanted, handle)
+        subprocess.run([sys.executable, "-m", "airflow", "pools", "import", handle.name], check=True, stdout=subprocess.DEVNULL)
     return 0
 
 

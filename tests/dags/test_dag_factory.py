@@ -153,3 +153,16 @@ def test_trigger_params_are_checked_with_clear_messages():
     assert shop_window({**interval, "params": {"since": "2026-11-01T00:00"}}, config)[0] == dt.datetime(2026, 11, 1)
     with pytest.raises(ParamError, match="Param since must be an ISO time"):
         shop_window({**interval, "params": {"since": "last week"}}, config)
+
+
+def test_a_run_without_data_interval_takes_the_last_hour_or_since_until_triggered():
+    from types import SimpleNamespace
+
+    from prestashop_eboekhouden.config import get_tenant
+    from prestashop_eboekhouden.operators.tasks import shop_window
+
+    config = get_tenant("demo")
+    run = SimpleNamespace(run_after=pendulum.datetime(2026, 11, 20, 10, 17, tz="UTC"))
+    assert shop_window({"dag_run": run, "params": {}}, config) == (dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11))
+    since = shop_window({"dag_run": run, "params": {"since": "2026-11-16T00:00:00+01:00"}}, config)
+    assert since == (dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 20, 11, 17))

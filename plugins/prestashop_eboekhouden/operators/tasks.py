@@ -80,15 +80,19 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
     params = context.get("params") or {}
     tz = config.tz
 
-    def local(name: str, value: Any) -> dt.datetime:
+    def moment(name: str, value: Any) -> pendulum.DateTime:
         try:
-            moment = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
+            return pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
             raise ParamError(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
-        return moment.in_timezone(tz).naive()
 
-    start = local("since", params.get("since") or context["data_interval_start"])
-    end = local("until", params.get("until") or context["data_interval_end"])
+    # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
+    # takes the last full hour before it, or everything from `since` up to when it was triggered.
+    run_after = pendulum.instance(getattr(context.get("dag_run"), "run_after", None) or pendulum.now("UTC"))
+    default_end = context.get("data_interval_end") or (run_after if params.get("since") else run_after.in_timezone(tz).start_of("hour"))
+    end_at = moment("until", params.get("until") or default_end)
+    start_at = moment("since", params.get("since") or context.get("data_interval_start") or end_at.subtract(hours=1))
+    start, end = start_at.in_timezone(tz).naive(), end_at.in_timezone(tz).naive()
     if end <= start:
         raise ParamError(f"The window [{start}, {end}) is empty: until must be after since")
     return start, end
