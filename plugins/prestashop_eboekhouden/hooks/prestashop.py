@@ -49,10 +49,14 @@ class PrestaShopHook(ApiHook):
     hook_name = "PrestaShop webservice"
     api_name = "PrestaShop"
 
-    def __init__(self, prestashop_conn_id: str = default_conn_name, *, page_size: int = PAGE_SIZE, **kwargs: Any):
+    def __init__(
+        self, prestashop_conn_id: str = default_conn_name, *, page_size: int = PAGE_SIZE, ids_per_request: int = IDS_PER_REQUEST,
+        cache: bool = True, **kwargs: Any,
+    ):
         super().__init__(prestashop_conn_id, **kwargs)
         self.page_size = page_size
-        self._cache: dict[str, Any] = {}
+        self.ids_per_request = ids_per_request  # 1 (with cache=False) is the benchmarks' naive baseline
+        self._cache: dict[str, Any] | None = {} if cache else None
 
     def _configure_auth(self, session: requests.Session) -> None:
         connection = self.get_connection(self.conn_id)
@@ -119,7 +123,7 @@ class PrestaShopHook(ApiHook):
         """Items whose field is one of the ids, in requests of up to 100 ids (paged if they hold more rows)."""
         unique = sorted({str(i) for i in ids if str(i) not in ("", "0")}, key=lambda v: (len(v), v))
         found: list[dict] = []
-        for chunk in _chunks(unique, IDS_PER_REQUEST):
+        for chunk in _chunks(unique, self.ids_per_request):
             for page in self.pages(resource, display=display, filters={field: _ids_filter(chunk)}):
                 found.extend(page)
         return found
@@ -161,6 +165,8 @@ class PrestaShopHook(ApiHook):
         return self.by_ids("order_payments", "order_reference", references)
 
     def _cached(self, key: str, load: Any) -> Any:
+        if self._cache is None:
+            return load()
         if key not in self._cache:
             self._cache[key] = load()
         return self._cache[key]

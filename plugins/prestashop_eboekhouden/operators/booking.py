@@ -96,8 +96,9 @@ class BookingIncomplete(Exception):
 class DebtorResolver:
     """Finds or creates the debtor for e-mail addresses; never modifies an existing relation."""
 
-    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome):
+    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True):
         self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
+        self.bulk = bulk  # list all relations once when cheaper than one lookup per e-mail
         self._lock = threading.Lock()
         self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
         self._by_email: dict[str, dict] | None = None
@@ -109,7 +110,7 @@ class DebtorResolver:
         keys = {d.key for d in debtors}
         known = self.store.known_relations(self.config.tenant, keys)
         unknown = len(keys) - len(known)
-        if unknown >= BULK_MIN_UNKNOWN and self.eb.relation_count() <= unknown * LIST_LIMIT:
+        if self.bulk and unknown >= BULK_MIN_UNKNOWN and self.eb.relation_count() <= unknown * LIST_LIMIT:
             self._load_all()
         return {key: (int(r["relation_id"]), r["code"]) for key, r in known.items()}
 
@@ -212,11 +213,12 @@ class SaleBooker:
         owner: str,
         run_id: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        bulk_lookups: bool = True,
     ):
         self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
         self.claims = store.order_claims
         self.outcome = BookOutcome()
-        self.debtors = DebtorResolver(config, eb, store, self.outcome)
+        self.debtors = DebtorResolver(config, eb, store, self.outcome, bulk=bulk_lookups)
         self._sleep = sleep
         self._template_id: int | None = None
 

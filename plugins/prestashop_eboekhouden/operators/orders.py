@@ -175,13 +175,13 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
     ids = list(dict.fromkeys(int(i) for i in order_ids))
     if not ids:
         return Validated([], 0, 0)
-    ctx = shop_context(config, shop)
     ready: list[tuple[int, str]] = []
     problems: dict[int, tuple[str, str]] = {}
     plans: list[dict] = []
-    chunk = max(config.prestashop.page_size, 100)
+    chunk = shop.ids_per_request
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
+        ctx = shop_context(config, shop)  # read once per task (the hook caches it)
         orders = {int(o["id"]): o for o in shop.orders(part) if str(o.get("id", "")).isdigit()}
         details = _index(_unique_by_id(shop.order_details(list(orders))), "id_order")
         customer_ids = {str(o.get("id_customer")) for o in orders.values()}
