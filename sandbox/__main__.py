@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import signal
 import sys
 import threading
@@ -47,6 +48,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--eboekhouden-token", default=DEFAULT_TOKEN, help="the API access token (default %(default)s)")
     parser.add_argument("--token-lifetime", type=float, default=3600, help="e-Boekhouden session lifetime in seconds (default %(default)s)")
     parser.add_argument("--ports-file", help="once both servers listen, write their base URLs as JSON to this file")
+    parser.add_argument("--anchor", help="the shop's 'now' for the seed, 'YYYY-MM-DD HH:MM:SS' shop time (default: now)")
     return parser.parse_args(argv)
 
 
@@ -77,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed=args.seed,
         orders=args.orders,
         days_back=args.days_back,
+        anchor=dt.datetime.strptime(args.anchor, "%Y-%m-%d %H:%M:%S") if args.anchor else None,
         prestashop_key=args.prestashop_key,
         eboekhouden_token=args.eboekhouden_token,
         faults=fault_config(args),

@@ -49,17 +49,25 @@ def test_prestashop_url_from_host_port_schema_and_basic_auth():
 def test_list_pages_until_a_short_page_and_empty_list_is_a_bare_array():
     hook = ps(page_size=2)
     with rm.Mocker() as m:
-        m.get(f"{SHOP}/api/orders", [
-            {"json": {"orders": [{"id": 1}, {"id": 2}]}},
-            {"json": {"orders": [{"id": 3}, {"id": 4}]}},
+        m.get(f"{SHOP}/api/customers", [
+            {"json": {"customers": [{"id": 1}, {"id": 2}]}},
+            {"json": {"customers": [{"id": 3}, {"id": 4}]}},
             {"json": []},
         ])
-        pages = list(hook.order_refs_updated(dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11)))
+        pages = list(hook.pages("customers", display="[id]"))
         assert [[o["id"] for o in p] for p in pages] == [[1, 2], [3, 4]]
+        assert [r.qs["limit"] for r in m.request_history] == [["0,2"], ["2,2"], ["4,2"]]
+        assert m.request_history[0].qs["sort"] == ["[id_asc]"]
+
+
+def test_updated_orders_window_is_inclusive_to_the_second_and_read_in_large_pages():
+    hook = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/orders", json={"orders": [{"id": 1}]})
+        list(hook.order_refs_updated(dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11)))
         first = m.request_history[0].qs
         assert first["filter[date_upd]"] == ["[2026-11-20 10:00:00,2026-11-20 10:59:59]"]
-        assert first["date"] == ["1"] and first["sort"] == ["[id_asc]"]
-        assert [r.qs["limit"] for r in m.request_history] == [["0,2"], ["2,2"], ["4,2"]]
+        assert first["date"] == ["1"] and first["limit"] == ["0,1000"]
 
 
 def test_ids_are_batched_a_hundred_per_request():

@@ -19,6 +19,7 @@ from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
 
 IDS_PER_REQUEST = 100
 PAGE_SIZE = 100
+ROWS_PER_PAGE = 1000  # rows of a filtered list (order details of 100 orders, light order rows): one page, not ten
 # Resource → the plural key of its list answer, where it differs from the resource name.
 LIST_KEYS = {"order_states": "order_states", "order_details": "order_details", "order_payments": "order_payments"}
 
@@ -107,24 +108,26 @@ class PrestaShopHook(ApiHook):
             items = [items]
         return list(items)
 
-    def pages(self, resource: str, **kwargs: Any) -> Iterator[list[dict]]:
+    def pages(self, resource: str, page_size: int | None = None, **kwargs: Any) -> Iterator[list[dict]]:
         """All items of a list, page by page (limit=offset,count), sorted by id."""
         offset = 0
+        size = page_size or self.page_size
         sort = kwargs.pop("sort", None) or "[id_ASC]"
         while True:
-            page = self.list(resource, sort=sort, limit=f"{offset},{self.page_size}", **kwargs)
+            page = self.list(resource, sort=sort, limit=f"{offset},{size}", **kwargs)
             if page:
                 yield page
-            if len(page) < self.page_size:
+            if len(page) < size:
                 return
-            offset += self.page_size
+            offset += size
 
     def by_ids(self, resource: str, field: str, ids: Iterable[int | str], display: str = "full") -> list[dict]:
         """Items whose field is one of the ids, in requests of up to 100 ids (paged if they hold more rows)."""
         unique = sorted({str(i) for i in ids if str(i) not in ("", "0")}, key=lambda v: (len(v), v))
         found: list[dict] = []
         for chunk in _chunks(unique, self.ids_per_request):
-            for page in self.pages(resource, display=display, filters={field: _ids_filter(chunk)}):
+            rows_per_page = self.page_size if display == "full" and resource == "orders" else max(self.page_size, ROWS_PER_PAGE)
+            for page in self.pages(resource, page_size=rows_per_page, display=display, filters={field: _ids_filter(chunk)}):
                 found.extend(page)
         return found
 
@@ -135,6 +138,7 @@ class PrestaShopHook(ApiHook):
         last_second = until - dt.timedelta(seconds=1)  # PrestaShop's interval filter is inclusive
         yield from self.pages(
             "orders",
+            page_size=max(self.page_size, ROWS_PER_PAGE),
             display="[id,reference,current_state,date_add,date_upd,id_shop]",
             filters={"date_upd": f"[{_shop_time(since)},{_shop_time(last_second)}]"},
             date_filter=True,
