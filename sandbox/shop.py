@@ -287,6 +287,27 @@ class ShopState:
             allowed = self.keys[key]
             return allowed is None or resource in allowed
 
+    # ---- raw edits (bad-input tests) -----------------------------------------------------------
+
+    def patch_raw(self, resource: str, item_id: int, **fields: Any) -> None:
+        """Set fields of any record as is, bypassing the shop's arithmetic; a value of `...` removes the field."""
+        with self.lock:
+            record = self._tables[resource][int(item_id)]
+            for key, value in fields.items():
+                if value is ...:
+                    record.pop(key, None)
+                else:
+                    record[key] = value
+
+    def insert_raw(self, resource: str, record: dict[str, Any]) -> None:
+        """Add a record exactly as given (e.g. a duplicated order_details row); its id must be new."""
+        with self.lock:
+            table = self._tables[resource]
+            item_id = int(record["id"])
+            if item_id in table:
+                raise ValueError(f"{resource} {item_id} exists")
+            table[item_id] = clone(record)
+
     # ---- reading -----------------------------------------------------------------------------
 
     def items(self, resource: str) -> list[dict[str, Any]]:

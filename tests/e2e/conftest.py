@@ -65,12 +65,13 @@ def fast(monkeypatch):
     monkeypatch.setattr(booking, "SEND_BACKOFF", 0.01)
 
 
-def connect(sandbox: SandboxServers, monkeypatch, tenant: str = "demo") -> None:
-    """Connections for a tenant from the environment, as a deployment may supply them."""
-    monkeypatch.setenv(f"AIRFLOW_CONN_PRESTASHOP_{tenant.upper()}", json.dumps({"conn_type": "http", "host": sandbox.prestashop_url, "password": PS_KEY}))
+def connect(sandbox: SandboxServers, monkeypatch, tenant: str = "demo", timeout: float | None = None, ps_key: str = PS_KEY, eb_token: str = EB_TOKEN) -> None:
+    """Connections for a tenant from the environment, as a deployment may supply them (timeout: HTTP timeout in s)."""
+    extra = {"timeout": timeout} if timeout else {}
+    monkeypatch.setenv(f"AIRFLOW_CONN_PRESTASHOP_{tenant.upper()}", json.dumps({"conn_type": "http", "host": sandbox.prestashop_url, "password": ps_key, "extra": extra}))
     monkeypatch.setenv(
         f"AIRFLOW_CONN_EBOEKHOUDEN_{tenant.upper()}",
-        json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_url, "password": EB_TOKEN, "extra": {"source": "PSEBTEST"}}),
+        json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_url, "password": eb_token, "extra": {"source": "PSEBTEST", **extra}}),
     )
 
 
