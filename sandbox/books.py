@@ -191,6 +191,9 @@ class BooksState:
         self._ledgers: dict[int, dict[str, Any]] = {}
         self._relations: dict[int, dict[str, Any]] = {}
         self._mutations: dict[int, dict[str, Any]] = {}
+        # indexes, so a book of tens of thousands of records answers in constant time per write
+        self._codes: set[str] = set()
+        self._by_number: dict[tuple[int, str], list[int]] = {}
         self._invoices: dict[int, dict[str, Any]] = {}
         self._templates: dict[int, dict[str, Any]] = {}
 
@@ -278,8 +281,7 @@ class BooksState:
 
     def _code_taken(self, code: str) -> bool:
         """Whether a relation code exists (codes compare case-insensitively)."""
-        wanted = code.casefold()
-        return any(r["code"].casefold() == wanted for r in self._relations.values())
+        return code.casefold() in self._codes
 
     def next_code(self, name: str) -> str:
         """The code e-Boekhouden gives a new relation: the base, else the base with the first free sequence number."""
@@ -307,9 +309,10 @@ class BooksState:
                 raise ApiProblem("REL_048", "Code is too long", f"a code has at most {MAX_CODE} characters", property_name="code")
             if self._code_taken(code):
                 raise ApiProblem("REL_049", "Code already exists", f"a relation with code {code} exists", property_name="code")
-            relation_id = max(self._relations, default=1000) + 1
+            relation_id = next(reversed(self._relations), 1000) + 1  # ids only grow: the last key is the highest
             record = {"id": relation_id, **{key: _text(payload, key) for key in RELATION_FIELDS}, "type": kind, "name": name, "code": code}
             self._relations[relation_id] = record
+            self._codes.add(code.casefold())
             return {"id": relation_id, "code": code}
 
     def update_relation(self, relation_id: int, payload: Mapping[str, Any]) -> None:
@@ -342,9 +345,10 @@ class BooksState:
 
     def _store_mutation(self, record: dict[str, Any]) -> int:
         """Give a validated mutation the next number and keep it."""
-        mutation_id = max(self._mutations, default=0) + 1
+        mutation_id = next(reversed(self._mutations), 0) + 1  # ids only grow: the last key is the highest
         record["id"] = mutation_id
         self._mutations[mutation_id] = record
+        self._by_number.setdefault((record["type"], record["invoiceNumber"]), []).append(mutation_id)
         return mutation_id
 
     def _validated_mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -420,7 +424,7 @@ class BooksState:
             raise ApiProblem(
                 "MUT_018", "Invoice number is too long", f"at most {MAX_INVOICE_NUMBER} characters", property_name="invoiceNumber"
             )
-        same = [m for m in self._mutations.values() if m["type"] == kind and m["invoiceNumber"] == number]
+        same = [self._mutations[i] for i in self._by_number.get((kind, number), [])]
         if kind == 2 and same:
             raise ApiProblem(
                 "MUT_019",
@@ -512,9 +516,7 @@ class BooksState:
         if not number:
             raise ApiProblem("MUT_114", "Invoice number is required", property_name=f"{prop}.invoiceNumber")
         invoice_type = 2 if kind == 3 else 1
-        if not any(
-            m["type"] == invoice_type and m["invoiceNumber"] == number and m["relationId"] == relation_id for m in self._mutations.values()
-        ):
+        if not any(self._mutations[i]["relationId"] == relation_id for i in self._by_number.get((invoice_type, number), [])):
             raise ApiProblem(
                 "MUT_115",
                 "Invoice to pay not found",

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -61,6 +62,7 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
+@lru_cache(maxsize=65536)
 def _number(text: str) -> Decimal | None:
     """The number a text holds, or None."""
     try:
@@ -77,13 +79,6 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (0, number) if number is not None else (1, text.casefold())
 
 
-def _equal(value: Any, wanted: str) -> bool:
-    """PrestaShop (MySQL) equality: numeric when both are numbers, else case-insensitive."""
-    text = _plain(value)
-    left, right = _number(text), _number(wanted)
-    if left is not None and right is not None:
-        return left == right
-    return text.casefold() == wanted.casefold()
 
 
 @dataclass(frozen=True)
@@ -93,6 +88,12 @@ class Filter:
     field: str
     kind: str
     values: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        """Wanted values pre-parsed once (a list request may scan thousands of records)."""
+        numbers = frozenset(n for n in (_number(v) for v in self.values) if n is not None)
+        object.__setattr__(self, "_numbers", numbers)
+        object.__setattr__(self, "_texts", frozenset(v.casefold() for v in self.values))
 
     @classmethod
     def parse(cls, name: str, raw: str) -> Filter:
@@ -114,9 +115,13 @@ class Filter:
     def matches(self, record: dict[str, Any]) -> bool:
         """Whether a record passes the filter."""
         value = record.get(self.field, "")
+        if self.kind == "any":  # MySQL equality: numeric when both are numbers, else case-insensitive
+            plain = _plain(value)
+            number = _number(plain)
+            if number is not None and self._numbers:
+                return number in self._numbers or plain.casefold() in self._texts
+            return plain.casefold() in self._texts
         text = _plain(value).casefold()
-        if self.kind == "any":
-            return any(_equal(value, wanted) for wanted in self.values)
         if self.kind == "interval":
             low, high = self.values
             key = _sort_key(value)
@@ -191,9 +196,16 @@ class ListQuery:
         numbers = [int(p) for p in parts]
         self.offset, self.count = (numbers[0], numbers[1]) if len(numbers) == 2 else (0, numbers[0])
 
+    def matches(self, record: dict[str, Any]) -> bool:
+        """Whether a record passes every filter."""
+        return all(f.matches(record) for f in self.filters)
+
     def apply(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Filter, sort (by id unless told), page and pick the fields."""
-        selected = [r for r in records if all(f.matches(r) for f in self.filters)]
+        return self.finish([r for r in records if self.matches(r)])
+
+    def finish(self, selected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sort (by id unless told), page and pick the fields of records that passed the filters."""
         for name, descending in reversed(self.sort or [("id", False)]):
             selected.sort(key=lambda r: _sort_key(r.get(name, "")), reverse=descending)
         end = None if self.count is None else self.offset + self.count
@@ -316,7 +328,7 @@ def _webservice_router(state: ShopState) -> APIRouter:
             """The list answer."""
             _authorize(state, request, resource)
             query = ListQuery.parse(dict(request.query_params), state.fields(resource))
-            items = query.apply(state.items(resource))
+            items = query.finish(state.select(resource, query.matches))  # filter first, copy only the matches
             return ({resource: items} if items else []), 200
 
         return _answer(request, produce)

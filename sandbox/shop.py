@@ -316,6 +316,12 @@ class ShopState:
             table = self._tables[resource]
             return [self._visible(table[item_id]) for item_id in sorted(table)]
 
+    def select(self, resource: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Copies of the records that pass `keep` (tested on the stored records, so only matches are copied)."""
+        with self.lock:
+            table = self._tables[resource]
+            return [self._visible(table[item_id]) for item_id in sorted(table) if keep(table[item_id])]
+
     def get(self, resource: str, item_id: int) -> dict[str, Any] | None:
         """A copy of one record as the webservice shows it, or None."""
         with self.lock:
