@@ -13,7 +13,7 @@ pytestmark = pytest.mark.timeout(240)
 FAULTS = {
     "429 with Retry-After": dict(rate_429=0.25, retry_after=0),
     "500 answers": dict(rate_500=0.2),
-    "timeouts": dict(rate_timeout=0.05, timeout_seconds=2.0),
+    "timeouts": dict(rate_timeout=0.1, timeout_seconds=2.0),
     "truncated JSON": dict(rate_truncate=0.15),
     "HTML error pages (502/503)": dict(rate_502=0.1, rate_503=0.1),
     "HTML where JSON is expected (200)": dict(rate_garbage=0.1),
@@ -30,7 +30,7 @@ def test_random_faults_on_both_apis(fault, make_sandbox, state_store, monkeypatc
         sandbox.set_faults(target, FaultConfig(seed=7, **FAULTS[fault]))
     run_pipeline(passes=12)
     injected = sum(sum(sandbox.faults(t).injected.values()) for t in ("prestashop", "eboekhouden"))
-    assert injected >= 5  # the faults really happened
+    assert injected >= 3  # the faults really happened (a few dozen requests in all: some hit whatever the thread timing)
     assert assert_exactly_once(sandbox, state_store)["booked"] > 25
 
 
