@@ -13,7 +13,9 @@ ZERO = Decimal("0.00")
 
 def parse_decimal(value: object, field: str) -> Decimal:
     """A shop number ("12.950000", 12, "0.21") as an exact Decimal; MalformedOrder names the field."""
-    if isinstance(value, bool) or value is None or isinstance(value, float):
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise MalformedOrder(field, "is missing")
+    if isinstance(value, bool) or isinstance(value, float):
         raise MalformedOrder(field, f"is {value!r}, not a number")
     try:
         number = Decimal(str(value).strip())

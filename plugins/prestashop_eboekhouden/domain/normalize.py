@@ -150,6 +150,8 @@ def _rows_as_details(order: Mapping) -> list[dict]:
 def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext) -> list[Line]:
     """The product lines, from order_details (or the order's own rows as fallback)."""
     source, label = (details, "order_details") if details else (_rows_as_details(order), "order_rows")
+    if not source:
+        raise MalformedOrder("order_details", "has no rows for this order (an order without product lines)")
     lines: list[Line] = []
     for index, detail in enumerate(source, start=1):
         if not isinstance(detail, Mapping):
