@@ -10,7 +10,9 @@ times after skipping the first ``after`` matches.  Actions:
 - ``truncate``: process the request, answer its status with the body cut in half;
 - ``timeout``: wait ``seconds`` before processing and answering;
 - ``reset``: break the connection before processing;
-- ``drop_after_commit``: process the request fully, then break the connection instead of answering.
+- ``drop_after_commit``: process the request fully, then break the connection instead of answering;
+- ``stall_after_commit``: process the request fully, then wait ``seconds`` before answering (a client
+  killed meanwhile leaves a committed booking it never heard of).
 
 Paths under ``/__sandbox__`` are never faulted.
 """
@@ -28,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ADMIN_PREFIX = "/__sandbox__"
-ACTIONS = frozenset({"status", "html", "garbage", "truncate", "timeout", "reset", "drop_after_commit"})
+ACTIONS = frozenset({"status", "html", "garbage", "truncate", "timeout", "reset", "drop_after_commit", "stall_after_commit"})
 RANDOM_FAULTS = ("rate_429", "rate_500", "rate_502", "rate_503", "rate_timeout", "rate_truncate", "rate_garbage", "rate_reset", "rate_drop")
 HTML_PAGE = (
     "<html><head><title>{status} {title}</title></head>"
@@ -352,6 +354,7 @@ class FaultMiddleware:
             "timeout": self._timeout,
             "reset": self._reset,
             "drop_after_commit": self._drop_after_commit,
+            "stall_after_commit": self._stall_after_commit,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -400,3 +403,10 @@ class FaultMiddleware:
         """Process the request (its effects stay), then break the connection instead of answering."""
         await _capture(self.app, scope, receive)
         await _break_connection(receive)
+
+    async def _stall_after_commit(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+        """Process the request (its effects stay), then wait before sending the real answer."""
+        start, body = await _capture(self.app, scope, receive)
+        await self.injector.sleep(fault.seconds)
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
