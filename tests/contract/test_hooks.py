@@ -214,5 +214,5 @@ def test_no_secret_in_errors_or_logs(caplog):
         m.post(f"{EB}/v1/session", status_code=401, json={"type": "security", "code": "API_SESSION_002", "title": "Invalid access token"})
         with pytest.raises(ApiError) as caught:
             hook.count("v1/ledger")
-    assert caught.value.reason == "API_SESSION_002 Invalid access token"
+    assert caught.value.reason.startswith("API_SESSION_002 e-Boekhouden refused the API token of connection 'eboekhouden_t' (Invalid access token); make a new one")
     assert TOKEN not in str(caught.value) and TOKEN not in caplog.text

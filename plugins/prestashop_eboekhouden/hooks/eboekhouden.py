@@ -70,7 +70,15 @@ class EBoekhoudenHook(ApiHook):
         )
         self._count("POST", "v1/session")
         if response.status_code >= 400:
-            raise self._error_from(response, redact_url(self.url_from_endpoint("v1/session")))
+            error = self._error_from(response, redact_url(self.url_from_endpoint("v1/session")))
+            if response.status_code in (400, 401, 403):  # the token itself: say which connection to fix
+                error = ApiError(
+                    error.status, error.code,
+                    f"e-Boekhouden refused the API token of connection {self.conn_id!r} ({error.title or 'no session'}); "
+                    "make a new one under Administration > Connections > API > e-Boekhouden API (its end date may have passed) and put it in the connection's password",
+                    error.message, error.url,
+                )
+            raise error
         token = str(response.json()["token"])
         _mask(token)
         return token
