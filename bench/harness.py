@@ -34,7 +34,8 @@ def sandbox_process(orders: int, days_back: float, latency_ms: int = 0, seed: in
     with tempfile.TemporaryDirectory() as tmp:
         ports = Path(tmp) / "ports.json"
         command = [
-            sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--orders", str(orders),
+            sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0",
+            "--orders", str(orders),
             "--days-back", str(days_back), "--seed", str(seed), "--latency-ms", str(latency_ms), "--ports-file", str(ports),
             "--anchor", ANCHOR,
         ]

@@ -23,8 +23,10 @@ from sandbox.faults import (
     FaultRule,
     Message,
     Receive,
+    RequestPath,
     Scope,
     Send,
+    scope_path,
 )
 
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
@@ -69,10 +71,11 @@ class RequestStats:
 class StatsMiddleware:
     """ASGI middleware counting every non-admin request with the status the client saw."""
 
-    def __init__(self, app: ASGIApp, stats: RequestStats, key_of: Callable[[str], str]) -> None:
+    def __init__(self, app: ASGIApp, stats: RequestStats, key_of: Callable[[str], str], request_path: RequestPath = scope_path) -> None:
         self.app = app
         self.stats = stats
         self.key_of = key_of
+        self.request_path = request_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on and count it."""
@@ -91,7 +94,7 @@ class StatsMiddleware:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            self.stats.record(scope["method"], self.key_of(scope["path"]), status)
+            self.stats.record(scope["method"], self.key_of(self.request_path(scope)), status)
 
 
 class ExactJSONResponse(JSONResponse):
@@ -110,11 +113,24 @@ def parse_json(raw: bytes, *, exact: bool = True) -> Any:
 
 
 def install_middleware(
-    app: FastAPI, stats: RequestStats, faults: FaultInjector, error_body: ErrorBody, key_of: Callable[[str], str]
+    app: FastAPI,
+    stats: RequestStats,
+    faults: FaultInjector,
+    error_body: ErrorBody,
+    key_of: Callable[[str], str],
+    *,
+    request_path: RequestPath = scope_path,
+    error_content_type: str | None = None,
 ) -> None:
-    """Counting outside, faults inside: the counts show what clients saw, injected faults included."""
-    app.add_middleware(FaultMiddleware, injector=faults, error_body=error_body)
-    app.add_middleware(StatsMiddleware, stats=stats, key_of=key_of)
+    """Counting outside, faults inside: the counts show what clients saw, injected faults included.
+
+    ``request_path`` names the request for fault rules and counts (default: the URL path);
+    ``error_content_type`` lets ``error_body`` return a finished non-JSON body (see FaultMiddleware).
+    """
+    app.add_middleware(
+        FaultMiddleware, injector=faults, error_body=error_body, request_path=request_path, error_content_type=error_content_type
+    )
+    app.add_middleware(StatsMiddleware, stats=stats, key_of=key_of, request_path=request_path)
 
 
 def admin_router(stats: RequestStats, faults: FaultInjector) -> APIRouter:

@@ -7,6 +7,11 @@ MUT_112 sale VAT code on a purchase, MUT_114 row invoice number missing, MUT_021
 exists; REL_001 type, REL_048 code too long; FACT_001..FACT_031 for invoices (FACT_018 is documented);
 API_SESSION_002 source too long, API_SESSION_004 wrong access token, API_SESSION_005 missing/expired
 session; LIST_001..LIST_003 for list parameters; API_BODY_001 for a body that is not JSON.
+
+The legacy SOAP API (sandbox/soap.py) works on the same administration: it logs in with a username and two
+security codes (SOAP_AUTH_001/002, sessions SOAP_SESSION_001), books rows with the VAT amounts the client
+computed (``create_mutation(..., given_vat=True)``) and overwrites a sale whose invoice number exists instead
+of refusing it (``overwrite_sales=True``; every overwrite is kept in ``overwrites``).
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from sandbox.money import HUNDRED, cents, to_decimal
 
 DEFAULT_TOKEN = "sandbox-eboekhouden-token"
 DEFAULT_TOKEN_LIFETIME = 3600.0
+DEFAULT_SOAP_USERNAME = "sandbox"
+DEFAULT_SOAP_SECURITY_CODE_1 = "SANDBOXSECURITYCODE1"
+DEFAULT_SOAP_SECURITY_CODE_2 = "SANDBOXSECURITYCODE2"
 MAX_SOURCE = 10
 MAX_INVOICE_NUMBER = 50
 MAX_CODE = 15
@@ -180,14 +188,30 @@ def _date(value: Any, missing: str, invalid: str, prop: str = "date") -> str:
 class BooksState:
     """Everything the emulated administration holds, and its request counts; thread-safe."""
 
-    def __init__(self, access_token: str = DEFAULT_TOKEN, token_lifetime: float = DEFAULT_TOKEN_LIFETIME) -> None:
+    def __init__(
+        self,
+        access_token: str = DEFAULT_TOKEN,
+        token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        *,
+        soap_username: str = DEFAULT_SOAP_USERNAME,
+        soap_security_code_1: str = DEFAULT_SOAP_SECURITY_CODE_1,
+        soap_security_code_2: str = DEFAULT_SOAP_SECURITY_CODE_2,
+    ) -> None:
         self.lock = threading.RLock()
         self.stats = RequestStats()
+        self.soap_stats = RequestStats()
         self.access_token = access_token
         self.token_lifetime = token_lifetime
+        self.soap_username = soap_username
+        self.soap_security_code_1 = soap_security_code_1
+        self.soap_security_code_2 = soap_security_code_2
         self.closed_until: str | None = None
         self.relation_patches: list[tuple[int, dict[str, Any]]] = []
+        # sales the SOAP API overwrote: {id, invoiceNumber, oldAmount, newAmount, old, new}
+        self.overwrites: list[dict[str, Any]] = []
         self._sessions: dict[str, float] = {}
+        self._soap_sessions: dict[str, float] = {}
+        self._relation_dates: dict[int, str] = {}
         self._ledgers: dict[int, dict[str, Any]] = {}
         self._relations: dict[int, dict[str, Any]] = {}
         self._mutations: dict[int, dict[str, Any]] = {}
@@ -228,9 +252,36 @@ class BooksState:
             self._sessions.pop(token, None)
 
     def expire_sessions(self) -> None:
-        """Make every open session token expire now."""
+        """Make every open session token (REST) and session id (SOAP) expire now."""
         with self.lock:
             self._sessions.clear()
+            self._soap_sessions.clear()
+
+    def open_soap_session(self, username: str, security_code_1: str, security_code_2: str) -> str:
+        """SOAP OpenSession: a session id for the right username and both security codes (SOAP_AUTH_001)."""
+        given = (username or "", security_code_1 or "", security_code_2 or "")
+        expected = (self.soap_username, self.soap_security_code_1, self.soap_security_code_2)
+        if not all([secrets.compare_digest(a.encode(), b.encode()) for a, b in zip(given, expected, strict=True)]):
+            raise ApiProblem("SOAP_AUTH_001", "Username or security code is wrong", status=401, kind="security")
+        with self.lock:
+            session = secrets.token_hex(16).upper()
+            self._soap_sessions[session] = time.monotonic() + self.token_lifetime
+            return session
+
+    def check_soap_session(self, session_id: str, security_code_2: str) -> None:
+        """A SOAP call's credentials: a live session id (SOAP_SESSION_001) and security code 2 (SOAP_AUTH_002)."""
+        with self.lock:
+            expiry = self._soap_sessions.get(session_id or "")
+            if expiry is None or time.monotonic() >= expiry:
+                self._soap_sessions.pop(session_id or "", None)
+                raise ApiProblem("SOAP_SESSION_001", "Session is unknown or expired; open a new session", status=401, kind="security")
+        if not secrets.compare_digest((security_code_2 or "").encode(), self.soap_security_code_2.encode()):
+            raise ApiProblem("SOAP_AUTH_002", "Security code 2 is wrong", status=401, kind="security")
+
+    def close_soap_session(self, session_id: str) -> None:
+        """SOAP CloseSession: forget a session id (unknown ids are ignored)."""
+        with self.lock:
+            self._soap_sessions.pop(session_id or "", None)
 
     def reset_stats(self) -> None:
         """Forget the request counts."""
@@ -279,6 +330,19 @@ class BooksState:
             record = self._relations.get(relation_id)
             return dict(record) if record else None
 
+    def relation_by_code(self, code: str) -> dict[str, Any] | None:
+        """The relation with this code (codes compare case-insensitively), or None."""
+        wanted = code.strip().casefold()
+        with self.lock:
+            if not wanted or wanted not in self._codes:
+                return None
+            return next((dict(r) for r in self._relations.values() if r["code"].casefold() == wanted), None)
+
+    def relation_added(self, relation_id: int) -> str:
+        """The day a relation was created (YYYY-MM-DD)."""
+        with self.lock:
+            return self._relation_dates.get(relation_id, "")
+
     def _code_taken(self, code: str) -> bool:
         """Whether a relation code exists (codes compare case-insensitively)."""
         return code.casefold() in self._codes
@@ -313,6 +377,7 @@ class BooksState:
             record = {"id": relation_id, **{key: _text(payload, key) for key in RELATION_FIELDS}, "type": kind, "name": name, "code": code}
             self._relations[relation_id] = record
             self._codes.add(code.casefold())
+            self._relation_dates[relation_id] = dt.date.today().isoformat()
             return {"id": relation_id, "code": code}
 
     def update_relation(self, relation_id: int, payload: Mapping[str, Any]) -> None:
@@ -337,11 +402,36 @@ class BooksState:
             record = self._mutations.get(mutation_id)
             return _copy_mutation(record) if record else None
 
-    def create_mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """POST /v1/mutation: validate like e-Boekhouden, store; returns {id}."""
+    def create_mutation(self, payload: Mapping[str, Any], *, given_vat: bool = False, overwrite_sales: bool = False) -> dict[str, Any]:
+        """POST /v1/mutation: validate like e-Boekhouden, store; returns {id}.
+
+        The SOAP API's variant: ``given_vat`` takes each row's ``vatAmount`` as the VAT (required on every row)
+        instead of computing it; ``overwrite_sales`` replaces a sale (type 2) whose invoice number exists, in
+        place under its id, instead of refusing it with MUT_019 (recorded in :attr:`overwrites`).
+        """
         with self.lock:
-            record = self._validated_mutation(payload)
+            record = self._validated_mutation(payload, given_vat=given_vat, overwrite_sales=overwrite_sales)
+            existing = self._by_number.get((2, record["invoiceNumber"]), []) if overwrite_sales and record["type"] == 2 else []
+            if existing:
+                return {"id": self._overwrite_mutation(existing[0], record)}
             return {"id": self._store_mutation(record)}
+
+    def _overwrite_mutation(self, mutation_id: int, record: dict[str, Any]) -> int:
+        """Replace a stored mutation's content, keeping its id (the legacy SOAP API's AddMutatie on a known number)."""
+        old = self._mutations[mutation_id]
+        record["id"] = mutation_id
+        self._mutations[mutation_id] = record
+        self.overwrites.append(
+            {
+                "id": mutation_id,
+                "invoiceNumber": record["invoiceNumber"],
+                "oldAmount": old["amount"],
+                "newAmount": record["amount"],
+                "old": _copy_mutation(old),
+                "new": _copy_mutation(record),
+            }
+        )
+        return mutation_id
 
     def _store_mutation(self, record: dict[str, Any]) -> int:
         """Give a validated mutation the next number and keep it."""
@@ -351,7 +441,7 @@ class BooksState:
         self._by_number.setdefault((record["type"], record["invoiceNumber"]), []).append(mutation_id)
         return mutation_id
 
-    def _validated_mutation(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+    def _validated_mutation(self, payload: Mapping[str, Any], *, given_vat: bool = False, overwrite_sales: bool = False) -> dict[str, Any]:
         """A mutation record from a payload, or the first ApiProblem in e-Boekhouden's order of checks."""
         kind = _int_or_none(payload.get("type"))
         if kind not in MUTATION_TYPES:
@@ -361,12 +451,12 @@ class BooksState:
             raise ApiProblem("MUT_005", "Period is closed", f"the books are closed until {self.closed_until}", property_name="date")
         ledger_id = self._header_ledger(payload.get("ledgerId"), kind)
         relation_id = self._mutation_relation(payload.get("relationId"), kind)
-        invoice_number = self._mutation_invoice_number(payload, kind, relation_id)
+        invoice_number = self._mutation_invoice_number(payload, kind, relation_id, overwrite_sales)
         in_ex = _text(payload, "inExVat") or "EX"
         if in_ex not in ("IN", "EX"):
             raise ApiProblem("MUT_017", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
         self._check_payment_reference(payload)
-        rows = self._validated_rows(payload.get("rows"), kind, in_ex, relation_id)
+        rows = self._validated_rows(payload.get("rows"), kind, in_ex, relation_id, given_vat)
         return {
             "id": 0,
             "type": kind,
@@ -413,8 +503,10 @@ class BooksState:
             raise ApiProblem("MUT_013", "Relation not found", f"relation id {value} does not exist", property_name="relationId")
         return relation_id
 
-    def _mutation_invoice_number(self, payload: Mapping[str, Any], kind: int, relation_id: int | None) -> str:
-        """The invoice number: required for sales, unique per type (MUT_019) or per relation for purchases (MUT_020)."""
+    def _mutation_invoice_number(
+        self, payload: Mapping[str, Any], kind: int, relation_id: int | None, overwrite_sales: bool = False
+    ) -> str:
+        """The invoice number: required for sales, unique per type (MUT_019 unless overwriting) or per relation for purchases (MUT_020)."""
         number = _text(payload, "invoiceNumber").strip()
         if not number:
             if kind == 2:
@@ -425,7 +517,7 @@ class BooksState:
                 "MUT_018", "Invoice number is too long", f"at most {MAX_INVOICE_NUMBER} characters", property_name="invoiceNumber"
             )
         same = [self._mutations[i] for i in self._by_number.get((kind, number), [])]
-        if kind == 2 and same:
+        if kind == 2 and same and not overwrite_sales:
             raise ApiProblem(
                 "MUT_019",
                 "Invoice number already exists",
@@ -446,19 +538,21 @@ class BooksState:
         ):
             raise ApiProblem("MUT_021", "Payment reference already exists", property_name="paymentReference")
 
-    def _validated_rows(self, rows: Any, kind: int, in_ex: str, relation_id: int | None) -> list[dict[str, Any]]:
+    def _validated_rows(self, rows: Any, kind: int, in_ex: str, relation_id: int | None, given_vat: bool = False) -> list[dict[str, Any]]:
         """The rows with their computed VAT; MUT_1xx on the first invalid one; a journal entry must balance."""
         if not isinstance(rows, list) or not rows:
             raise ApiProblem("MUT_100", "Rows are required", property_name="rows")
         if len(rows) > MAX_ROWS:
             raise ApiProblem("MUT_101", "Too many rows", f"at most {MAX_ROWS} rows", property_name="rows")
-        checked = [self._validated_row(row, index, kind, in_ex, relation_id) for index, row in enumerate(rows)]
+        checked = [self._validated_row(row, index, kind, in_ex, relation_id, given_vat) for index, row in enumerate(rows)]
         if kind == 7 and sum((row["amount"] for row in checked), ZERO) != 0:
             raise ApiProblem("MUT_118", "Ledger not in balance", "the rows of a journal entry must add up to 0", property_name="rows")
         return checked
 
-    def _validated_row(self, row: Any, index: int, kind: int, in_ex: str, relation_id: int | None) -> dict[str, Any]:
-        """One row: ledger, VAT code of the right side, amount, and for payments the invoice it pays."""
+    def _validated_row(
+        self, row: Any, index: int, kind: int, in_ex: str, relation_id: int | None, given_vat: bool = False
+    ) -> dict[str, Any]:
+        """One row: ledger, VAT code of the right side, amount, and for payments the invoice it pays (VAT given or computed)."""
         prop = f"rows[{index}]"
         if not isinstance(row, Mapping):
             raise ApiProblem("MUT_100", "Row is invalid", property_name=prop)
@@ -466,10 +560,14 @@ class BooksState:
         vat = self._row_vat(row, kind, prop)
         amount = _amount(row.get("amount"), "MUT_106", f"{prop}.amount")
         vat_amount = _amount(row["vatAmount"], "MUT_106", f"{prop}.vatAmount") if row.get("vatAmount") is not None else None
-        if vat.custom and vat_amount is None:
+        if (vat.custom or given_vat) and vat_amount is None:
             raise ApiProblem("MUT_110", "VAT amount is required", f"{vat.code} needs vatAmount", property_name=f"{prop}.vatAmount")
         invoice_number = self._paid_invoice_number(row, kind, relation_id, prop)
-        excl, tax, incl = row_amounts(amount, vat, in_ex, vat_amount)
+        if given_vat:
+            tax = vat_amount if vat_amount is not None else ZERO
+            excl, incl = (amount - tax, amount) if in_ex == "IN" else (amount, amount + tax)
+        else:
+            excl, tax, incl = row_amounts(amount, vat, in_ex, vat_amount)
         return {
             "ledgerId": ledger_id,
             "vatCode": vat.code,

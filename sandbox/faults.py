@@ -51,6 +51,12 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 ErrorBody = Callable[[int, str], Any]
+RequestPath = Callable[[Scope], str]
+
+
+def scope_path(scope: Scope) -> str:
+    """The path a request is matched and counted under: its URL path."""
+    return str(scope["path"])
 
 
 def _matches(method: str | None, path: str | None, request_method: str, request_path: str) -> bool:
@@ -340,12 +346,26 @@ async def _capture(app: ASGIApp, scope: Scope, receive: Receive) -> tuple[Messag
 
 
 class FaultMiddleware:
-    """ASGI middleware applying a FaultInjector's decisions; ``error_body`` shapes the API's own error JSON."""
+    """ASGI middleware applying a FaultInjector's decisions; ``error_body`` shapes the API's own error JSON.
 
-    def __init__(self, app: ASGIApp, injector: FaultInjector, error_body: ErrorBody = default_error_body) -> None:
+    ``request_path`` gives the path rules match (the SOAP emulator adds the operation: /soap.asmx/AddMutatie);
+    with ``error_content_type`` set, error bodies given as text or bytes are sent as they are, with that type
+    (a SOAP fault envelope), instead of as JSON.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        injector: FaultInjector,
+        error_body: ErrorBody = default_error_body,
+        request_path: RequestPath = scope_path,
+        error_content_type: str | None = None,
+    ) -> None:
         self.app = app
         self.injector = injector
         self.error_body = error_body
+        self.request_path = request_path
+        self.error_content_type = error_content_type
         self._actions: dict[str, Callable[[Fault, Scope, Receive, Send], Awaitable[None]]] = {
             "status": self._status,
             "html": self._html,
@@ -362,7 +382,7 @@ class FaultMiddleware:
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return
-        latency, fault = self.injector.decide(scope["method"], scope["path"])
+        latency, fault = self.injector.decide(scope["method"], self.request_path(scope))
         if latency:
             await asyncio.sleep(latency)
         if fault is None:
@@ -374,6 +394,9 @@ class FaultMiddleware:
         """An error status with a JSON body (and Retry-After on 429)."""
         body = fault.body if fault.body is not None else self.error_body(fault.status, f"Injected fault: HTTP {fault.status}")
         extra = [(b"retry-after", str(fault.retry_after).encode())] if fault.status == 429 and fault.retry_after is not None else []
+        if self.error_content_type and isinstance(body, (str, bytes)):
+            await _respond(send, fault.status, body.encode() if isinstance(body, str) else body, self.error_content_type, extra)
+            return
         await _respond(send, fault.status, json.dumps(body).encode(), "application/json", extra)
 
     async def _html(self, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,4 +1,6 @@
-"""Running the emulators: one uvicorn server per app in a background thread, and both seeded together.
+"""Running the emulators: one uvicorn server per app in a background thread, all seeded together.
+
+The e-Boekhouden REST (``eboekhouden``) and legacy SOAP (``eboekhouden_soap``) emulators serve one administration.
 
 >>> with SandboxServers(seed=42, orders=300) as sandbox:
 ...     requests.get(f"{sandbox.prestashop_url}/api/orders", params={"output_format": "JSON"}, auth=(key, ""))
@@ -18,16 +20,24 @@ from typing import Any
 
 import uvicorn
 
-from sandbox.books import DEFAULT_TOKEN, DEFAULT_TOKEN_LIFETIME, BooksState
+from sandbox.books import (
+    DEFAULT_SOAP_SECURITY_CODE_1,
+    DEFAULT_SOAP_SECURITY_CODE_2,
+    DEFAULT_SOAP_USERNAME,
+    DEFAULT_TOKEN,
+    DEFAULT_TOKEN_LIFETIME,
+    BooksState,
+)
 from sandbox.eboekhouden import create_eboekhouden_app
 from sandbox.faults import ASGIApp, FaultConfig, FaultInjector, FaultRule
 from sandbox.prestashop import create_prestashop_app
 from sandbox.seed import LiveOrders, seed_books, seed_shop
 from sandbox.shop import DEFAULT_KEY, ShopState, shop_now, shop_time
+from sandbox.soap import create_soap_app
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-TARGETS = ("prestashop", "eboekhouden")
+TARGETS = ("prestashop", "eboekhouden", "eboekhouden_soap")
 
 
 class ServerThread:
@@ -76,7 +86,7 @@ class ServerThread:
 
 
 def _fault_configs(faults: FaultConfig | Mapping[str, FaultConfig] | None) -> dict[str, FaultConfig]:
-    """Per-emulator fault configurations from one config for both, a mapping by target, or None."""
+    """Per-emulator fault configurations from one config for all, a mapping by target, or None."""
     if faults is None or isinstance(faults, FaultConfig):
         return {target: faults or FaultConfig() for target in TARGETS}
     unknown = set(faults) - set(TARGETS)
@@ -86,7 +96,7 @@ def _fault_configs(faults: FaultConfig | Mapping[str, FaultConfig] | None) -> di
 
 
 class SandboxServers:
-    """Both emulators, seeded, on free loopback ports; a context manager that starts and stops them."""
+    """The emulators (PrestaShop, e-Boekhouden REST and SOAP), seeded, on free loopback ports; a context manager."""
 
     def __init__(
         self,
@@ -103,26 +113,39 @@ class SandboxServers:
         eboekhouden_port: int = 0,
         live_orders_per_hour: float = 0,
         token_lifetime: float = DEFAULT_TOKEN_LIFETIME,
+        eboekhouden_soap_port: int = 0,
+        soap_username: str = DEFAULT_SOAP_USERNAME,
+        soap_security_code_1: str = DEFAULT_SOAP_SECURITY_CODE_1,
+        soap_security_code_2: str = DEFAULT_SOAP_SECURITY_CODE_2,
     ) -> None:
         self.anchor = dt.datetime.strptime(shop_time(anchor, shop_now()), "%Y-%m-%d %H:%M:%S")
         self.shop = ShopState(prestashop_key)
         self.seeder, self.seed_report = seed_shop(self.shop, seed, orders, days_back, self.anchor)
-        self.books = BooksState(eboekhouden_token, token_lifetime)
+        self.books = BooksState(
+            eboekhouden_token,
+            token_lifetime,
+            soap_username=soap_username,
+            soap_security_code_1=soap_security_code_1,
+            soap_security_code_2=soap_security_code_2,
+        )
         seed_books(self.books, self.seed_report.known_customers, today=self.anchor.date())
         configs = _fault_configs(faults)
         self.prestashop_faults = FaultInjector(configs["prestashop"])
         self.eboekhouden_faults = FaultInjector(configs["eboekhouden"])
+        self.eboekhouden_soap_faults = FaultInjector(configs["eboekhouden_soap"])
         self.prestashop_app = create_prestashop_app(self.shop, self.prestashop_faults)
         self.eboekhouden_app = create_eboekhouden_app(self.books, self.eboekhouden_faults)
-        self._host, self._ports = host, {"prestashop": prestashop_port, "eboekhouden": eboekhouden_port}
+        self.eboekhouden_soap_app = create_soap_app(self.books, self.eboekhouden_soap_faults)
+        self._host = host
+        self._ports = {"prestashop": prestashop_port, "eboekhouden": eboekhouden_port, "eboekhouden_soap": eboekhouden_soap_port}
         self._servers: dict[str, ServerThread] = {}
         self._live = LiveOrders(self.seeder, live_orders_per_hour)
 
     # ---- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> SandboxServers:
-        """Start both servers (and the live order feed) and wait until they answer."""
-        apps = {"prestashop": self.prestashop_app, "eboekhouden": self.eboekhouden_app}
+        """Start the servers (and the live order feed) and wait until they answer."""
+        apps = {"prestashop": self.prestashop_app, "eboekhouden": self.eboekhouden_app, "eboekhouden_soap": self.eboekhouden_soap_app}
         try:
             for target in TARGETS:
                 self._servers[target] = ServerThread(apps[target], self._host, self._ports[target], target)
@@ -134,9 +157,9 @@ class SandboxServers:
         return self
 
     def stop(self) -> None:
-        """Stop the live feed and both servers (requests sleeping in a timeout fault are woken)."""
+        """Stop the live feed and the servers (requests sleeping in a timeout fault are woken)."""
         self._live.stop()
-        for injector in (self.prestashop_faults, self.eboekhouden_faults):
+        for injector in (self.prestashop_faults, self.eboekhouden_faults, self.eboekhouden_soap_faults):
             injector.release()
         for server in self._servers.values():
             server.request_stop()
@@ -168,12 +191,17 @@ class SandboxServers:
         """Base URL of the e-Boekhouden emulator (the API is under /v1/)."""
         return self._url("eboekhouden")
 
+    @property
+    def eboekhouden_soap_url(self) -> str:
+        """Base URL of the e-Boekhouden SOAP emulator (the service is /soap.asmx, its WSDL /soap.asmx?wsdl)."""
+        return self._url("eboekhouden_soap")
+
     def urls(self) -> dict[str, str]:
-        """Both base URLs by emulator name."""
+        """The base URLs by emulator name."""
         return {target: self._url(target) for target in TARGETS}
 
     def write_ports_file(self, path: str | Path) -> None:
-        """Write both base URLs as JSON (for scripts that start the sandbox on free ports)."""
+        """Write the base URLs as JSON (for scripts that start the sandbox on free ports)."""
         target = Path(path)
         temporary = target.with_name(target.name + ".tmp")
         temporary.write_text(json.dumps(self.urls()))
@@ -182,10 +210,15 @@ class SandboxServers:
     # ---- faults --------------------------------------------------------------------------------
 
     def faults(self, target: str) -> FaultInjector:
-        """The fault injector of 'prestashop' or 'eboekhouden'."""
-        if target not in TARGETS:
+        """The fault injector of 'prestashop', 'eboekhouden' or 'eboekhouden_soap'."""
+        injectors = {
+            "prestashop": self.prestashop_faults,
+            "eboekhouden": self.eboekhouden_faults,
+            "eboekhouden_soap": self.eboekhouden_soap_faults,
+        }
+        if target not in injectors:
             raise ValueError(f"unknown target {target!r}; use {TARGETS}")
-        return self.prestashop_faults if target == "prestashop" else self.eboekhouden_faults
+        return injectors[target]
 
     def set_faults(self, target: str, config: FaultConfig | None = None, **fields: Any) -> None:
         """Replace an emulator's fault configuration (a FaultConfig or its fields)."""
@@ -196,6 +229,6 @@ class SandboxServers:
         return self.faults(target).add_rule(rule, **fields)
 
     def clear_faults(self) -> None:
-        """No faults on either emulator."""
+        """No faults on any emulator."""
         for target in TARGETS:
             self.faults(target).clear()
