@@ -46,7 +46,10 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
 STATE_DB_ENV = "PRESTA_EB_STATE_DB"
@@ -184,6 +187,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _insert_new(conn: Connection, table: Table, rows: Sequence[dict]) -> None:
+    """Insert rows whose key is not there yet; a row another process inserted meanwhile is left as it is
+    (two runs that first see the same new orders at the same moment must not fail on the unique key)."""
+    if not rows:
+        return
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+        return
+    for row in rows:  # other databases: one by one, skipping what exists
+        with conn.begin_nested():
+            try:
+                conn.execute(table.insert(), row)
+            except IntegrityError:
+                pass
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
@@ -334,8 +355,7 @@ class StateStore:
             elif current["state"] != BOOKED and (current["shop_status"], current["date_upd"]) != (item.get("shop_status"), item.get("date_upd")):
                 changed.append({**item, "b_tenant": tenant, "b_order_id": item["order_id"]})
         with self.begin() as conn:
-            if new_rows:
-                conn.execute(orders.insert(), new_rows)
+            _insert_new(conn, orders, new_rows)
             if changed:
                 conn.execute(
                     update(orders)
@@ -457,8 +477,7 @@ class StateStore:
             if r["payment_id"] in existing and existing[r["payment_id"]]["state"] != BOOKED
         ]
         with self.begin() as conn:
-            if fresh:
-                conn.execute(payments.insert(), fresh)
+            _insert_new(conn, payments, fresh)
             if changed:
                 conn.execute(
                     update(payments)
@@ -512,7 +531,8 @@ class StateStore:
         with self.begin() as conn:
             where = and_(relations.c.tenant == tenant, relations.c.email_key == email_key)
             if conn.execute(update(relations).where(where).values(relation_id=relation_id, code=code, updated_at=now)).rowcount == 0:
-                conn.execute(relations.insert().values(tenant=tenant, email_key=email_key, relation_id=relation_id, code=code, created_by_us=created, updated_at=now))
+                row = {"tenant": tenant, "email_key": email_key, "relation_id": relation_id, "code": code, "created_by_us": created, "updated_at": now}
+                _insert_new(conn, relations, [row])
 
     def forget_relation(self, tenant: str, email_key: str) -> None:
         """Drop a remembered relation (it no longer exists in e-Boekhouden)."""

@@ -39,6 +39,23 @@ def test_seen_orders_start_open_and_booked_ones_never_change(store):
     assert store.order_claims.claim("t", 1, "other") is None
 
 
+def test_two_runs_that_see_the_same_new_orders_at_once_do_not_collide(tmp_path):
+    """Two workers read 'order 1 is new' before either inserts it (seen in CI: UNIQUE constraint failed)."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    first, second = StateStore(url), StateStore(url)  # two processes, two engines on one database
+    stale_reads = [{}]  # the second worker's first read of orders and of payments came before the first one's insert
+    real_orders = second.get_orders
+    second.get_orders = lambda tenant, ids: stale_reads.pop() if stale_reads else real_orders(tenant, ids)
+    first.record_seen("t", [seen(1), seen(2)], "hourly")
+    rows = second.record_seen("t", [seen(1, status=6), seen(3)], "reprocess")  # its read said: 1 and 3 are new
+    assert set(rows) == {1, 3} and rows[1]["run_id"] == "hourly"  # the first insert stands; 3 is added
+    payment = {"payment_id": 9, "order_id": 1, "reference": "REF1", "amount": Decimal("1.00")}
+    first.record_payments("t", [payment])
+    second.get_payments = lambda tenant, ids: {}
+    second.record_payments("t", [payment])
+    assert list(first.get_payments("t", [9])) == [9]
+
+
 def test_amounts_are_exact_cents(store):
     store.record_seen("t", [seen(1)])
     store.save_plans("t", [plan(1, total="1234567.89")])
