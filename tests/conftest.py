@@ -33,3 +33,9 @@ def airflow_db(airflow_home: Path) -> Path:
     """A migrated Airflow metadata database (SQLite) for dag.test() runs."""
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
     return airflow_home
+
+
+@pytest.fixture
+def eb_backend(request) -> str:
+    """The e-Boekhouden backend a test's tenant uses: 'rest' unless parametrized (tests/e2e runs both)."""
+    return getattr(request, "param", "rest")

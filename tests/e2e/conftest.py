@@ -23,6 +23,19 @@ AMS = "Europe/Amsterdam"
 ANCHOR = dt.datetime(2026, 11, 20, 12, 0)  # shop-local "now" of the seeded shop
 PS_KEY = "SANDBOXPRESTASHOPKEY0000000000000"
 EB_TOKEN = "sandbox-eboekhouden-token"
+SOAP_USER, SOAP_CODE_1, SOAP_CODE_2 = "sandbox", "SANDBOXSECURITYCODE1", "SANDBOXSECURITYCODE2"
+BACKENDS = ("rest", "soap")
+# What a test faults, per backend: (emulator, method, path) of that call.
+EB_CALLS = {
+    ("rest", "create_mutation"): ("eboekhouden", "POST", "/v1/mutation"),
+    ("soap", "create_mutation"): ("eboekhouden_soap", "POST", "/soap.asmx/AddMutatie"),
+}
+
+
+@pytest.fixture(params=BACKENDS)
+def eb_backend(request) -> str:
+    """Every end-to-end test runs against the REST API and against the legacy SOAP API."""
+    return request.param
 
 
 @pytest.fixture
@@ -65,25 +78,37 @@ def fast(monkeypatch):
     monkeypatch.setattr(booking, "SEND_BACKOFF", 0.01)
 
 
-def connect(sandbox: SandboxServers, monkeypatch, tenant: str = "demo", timeout: float | None = None, ps_key: str = PS_KEY, eb_token: str = EB_TOKEN) -> None:
-    """Connections for a tenant from the environment, as a deployment may supply them (timeout: HTTP timeout in s)."""
+def connect(
+    sandbox: SandboxServers, monkeypatch, tenant: str = "demo", timeout: float | None = None, ps_key: str = PS_KEY, eb_token: str = EB_TOKEN,
+    backend: str = "rest", soap_codes: tuple[str, str] = (SOAP_CODE_1, SOAP_CODE_2),
+) -> None:
+    """Connections for a tenant from the environment, as a deployment may supply them (timeout: HTTP timeout in s);
+    backend 'soap' points e-Boekhouden at the legacy SOAP emulator with username and security codes."""
     extra = {"timeout": timeout} if timeout else {}
     monkeypatch.setenv(f"AIRFLOW_CONN_PRESTASHOP_{tenant.upper()}", json.dumps({"conn_type": "http", "host": sandbox.prestashop_url, "password": ps_key, "extra": extra}))
-    monkeypatch.setenv(
-        f"AIRFLOW_CONN_EBOEKHOUDEN_{tenant.upper()}",
-        json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_url, "password": eb_token, "extra": {"source": "PSEBTEST", **extra}}),
-    )
+    if backend == "soap":
+        soap = {"api": "soap", "username": SOAP_USER, "security_code_1": soap_codes[0], "security_code_2": soap_codes[1]}
+        eb = {"conn_type": "http", "host": sandbox.eboekhouden_soap_url, "extra": {"source": "PSEBTEST", **soap, **extra}}
+    else:
+        eb = {"conn_type": "http", "host": sandbox.eboekhouden_url, "password": eb_token, "extra": {"source": "PSEBTEST", **extra}}
+    monkeypatch.setenv(f"AIRFLOW_CONN_EBOEKHOUDEN_{tenant.upper()}", json.dumps(eb))
+
+
+def eb_fault(sandbox: SandboxServers, backend: str, call: str, **rule) -> None:
+    """A scripted fault on one e-Boekhouden call of the backend in use (e.g. the POST of a mutation / AddMutatie)."""
+    target, method, path = EB_CALLS[(backend, call)]
+    sandbox.add_fault_rule(target, method=method, path=path, **rule)
 
 
 @pytest.fixture
-def make_sandbox(monkeypatch, airflow_db, tenants_dir, state_store, fast):
-    """Start a seeded sandbox (with connections set for the demo tenant); stopped after the test."""
+def make_sandbox(monkeypatch, airflow_db, tenants_dir, state_store, fast, eb_backend):
+    """Start a seeded sandbox (with connections set for the demo tenant on the backend in use); stopped after the test."""
     started: list[SandboxServers] = []
 
     def start(orders: int = 0, seed: int = 42, days_back: float = 2, **kwargs) -> SandboxServers:
         sandbox = SandboxServers(seed=seed, orders=orders, days_back=days_back, anchor=ANCHOR, **kwargs).start()
         started.append(sandbox)
-        connect(sandbox, monkeypatch)
+        connect(sandbox, monkeypatch, backend=eb_backend)
         return sandbox
 
     yield start

@@ -9,7 +9,7 @@ import pytest
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN
 
-from .conftest import ANCHOR, DEMO, all_history, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
+from .conftest import eb_fault, ANCHOR, DEMO, all_history, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
 
 pytestmark = pytest.mark.airflow
 HOURLY = "demo__orders_hourly"
@@ -120,32 +120,33 @@ def test_same_window_again_and_a_backfill_over_it_book_nothing_new(make_sandbox,
     assert per_number(sale_mutations(sandbox)) == first
 
 
-def test_answer_lost_after_commit_is_adopted_not_booked_twice(make_sandbox, state_store):
+def test_answer_lost_after_commit_is_adopted_not_booked_twice(make_sandbox, state_store, eb_backend):
     sandbox = make_sandbox()
     oid = order(sandbox, customer("a@example.nl", "Anna", "Bos"), [line("Chai", "9.95")])
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="drop_after_commit", times=1)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="drop_after_commit", times=1)
     assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
     row = state_store.get_orders("demo", [oid])[oid]
     assert row["state"] == BOOKED and row["reason"] == "Adopted the booking e-Boekhouden already had"
     assert per_number(sale_mutations(sandbox)) == {row["sales_number"]: 1}
 
 
-def test_two_500s_then_ok_books_once(make_sandbox, state_store):
+def test_two_500s_then_ok_books_once(make_sandbox, state_store, eb_backend):
     sandbox = make_sandbox()
     oid = order(sandbox, customer("b@example.nl", "Bram", "Smit"), [line("Oolong", "12.50")])
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="status", status=500, times=2)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="status", status=500, times=2)
     assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
     row = state_store.get_orders("demo", [oid])[oid]
     assert row["state"] == BOOKED and row["attempts"] == 3
     assert per_number(sale_mutations(sandbox)) == {row["sales_number"]: 1}
 
 
-def test_permanent_refusal_lands_in_errors_with_code_and_title_and_the_rest_books(make_sandbox, state_store):
+@pytest.mark.parametrize("eb_backend", ["rest"], indirect=True)  # the REST API's 400 answer (SOAP refuses inside a 200: below)
+def test_permanent_refusal_lands_in_errors_with_code_and_title_and_the_rest_books(make_sandbox, state_store, eb_backend):
     sandbox = make_sandbox()
     refused = order(sandbox, customer("c@example.nl", "Cor", "Visser"), [line("Matcha", "19.95")])
     fine = order(sandbox, customer("d@example.nl", "Dirk", "Mol"), [line("Genmaicha", "7.95")], at="2026-11-20 10:50:00")
     body = {"type": "validation", "code": "MUT_109", "title": "Invalid VAT code", "message": "The VAT code is not valid", "status": 400}
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="status", status=400, body=body, times=1)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="status", status=400, body=body, times=1)
     assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
     rows = state_store.get_orders("demo", [refused, fine])  # the batch books in parallel: either one got the 400
     (error,) = [r for r in rows.values() if r["state"] == ERROR]
@@ -154,10 +155,21 @@ def test_permanent_refusal_lands_in_errors_with_code_and_title_and_the_rest_book
     assert len(sale_mutations(sandbox)) == 1
 
 
-def test_unreachable_e_boekhouden_fails_the_batch_and_a_clear_books_only_the_rest(make_sandbox, state_store):
+def test_a_debtor_e_boekhouden_refuses_sends_that_order_to_errors_and_the_rest_books(make_sandbox, state_store):
+    sandbox = make_sandbox()
+    refused = order(sandbox, customer("cor@visser", "Cor", "Visser"), [line("Matcha", "19.95")])  # no domain: REL_023
+    fine = order(sandbox, customer("d@example.nl", "Dirk", "Mol"), [line("Genmaicha", "7.95")], at="2026-11-20 10:50:00")
+    assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
+    rows = state_store.get_orders("demo", [refused, fine])
+    assert (rows[refused]["state"], rows[refused]["error_code"]) == (ERROR, "REL_023")
+    assert rows[refused]["reason"].startswith("REL_023 Email address is invalid")
+    assert rows[fine]["state"] == BOOKED and len(sale_mutations(sandbox)) == 1
+
+
+def test_unreachable_e_boekhouden_fails_the_batch_and_a_clear_books_only_the_rest(make_sandbox, state_store, eb_backend):
     sandbox = make_sandbox()
     ids = [order(sandbox, customer(f"e{i}@example.nl", "Eva", f"Klant{i}"), [line("Jasmijn", "6.50")], at=f"2026-11-20 10:{10 + i}:00") for i in range(3)]
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="status", status=503, after=1, times=None)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="status", status=503, after=1, times=None)
     failed = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11), retries=0)
     assert failed.state == "failed"
     rows = state_store.get_orders("demo", ids)
@@ -194,7 +206,7 @@ def test_reprocess_from_errors_after_fixing_the_vat_mapping(make_sandbox, state_
     assert [(codes[r["ledgerId"]], r["vatCode"], r["amount"]) for r in mutation["rows"]] == [("8300", "GEEN", D("10.00")), ("1630", "GEEN", D("2.00"))]
 
 
-def test_invoices_with_and_without_mutation(make_sandbox, state_store, tenants_dir):
+def test_invoices_with_and_without_mutation(make_sandbox, state_store, tenants_dir, eb_backend):
     sandbox = make_sandbox()
     write_tenant(tenants_dir, {"eboekhouden": {"book_as": "invoice", "invoice_with_mutation": True, "sales_number": "id", "sales_number_prefix": "WEB"}})
     oid = order(sandbox, customer("h@example.nl", "Henk", "Bakker"), [line("Theedoos", "3.33", quantity=3, sku="TD-3"), line("Lepel", "4.50", sku="LP-1")])
@@ -202,7 +214,9 @@ def test_invoices_with_and_without_mutation(make_sandbox, state_store, tenants_d
     row = state_store.get_orders("demo", [oid])[oid]
     assert row["state"] == BOOKED and row["eb_kind"] == "invoice" and row["eb_number"] == f"WEB{oid}"
     (invoice,) = [i for i in sandbox.books.invoices() if i["invoiceNumber"] == f"WEB{oid}"]
-    assert [(i["code"], i["quantity"], i["pricePerUnit"]) for i in invoice["items"]] == [("TD-3", D(3), D("3.33")), ("LP-1", D(1), D("4.50"))]
+    # REST lines are incl VAT (inExVat IN); the SOAP API takes prices excl VAT: to six places, so 3 × 2.752066 × 1.21 is 9.99 again
+    prices = {"rest": (D("3.33"), D("4.50")), "soap": (D("2.752066"), D("3.719008"))}[eb_backend]
+    assert [(i["code"], i["quantity"], i["pricePerUnit"]) for i in invoice["items"]] == [("TD-3", D(3), prices[0]), ("LP-1", D(1), prices[1])]
     outstanding = {o["invoiceNumber"]: o for o in sandbox.books.outstanding()}
     assert outstanding[f"WEB{oid}"]["totalAmount"] == D("14.49") == row["amount_incl"]
     # the same order again books nothing more

@@ -9,7 +9,7 @@ import pytest
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, payments
 
-from .conftest import ANCHOR, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
+from .conftest import eb_fault, ANCHOR, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
 
 pytestmark = pytest.mark.airflow
 HOURLY, NIGHTLY, PAYMENTS = "demo__orders_hourly", "demo__open_orders_nightly", "demo__payments_daily"
@@ -111,11 +111,11 @@ def test_unpaid_in_the_shop_waits_unless_payments_always(make_sandbox, state_sto
     assert len(payment_mutations(sandbox)) == 1
 
 
-def test_a_lost_payment_answer_is_adopted_not_paid_twice(make_sandbox, state_store):
+def test_a_lost_payment_answer_is_adopted_not_paid_twice(make_sandbox, state_store, eb_backend):
     sandbox = make_sandbox()
     order(sandbox, "drop@example.nl", "19.00", payments=[{"amount": "19.00", "payment_method": "iDEAL", "transaction_id": "tr_drop", "date_add": "2026-11-20 10:31:00"}])
     book_hour()
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="drop_after_commit", times=1)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="drop_after_commit", times=1)
     assert run_dag(PAYMENTS).state == "success"
     assert len(payment_mutations(sandbox)) == 1
     (row,) = stored_payments(state_store)

@@ -18,12 +18,12 @@ ANCHOR = dt.datetime(2026, 11, 20, 12, 0)  # the seeded shop's "now" (tests/e2e/
 
 def book(batches: list[list[int]], run_id: str) -> None:
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.operators.booking import SaleBooker
     from prestashop_eboekhouden.store import get_store
 
     config, store = get_tenant("demo"), get_store()
-    eb = EBoekhoudenHook(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+    eb = bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
     try:
         for number, batch in enumerate(batches):
             print(f"{run_id} batch {number}: {SaleBooker(config, eb, store, f'{run_id}/book/{number}', run_id).book(batch)}", flush=True)

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import ANCHOR, DEMO, all_history, connect, fast, make_sandbox, sale_mutations, state_store, tenants_dir, write_tenant  # noqa: F401
+from tests.e2e.conftest import ANCHOR, BACKENDS, DEMO, EB_CALLS, all_history, connect, eb_fault, fast, make_sandbox, sale_mutations, state_store, tenants_dir, write_tenant  # noqa: F401
 
 PROCESS = {2, 3, 4, 5, 11, 12}
 
@@ -17,7 +17,7 @@ def run_pipeline(run_id: str = "run", passes: int = 10, since: dt.datetime | Non
     """extract → validate → book over a window, repeated like task retries until nothing is pending; returns passes used."""
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.base import ApiError, TransientError
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
     from prestashop_eboekhouden.operators.booking import SaleBooker
     from prestashop_eboekhouden.operators.orders import extract_window, validate
@@ -27,7 +27,7 @@ def run_pipeline(run_id: str = "run", passes: int = 10, since: dt.datetime | Non
     until = until or ANCHOR + dt.timedelta(hours=1)
     for attempt in range(1, passes + 1):
         config, store = get_tenant("demo"), get_store()
-        shop, eb = PrestaShopHook(config.prestashop_conn_id, max_attempts=4), EBoekhoudenHook(config.eboekhouden_conn_id, max_attempts=4)
+        shop, eb = PrestaShopHook(config.prestashop_conn_id, max_attempts=4), bookkeeping_api(config.eboekhouden_conn_id, max_attempts=4)
         try:
             extracted = extract_window(config, shop, store, since, until, run_id)
             validated = validate(config, shop, store, extracted.to_process, run_id)
@@ -52,6 +52,7 @@ def assert_exactly_once(sandbox, store) -> Counter:
     stored = store.get_orders("demo", shop_orders)
     assert set(stored) == set(shop_orders), "orders lost"
     mutations = sale_mutations(sandbox)
+    assert sandbox.books.overwrites == [], "a booking overwrote another (the legacy SOAP hazard)"
     per_number = Counter(m["invoiceNumber"] for m in mutations)
     assert set(per_number.values()) <= {1}, f"booked twice: {[n for n, c in per_number.items() if c > 1]}"
     booked = {r["sales_number"]: r for r in stored.values() if r["state"] == "booked"}

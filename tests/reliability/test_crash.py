@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import ANCHOR, REPO, sale_mutations
+from tests.e2e.conftest import ANCHOR, BACKENDS, REPO, eb_fault, sale_mutations
 
 from .conftest import assert_exactly_once
 
@@ -36,7 +36,8 @@ def upstream(state_store, run_id: str) -> list[list[int]]:
     return validate(config, shop, state_store, extracted.to_process, run_id).batches
 
 
-def test_sigkill_mid_batch_then_retry_books_each_order_once(make_sandbox, state_store, tmp_path):
+@pytest.mark.parametrize("eb_backend", BACKENDS, indirect=True)
+def test_sigkill_mid_batch_then_retry_books_each_order_once(make_sandbox, state_store, tmp_path, eb_backend):
     sandbox = make_sandbox(orders=120, days_back=3)
     run_id = "manual__crash"
     batches = upstream(state_store, run_id)
@@ -44,7 +45,7 @@ def test_sigkill_mid_batch_then_retry_books_each_order_once(make_sandbox, state_
     assert ready > 40
     (tmp_path / "batches.json").write_text(json.dumps(batches))
     # after 10 mutations, e-Boekhouden commits each new one but answers only after a minute
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="stall_after_commit", seconds=60, after=10, times=None)
+    eb_fault(sandbox, eb_backend, "create_mutation", action="stall_after_commit", seconds=60, after=10, times=None)
 
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)])}
     worker = subprocess.Popen([sys.executable, "-m", "tests.reliability.book_worker", "book", str(tmp_path / "batches.json"), run_id], cwd=REPO, env=env)
@@ -68,10 +69,10 @@ def test_sigkill_mid_batch_then_retry_books_each_order_once(make_sandbox, state_
 
     sandbox.clear_faults()  # the retry of the same task instances (same claim owners), after the kill
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.operators.booking import SaleBooker
 
-    config, eb = get_tenant("demo"), EBoekhoudenHook(get_tenant("demo").eboekhouden_conn_id)
+    config, eb = get_tenant("demo"), bookkeeping_api(get_tenant("demo").eboekhouden_conn_id)
     adopted = 0
     for number, batch in enumerate(batches):
         adopted += SaleBooker(config, eb, state_store, f"{run_id}/book/{number}", run_id).book(batch).adopted

@@ -6,7 +6,7 @@ import pytest
 
 from sandbox import FaultConfig
 
-from .conftest import assert_exactly_once, connect, run_pipeline
+from .conftest import BACKENDS, assert_exactly_once, connect, run_pipeline
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -14,22 +14,24 @@ FAULTS = {
     "429 with Retry-After": dict(rate_429=0.25, retry_after=0),
     "500 answers": dict(rate_500=0.2),
     "timeouts": dict(rate_timeout=0.1, timeout_seconds=2.0),
-    "truncated JSON": dict(rate_truncate=0.15),
+    "truncated answers": dict(rate_truncate=0.15),
     "HTML error pages (502/503)": dict(rate_502=0.1, rate_503=0.1),
-    "HTML where JSON is expected (200)": dict(rate_garbage=0.1),
+    "HTML where JSON or XML is expected (200)": dict(rate_garbage=0.1),
     "connection reset before processing": dict(rate_reset=0.1),
     "connection dropped after commit": dict(rate_drop=0.3),
 }
 
 
+@pytest.mark.parametrize("eb_backend", BACKENDS, indirect=True)
 @pytest.mark.parametrize("fault", FAULTS, ids=list(FAULTS))
-def test_random_faults_on_both_apis(fault, make_sandbox, state_store, monkeypatch):
+def test_random_faults_on_both_apis(fault, make_sandbox, state_store, monkeypatch, eb_backend):
     sandbox = make_sandbox(orders=60, days_back=2)
-    connect(sandbox, monkeypatch, timeout=0.7)  # a timeout fault waits 2 s: the hook gives up at 0.7 s
-    for target in ("prestashop", "eboekhouden"):
+    connect(sandbox, monkeypatch, timeout=0.7, backend=eb_backend)  # a timeout fault waits 2 s: the hook gives up at 0.7 s
+    targets = ("prestashop", "eboekhouden_soap" if eb_backend == "soap" else "eboekhouden")
+    for target in targets:
         sandbox.set_faults(target, FaultConfig(seed=7, **FAULTS[fault]))
     run_pipeline(passes=12)
-    injected = sum(sum(sandbox.faults(t).injected.values()) for t in ("prestashop", "eboekhouden"))
+    injected = sum(sum(sandbox.faults(t).injected.values()) for t in targets)
     assert injected >= 3  # the faults really happened (a few dozen requests in all: some hit whatever the thread timing)
     assert assert_exactly_once(sandbox, state_store)["booked"] > 25
 

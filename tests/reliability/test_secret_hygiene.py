@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.e2e.conftest import ANCHOR, all_history, connect, run_dag
+from tests.e2e.conftest import ANCHOR, BACKENDS, all_history, connect, run_dag
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(300)]
 
 PS_SECRET = "PSKEYcanaryQ7Z4XW9V2M8N1B3C5D6F0"  # 32 characters like a real webservice key
 EB_SECRET = "eb-token-canary-7f3a9c1e-5b2d-4e8f-a6c0-d9b4e2f1a3c7"
-CANARIES = (PS_SECRET, EB_SECRET)
+SOAP_CODE_1, SOAP_CODE_2 = "soapcode1canary8d2e6f1a9b", "soapcode2canary4c7b3e0d5f"  # legacy SOAP security codes
+CANARIES = (PS_SECRET, EB_SECRET, SOAP_CODE_1, SOAP_CODE_2)
 
 
 def leaks(text: str | bytes, where: str) -> list[str]:
@@ -58,22 +59,29 @@ def xcom_values(dag_ids: list[str]) -> str:
     return "\n".join(f"{dag_id} {key} {json.dumps(value, default=str)}" for dag_id, key, value in rows)
 
 
-def test_fake_credentials_appear_nowhere(make_sandbox, state_store, monkeypatch, capfd, caplog, airflow_home, tmp_path):
+@pytest.mark.parametrize("eb_backend", BACKENDS, indirect=True)
+def test_fake_credentials_appear_nowhere(make_sandbox, state_store, monkeypatch, capfd, caplog, airflow_home, tmp_path, eb_backend):
     caplog.set_level(logging.DEBUG)
-    sandbox = make_sandbox(orders=40, days_back=2, prestashop_key=PS_SECRET, eboekhouden_token=EB_SECRET)
-    connect(sandbox, monkeypatch, ps_key=PS_SECRET, eb_token=EB_SECRET)
-    # sessions expire mid-run (401 → renewed with the token) and one mutation is refused: the error paths log too
-    sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="status", status=401, after=3, times=2)
+    sandbox = make_sandbox(
+        orders=40, days_back=2, prestashop_key=PS_SECRET, eboekhouden_token=EB_SECRET, soap_security_code_1=SOAP_CODE_1, soap_security_code_2=SOAP_CODE_2
+    )
+    connect(sandbox, monkeypatch, ps_key=PS_SECRET, eb_token=EB_SECRET, backend=eb_backend, soap_codes=(SOAP_CODE_1, SOAP_CODE_2))
+    if eb_backend == "rest":  # sessions expire mid-run (401 → renewed with the token): the renewal path logs too
+        sandbox.add_fault_rule("eboekhouden", method="POST", path="/v1/mutation", action="status", status=401, after=3, times=2)
+    else:  # SOAP sessions expire mid-run (renewed with the security codes) and two writes fail: the error paths log too
+        sandbox.add_fault_rule("eboekhouden_soap", method="POST", path="/soap.asmx/GetRelaties", action="status", status=500, after=3, times=2)
     assert run_dag("demo__orders_hourly", conf=all_history()).state == "success"
+    sandbox.books.expire_sessions()
     assert run_dag("demo__open_orders_nightly", hour=ANCHOR + dt.timedelta(hours=14)).state == "success"
 
     # and the same credentials, wrong for the servers: the failing runs' errors must not quote what was sent
-    connect(sandbox, monkeypatch, ps_key=PS_SECRET + "x", eb_token=EB_SECRET + "x")
+    connect(sandbox, monkeypatch, ps_key=PS_SECRET + "x", eb_token=EB_SECRET + "x", backend=eb_backend, soap_codes=(SOAP_CODE_1 + "x", SOAP_CODE_2 + "x"))
     assert run_dag("demo__orders_hourly", conf=all_history(), retries=0).state == "failed"
 
     out, err = capfd.readouterr()
     found = leaks(out, "task output") + leaks(err, "task stderr") + leaks(caplog.text, "log records")
-    assert "Unauthorized" in out + err + caplog.text or "401" in out + err + caplog.text  # the failure was logged at all
+    said = out + err + caplog.text
+    assert "Unauthorized" in said or "401" in said or "refused the username or security codes" in said  # the failure was logged at all
     for path in Path(airflow_home, "logs").rglob("*") if Path(airflow_home, "logs").exists() else []:
         if path.is_file():
             found += leaks(path.read_bytes(), f"log file {path.name}")

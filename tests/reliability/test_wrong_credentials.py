@@ -13,13 +13,21 @@ pytestmark = [pytest.mark.airflow, pytest.mark.timeout(300)]
 
 @pytest.mark.parametrize(
     ("api", "message"),
-    [("prestashop", "PrestaShop refused the webservice key (401)"), ("eboekhouden", "e-Boekhouden refused the API token of connection 'eboekhouden_wrongkey'")],
+    [
+        ("prestashop", "PrestaShop refused the webservice key (401)"),
+        ("eboekhouden", "e-Boekhouden refused the API token of connection 'eboekhouden_wrongkey'"),
+        ("eboekhouden_soap", "e-Boekhouden refused the username or security codes of connection 'eboekhouden_wrongkey'"),
+    ],
 )
 def test_wrong_key_fails_that_tenant_clearly_and_the_other_books(api, message, make_sandbox, state_store, tenants_dir, monkeypatch, caplog, capfd):
     caplog.set_level(logging.INFO)
     other = make_sandbox(orders=15, days_back=2)  # the webshop of tenant "wrongkey"
     write_tenant(tenants_dir, {"eboekhouden": {"sales_number_prefix": "WK-"}}, tenant="wrongkey")
-    keys = {"ps_key": "not-the-shop-key-000000000000000"} if api == "prestashop" else {"eb_token": "not-the-api-token"}
+    keys = {
+        "prestashop": {"ps_key": "not-the-shop-key-000000000000000"},
+        "eboekhouden": {"eb_token": "not-the-api-token"},
+        "eboekhouden_soap": {"backend": "soap", "soap_codes": ("not-the-api-token", "not-the-api-token-2")},
+    }[api]
     connect(other, monkeypatch, tenant="wrongkey", **keys)
     demo = make_sandbox(orders=15, days_back=2)  # connections of tenant "demo" point here
 
@@ -27,7 +35,7 @@ def test_wrong_key_fails_that_tenant_clearly_and_the_other_books(api, message, m
     assert failed.state == "failed"
     said = caplog.text + "".join(capfd.readouterr())
     assert message in said
-    if api == "eboekhouden":
+    if api != "prestashop":
         assert "not-the-api-token" not in said
     assert sale_mutations(other, prefix="WK-") == []
 

@@ -13,13 +13,29 @@ from decimal import Decimal
 import msgspec
 
 from prestashop_eboekhouden.domain.booking import BookingPlan, BookingRow
-from prestashop_eboekhouden.domain.money import CENT
+from prestashop_eboekhouden.domain.money import CENT, to_cents
 from prestashop_eboekhouden.domain.relations import Debtor
 
 SALE = 2
 PAYMENT_RECEIVED = 3
 NO_VAT = "GEEN"
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
+# e-Boekhouden's sales VAT codes and their rates (the legacy SOAP API wants the VAT amount from the client).
+VAT_CODE_RATES = {
+    "HOOG_VERK_21": Decimal(21), "LAAG_VERK_9": Decimal(9), "VERL_VERK": Decimal(0), "VERL_VERK_L9": Decimal(0),
+    "BI_EU_VERK": Decimal(0), "BI_EU_VERK_D": Decimal(0), "BU_EU_VERK": Decimal(0), "AFST_VERK": Decimal(0), NO_VAT: Decimal(0),
+}  # fmt: skip
+
+
+def vat_split(amount: Decimal, vat_code: str, in_ex: str = "IN") -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(excl, VAT, incl, rate) of a row as e-Boekhouden computes them from an amount and a VAT code;
+    KeyError for a code this table does not know."""
+    rate = VAT_CODE_RATES[vat_code]
+    if in_ex == "IN":
+        vat = to_cents(amount * rate / (100 + rate))
+        return amount - vat, vat, amount, rate
+    vat = to_cents(amount * rate / 100)
+    return amount, vat, amount + vat, rate
 
 
 def to_json(payload: object) -> bytes:

@@ -33,11 +33,20 @@ NON_HEADER_EXTRAS = frozenset(
 )
 
 
+# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it.
+CODE_TAKEN = "code_taken"  # the relation code exists already: take the next free one
+DUPLICATE_NUMBER = "duplicate_number"  # a booking with this sales number exists: look it up, adopt it if it is ours
+RELATION_GONE = "relation_gone"  # the relation the booking names does not exist (any more)
+SESSION_EXPIRED = "session_expired"  # log in again and repeat the call
+REST_MEANINGS = {"REL_049": CODE_TAKEN, "MUT_019": DUPLICATE_NUMBER, "MUT_020": DUPLICATE_NUMBER, "MUT_013": RELATION_GONE}
+
+
 class ApiError(Exception):
     """A permanent refusal (4xx): the request is wrong for this order; retrying will not help."""
 
-    def __init__(self, status: int, code: str, title: str, message: str = "", url: str = ""):
+    def __init__(self, status: int, code: str, title: str, message: str = "", url: str = "", meaning: str | None = None):
         self.status, self.code, self.title, self.message, self.url = status, code, title, message, url
+        self.meaning = meaning if meaning is not None else REST_MEANINGS.get(code)
         super().__init__(self.reason)
 
     @property
@@ -163,12 +172,14 @@ class ApiHook(HttpHook):
             kind = response.headers.get("Content-Type", "unknown content")
             raise _Retryable(f"{self.api_name} answered {url} with no valid JSON ({kind}, {len(response.content)} bytes)") from None
 
-    def _attempt(self, method: str, endpoint: str, params: Any, body: bytes | None, headers: dict | None) -> tuple[requests.Response, Any]:
+    def _attempt(
+        self, method: str, endpoint: str, params: Any, body: bytes | None, headers: dict | None, resource: str | None = None
+    ) -> tuple[requests.Response, Any]:
         """One request: the answer, or _Retryable / ApiError."""
         session = self.session()
         url = self.url_from_endpoint(endpoint)
         safe_url = redact_url(url if not params else requests.Request("GET", url, params=params).prepare().url or url)
-        self._count(method, self.resource_of(endpoint))
+        self._count(method, resource or self.resource_of(endpoint))
         try:
             response = session.request(method, url, params=params, data=body, headers=self._request_headers(headers), timeout=self._timeout)
         except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
@@ -190,16 +201,29 @@ class ApiHook(HttpHook):
             raise self._error_from(response, safe_url)
         return response, self._decode(response, safe_url)
 
-    def request(self, method: str, endpoint: str, *, params: Any = None, body: bytes | None = None, headers: dict | None = None) -> Any:
-        """Send a request with the retry rules of this module; returns the decoded JSON."""
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        params: Any = None,
+        body: bytes | None = None,
+        headers: dict | None = None,
+        idempotent: bool | None = None,
+        resource: str | None = None,
+    ) -> Any:
+        """Send a request with the retry rules of this module; returns the decoded answer.
+
+        ``idempotent`` overrides the method's rule (a SOAP read is a POST); ``resource`` names what the
+        request counts under (default: the endpoint's path)."""
         method = method.upper()
-        is_read = method in READ_METHODS
+        is_read = method in READ_METHODS if idempotent is None else idempotent
         renewed = False
         attempt = 0
         while True:
             attempt += 1
             try:
-                return self._attempt(method, endpoint, params, body, headers)[1]
+                return self._attempt(method, endpoint, params, body, headers, resource)[1]
             except ApiError as exc:
                 if exc.status == 401 and not renewed and self._on_unauthorized_error(exc):
                     renewed = True

@@ -24,7 +24,7 @@ class ConfigurationError(Exception):
     """The administration lacks something the tenant file names (a ledger code, a template)."""
 
 
-def _mask(secret: str) -> None:
+def mask(secret: str) -> None:
     """Register a derived secret with Airflow's log masker (no-op outside Airflow)."""
     try:
         from airflow.sdk.log import mask_secret
@@ -34,7 +34,23 @@ def _mask(secret: str) -> None:
         pass
 
 
-class EBoekhoudenHook(ApiHook):
+class LedgerCodes:
+    """Ledger codes → ids for both backends (the tenant file names codes, writes take ids)."""
+
+    def ledgers(self) -> dict[str, dict]:
+        """Ledger code → ledger ({id, code, category}); provided by the backend."""
+        raise NotImplementedError
+
+    def ledger_ids(self, codes: set[str] | list[str]) -> dict[str, int]:
+        """Ledger ids for codes; a code missing in the administration is a configuration error naming it."""
+        known = self.ledgers()
+        missing = sorted(set(codes) - set(known))
+        if missing:
+            raise ConfigurationError(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
+        return {code: int(known[code]["id"]) for code in codes}
+
+
+class EBoekhoudenHook(LedgerCodes, ApiHook):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -80,7 +96,7 @@ class EBoekhoudenHook(ApiHook):
                 )
             raise error
         token = str(response.json()["token"])
-        _mask(token)
+        mask(token)
         return token
 
     def _request_headers(self, headers: dict | None) -> dict:
@@ -158,14 +174,6 @@ class EBoekhoudenHook(ApiHook):
         if self._ledgers is None:
             self._ledgers = {str(item["code"]): item for item in self.list_all("v1/ledger")}
         return self._ledgers
-
-    def ledger_ids(self, codes: set[str] | list[str]) -> dict[str, int]:
-        """Ledger ids for codes; a code missing in the administration is a configuration error naming it."""
-        known = self.ledgers()
-        missing = sorted(set(codes) - set(known))
-        if missing:
-            raise ConfigurationError(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
-        return {code: int(known[code]["id"]) for code in codes}
 
     def invoice_template_id(self, name: str) -> int:
         """The id of the invoice template with this name."""

@@ -20,7 +20,7 @@ from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
 from prestashop_eboekhouden.domain.payloads import can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
 from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code, normalize_email
-from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.base import CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.store import StateStore
@@ -28,9 +28,6 @@ from prestashop_eboekhouden.store import StateStore
 log = logging.getLogger(__name__)
 
 SALE = 2
-DUPLICATE_CODES = frozenset({"MUT_019", "MUT_020"})
-RELATION_GONE = "MUT_013"
-CODE_TAKEN = "REL_049"
 BULK_MIN_UNKNOWN = 25
 SEND_ATTEMPTS = 4
 SEND_BACKOFF = 0.5  # seconds before the second send of a write whose answer was lost (doubling)
@@ -147,7 +144,7 @@ class DebtorResolver:
                 try:
                     created = self.eb.create_relation(relation_payload(debtor, code))
                 except ApiError as exc:
-                    if exc.code != CODE_TAKEN:
+                    if exc.meaning != CODE_TAKEN:
                         raise
                     taken.add(code.casefold())
                     continue
@@ -294,7 +291,8 @@ class SaleBooker:
         number = item.get("invoiceNumber") or plan.sales_number
         self.claims.booked(
             self.config.tenant, order_id, self.owner, self.run_id,
-            eb_kind=kind, eb_id=int(item["id"]), eb_number=str(number), relation_id=relation[0], relation_code=relation[1],
+            eb_kind=kind, eb_id=int(item["id"]) if item.get("id") is not None else None, eb_number=str(number),
+            relation_id=relation[0], relation_code=relation[1],
             reason="Adopted the booking e-Boekhouden already had" if adopted else None,
         )
         self.outcome.add("adopted" if adopted else "booked")
@@ -343,10 +341,10 @@ class SaleBooker:
         try:
             item, adopted = attempt()
         except ApiError as exc:
-            existing = self.find_existing(plan, relation[0]) if exc.code in DUPLICATE_CODES else None
+            existing = self.find_existing(plan, relation[0]) if exc.meaning == DUPLICATE_NUMBER else None
             if existing is not None:
                 item, adopted = existing, True
-            elif exc.code == RELATION_GONE and not plan.fixed_debtor:
+            elif exc.meaning == RELATION_GONE and not plan.fixed_debtor:
                 self.debtors.forget(plan.debtor)
                 relation = self.debtors.resolve(plan.debtor)
                 kind, body = self._payload(plan, relation[0])

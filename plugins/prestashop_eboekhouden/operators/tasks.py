@@ -50,9 +50,10 @@ class TenantOperator(BaseOperator):
 
     @staticmethod
     def eboekhouden(config: TenantConfig):
-        from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+        """The tenant's e-Boekhouden backend: REST, or the legacy SOAP API when its connection says so."""
+        from prestashop_eboekhouden.hooks.backends import bookkeeping_api
 
-        return EBoekhoudenHook(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+        return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
 
 
 class ParamError(ValueError):

@@ -232,11 +232,11 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
 def check_connections(config: TenantConfig) -> dict:
     """Green/red per API: each is called once; errors are shown without secrets."""
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 
     results = {}
-    for name, make in (("prestashop", lambda: PrestaShopHook(config.prestashop_conn_id, max_attempts=1)), ("eboekhouden", lambda: EBoekhoudenHook(config.eboekhouden_conn_id, max_attempts=1))):
+    for name, make in (("prestashop", lambda: PrestaShopHook(config.prestashop_conn_id, max_attempts=1)), ("eboekhouden", lambda: bookkeeping_api(config.eboekhouden_conn_id, max_attempts=1))):
         try:
             ok, message = make().test_connection()
         except Exception as exc:  # noqa: BLE001 - a missing connection is a red light, not a 500
