@@ -58,7 +58,7 @@ HEALTH_PROBES = {
     "airflow-dag-processor": ["airflow jobs check", "--job-type DagProcessorJob", '--hostname "$${HOSTNAME}"'],
     "airflow-worker": ["celery", "inspect ping", '-d "celery@$${HOSTNAME}"'],
     "airflow-triggerer": ["airflow jobs check", "--job-type TriggererJob", '--hostname "$${HOSTNAME}"'],
-    "sandbox": ["8081", "8082"],
+    "sandbox": ["8081", "8082", "8083"],
 }
 # Environment names that hold secrets (paths to secret files are not secrets themselves).
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|_AUTH$")
@@ -634,14 +634,17 @@ def test_sandbox_runs_only_in_its_profile(services):
 def test_sandbox_runs_the_repo_emulators(services):
     sandbox = services["sandbox"]
     command = as_text(sandbox.get("entrypoint")) + " " + as_text(sandbox["command"])
-    assert command.strip() == "python -m sandbox --host 0.0.0.0 --prestashop-port 8081 --eboekhouden-port 8082"
+    assert command.strip() == "python -m sandbox --host 0.0.0.0 --prestashop-port 8081 --eboekhouden-port 8082 --eboekhouden-soap-port 8083"
     mounts = bind_mounts(sandbox)
     package = next(target for target, (source, _) in mounts.items() if source == "./sandbox")
     assert package.endswith("/sandbox") and (REPO / "sandbox").is_dir()
     parent = package.rsplit("/", 1)[0]
     assert parent in environment(sandbox)["PYTHONPATH"].split(":"), "python -m sandbox must find the mounted package"
     published = {compose_defaults(port).rsplit(":", 1)[-1] for port in sandbox["ports"]}
-    assert published == {"8081", "8082"}
+    assert published == {"8081", "8082", "8083"}
+    wsdl = next(target for target, (source, _) in mounts.items() if source.endswith("eboekhouden_soap.wsdl"))
+    assert environment(sandbox)["SANDBOX_SOAP_WSDL"] == wsdl, "the SOAP emulator must find the hook's WSDL"
+    assert (REPO / "plugins/prestashop_eboekhouden/hooks/eboekhouden_soap.wsdl").is_file()
     assert sandbox["image"] == services["airflow-worker"]["image"], "the emulators need the image's FastAPI"
 
 
