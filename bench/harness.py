@@ -61,8 +61,18 @@ def set_latency(urls: dict[str, str], latency_ms: int) -> None:
         requests.put(f"{url}/__sandbox__/faults", json={"latency_ms": latency_ms}, timeout=10).raise_for_status()
 
 
-def child_env(urls: dict[str, str], state_db: str, tenants_dir: str) -> dict[str, str]:
-    """Environment of a measuring child: connections, store and tenant folder."""
+SOAP_CODES = {"username": "sandbox", "security_code_1": "SANDBOXSECURITYCODE1", "security_code_2": "SANDBOXSECURITYCODE2"}
+
+
+def eboekhouden_connection(urls: dict[str, str], backend: str) -> str:
+    """The bench tenant's e-Boekhouden connection: the REST emulator, or the legacy SOAP one."""
+    if backend == "soap":
+        return json.dumps({"conn_type": "http", "host": urls["eboekhouden_soap"], "extra": {"api": "soap", "source": "BENCH", **SOAP_CODES}})
+    return json.dumps({"conn_type": "http", "host": urls["eboekhouden"], "password": EB_TOKEN, "extra": {"source": "BENCH"}})
+
+
+def child_env(urls: dict[str, str], state_db: str, tenants_dir: str, backend: str = "rest") -> dict[str, str]:
+    """Environment of a measuring child: connections (REST or SOAP e-Boekhouden), store and tenant folder."""
     return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)]),
@@ -71,7 +81,7 @@ def child_env(urls: dict[str, str], state_db: str, tenants_dir: str) -> dict[str
         "PRESTA_EB_STATE_DB": f"sqlite:///{state_db}",
         "PRESTA_EB_TENANTS_DIR": tenants_dir,
         "AIRFLOW_CONN_PRESTASHOP_BENCH": json.dumps({"conn_type": "http", "host": urls["prestashop"], "password": PS_KEY}),
-        "AIRFLOW_CONN_EBOEKHOUDEN_BENCH": json.dumps({"conn_type": "http", "host": urls["eboekhouden"], "password": EB_TOKEN, "extra": {"source": "BENCH"}}),
+        "AIRFLOW_CONN_EBOEKHOUDEN_BENCH": eboekhouden_connection(urls, backend),
     }
 
 

@@ -5,7 +5,9 @@ customers, and — on a sample — the naive baseline of the same code path (one
 per order, no caches, no concurrency). Prints orders/s, requests per order by API and endpoint,
 peak RSS of the booking process and XCom bytes; writes bench/results/orders_throughput.json.
 
-    .venv/bin/python bench/orders_throughput.py [--orders 1000 10000] [--latency-ms 20] [--naive-sample 300]
+    .venv/bin/python bench/orders_throughput.py [--orders 1000 10000] [--latency-ms 20] [--naive-sample 300] [--backends rest soap]
+
+--backends: e-Boekhouden's REST API and/or the legacy SOAP API (both by default; each on a fresh sandbox).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from harness import ANCHOR, PS_KEY, child_env, peak_rss_mb, run_child, sandbox_p
 def measure(since: str, until: str, naive: bool, limit: int | None) -> dict:
     """(child) extract → validate → book every batch, timed; the integration's own request counts."""
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
     from prestashop_eboekhouden.operators.booking import SaleBooker
     from prestashop_eboekhouden.operators.orders import extract_window, validate
@@ -37,7 +39,7 @@ def measure(since: str, until: str, naive: bool, limit: int | None) -> dict:
     config = get_tenant("bench")
     store = get_store()
     shop = PrestaShopHook("prestashop_bench", ids_per_request=1 if naive else 100, cache=not naive)
-    eb = EBoekhoudenHook("eboekhouden_bench", pool_size=config.eboekhouden.concurrency)
+    eb = bookkeeping_api("eboekhouden_bench", pool_size=config.eboekhouden.concurrency)
     run_id = f"bench-{time.time()}"
     started = time.perf_counter()
     extracted = extract_window(config, shop, store, dt.datetime.fromisoformat(since), dt.datetime.fromisoformat(until), run_id)
@@ -83,8 +85,8 @@ def add_returning_orders(urls: dict[str, str], count: int, at: str) -> None:
         session.post(f"{urls['prestashop']}/__sandbox__/orders", json=spec, timeout=30).raise_for_status()
 
 
-def scenario(orders: int, latency_ms: int, naive_sample: int) -> list[dict]:
-    """New customers, returning customers and the naive baseline for one size."""
+def scenario(orders: int, latency_ms: int, naive_sample: int, backend: str = "rest") -> list[dict]:
+    """New customers, returning customers and the naive baseline for one size, on one e-Boekhouden backend."""
     results = []
     with sandbox_process(orders, days_back=max(3, orders / 150)) as urls, tempfile.TemporaryDirectory() as tmp:
         tenants = Path(tmp) / "tenants"
@@ -98,17 +100,17 @@ def scenario(orders: int, latency_ms: int, naive_sample: int) -> list[dict]:
         write_tenant(naive_tenants, eboekhouden={"concurrency": 1, "sales_number_prefix": "NAIVE-"}, processing={"batch_size": 500})
         naive = run_child(
             "orders_throughput.py", ["--since", everything[0], "--until", everything[1], "--naive", "--limit", str(naive_sample)],
-            child_env(urls, f"{tmp}/naive.db", str(naive_tenants)),
+            child_env(urls, f"{tmp}/naive.db", str(naive_tenants), backend),
         )
-        results.append({"orders": orders, "pass": "naive baseline (sample)", **naive})
-        env = child_env(urls, f"{tmp}/state.db", str(tenants))
+        results.append({"backend": backend, "orders": orders, "pass": "naive baseline (sample)", **naive})
+        env = child_env(urls, f"{tmp}/state.db", str(tenants), backend)
         fast = run_child("orders_throughput.py", ["--since", everything[0], "--until", everything[1]], env)
-        results.append({"orders": orders, "pass": "new customers", **fast})
+        results.append({"backend": backend, "orders": orders, "pass": "new customers", **fast})
         set_latency(urls, 0)
         add_returning_orders(urls, orders, "2026-11-20 12:30:00")
         set_latency(urls, latency_ms)
         returning = run_child("orders_throughput.py", ["--since", "2026-11-20T12:00:01", "--until", "2026-11-20T13:00:00"], env)
-        results.append({"orders": orders, "pass": "returning customers", **returning})
+        results.append({"backend": backend, "orders": orders, "pass": "returning customers", **returning})
     return results
 
 
@@ -117,6 +119,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--naive-sample", type=int, default=300)
+    parser.add_argument("--backends", nargs="+", choices=["rest", "soap"], default=["rest", "soap"])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--since")
     parser.add_argument("--until")
@@ -126,24 +129,26 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.since, args.until, args.naive, args.limit)))
         return
-    results = [row for n in args.orders for row in scenario(n, args.latency_ms, args.naive_sample)]
+    results = [row for backend in args.backends for n in args.orders for row in scenario(n, args.latency_ms, args.naive_sample, backend)]
     print(f"Orders through extract → validate → book, {args.latency_ms} ms added per API call, concurrency 8 (naive: 1):")
     print(table(results, [
-        ("orders", "seeded"), ("pass", "pass"), ("handled", "orders"), ("booked", "booked"), ("seconds", "s"), ("orders_per_s", "orders/s"),
+        ("backend", "API"), ("orders", "seeded"), ("pass", "pass"), ("handled", "orders"), ("booked", "booked"), ("seconds", "s"), ("orders_per_s", "orders/s"),
         ("ps_per_100", "PS req/100"), ("eb_per_order", "EB req/order"), ("peak_rss_mb", "peak RSS MiB"), ("xcom_bytes", "XCom B"),
     ]))
-    for n in args.orders:
-        rows = {r["pass"]: r for r in results if r["orders"] == n}
-        speedup = rows["new customers"]["orders_per_s"] / rows["naive baseline (sample)"]["orders_per_s"]
-        print(f"N={n}: {speedup:.1f}x the naive baseline's orders/s")
-    if len(args.orders) > 1:
-        small, large = ({r["pass"]: r for r in results if r["orders"] == n}["new customers"] for n in (min(args.orders), max(args.orders)))
-        print(f"peak RSS at {max(args.orders)} / at {min(args.orders)} orders: {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
-    print("\nRequests by endpoint (new customers pass of the largest N):")
-    largest = [r for r in results if r["orders"] == max(args.orders) and r["pass"] == "new customers"][0]
-    for api in ("prestashop", "eboekhouden"):
-        for endpoint, count in largest[api].items():
-            print(f"  {api:12} {endpoint:45} {count:>7}  ({count / largest['handled']:.3f} per order)")
+    for backend in args.backends:
+        mine = [r for r in results if r["backend"] == backend]
+        for n in args.orders:
+            rows = {r["pass"]: r for r in mine if r["orders"] == n}
+            speedup = rows["new customers"]["orders_per_s"] / rows["naive baseline (sample)"]["orders_per_s"]
+            print(f"{backend} N={n}: {speedup:.1f}x the naive baseline's orders/s")
+        if len(args.orders) > 1:
+            small, large = ({r["pass"]: r for r in mine if r["orders"] == n}["new customers"] for n in (min(args.orders), max(args.orders)))
+            print(f"{backend}: peak RSS at {max(args.orders)} / at {min(args.orders)} orders: {large['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
+        print(f"\nRequests by endpoint ({backend}, new customers pass of the largest N):")
+        largest = [r for r in mine if r["orders"] == max(args.orders) and r["pass"] == "new customers"][0]
+        for api in ("prestashop", "eboekhouden"):
+            for endpoint, count in largest[api].items():
+                print(f"  {api:12} {endpoint:45} {count:>7}  ({count / largest['handled']:.3f} per order)")
     print(f"\nwritten to {save('orders_throughput', {'latency_ms': args.latency_ms, 'results': results})}")
 
 

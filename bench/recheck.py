@@ -5,7 +5,7 @@ in the Open state (as if all were still awaiting payment). Then the nightly path
 → extract_ids → validate → book — rereads all of them and books those in a process status.
 Prints seconds, orders/s, requests and peak RSS; writes bench/results/recheck.json.
 
-    .venv/bin/python bench/recheck.py [--orders 10000] [--latency-ms 20]
+    .venv/bin/python bench/recheck.py [--orders 10000] [--latency-ms 20] [--backends rest soap]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def make_open() -> dict:
 def nightly() -> dict:
     """(child) The nightly path, timed."""
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+    from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
     from prestashop_eboekhouden.operators.booking import SaleBooker
     from prestashop_eboekhouden.operators.orders import extract_ids, validate
@@ -46,7 +46,7 @@ def nightly() -> dict:
     from prestashop_eboekhouden.store import get_store
 
     config, store = get_tenant("bench"), get_store()
-    shop, eb = PrestaShopHook("prestashop_bench"), EBoekhoudenHook("eboekhouden_bench")
+    shop, eb = PrestaShopHook("prestashop_bench"), bookkeeping_api("eboekhouden_bench")
     started = time.perf_counter()
     candidates, expired = recheck_candidates(config, store, TODAY, "nightly")
     extracted = extract_ids(config, shop, store, candidates, "nightly")
@@ -65,32 +65,38 @@ def nightly() -> dict:
     }
 
 
+def run(orders: int, latency_ms: int, backend: str) -> dict:
+    """One nightly measurement on a fresh sandbox, booking through the given e-Boekhouden backend."""
+    with sandbox_process(orders, days_back=80) as urls, tempfile.TemporaryDirectory() as tmp:
+        tenants = Path(tmp) / "tenants"
+        tenants.mkdir()
+        write_tenant(tenants, prestashop={"process_statuses": [99]})  # nothing bookable yet: all Open
+        env = child_env(urls, f"{tmp}/state.db", str(tenants), backend)
+        setup = run_child("recheck.py", ["setup"], env)
+        write_tenant(tenants, processing={"batch_size": 500})  # now the demo's statuses: most are bookable
+        set_latency(urls, latency_ms)
+        result = run_child("recheck.py", ["nightly"], env)
+    return {"backend": backend, "orders": orders, "open_before": setup["open"], **result}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--backends", nargs="+", choices=["rest", "soap"], default=["rest", "soap"])
     parser.add_argument("--child", choices=["setup", "nightly"])
     args = parser.parse_args()
     if args.child:
         print(json.dumps(make_open() if args.child == "setup" else nightly()))
         return
-    with sandbox_process(args.orders, days_back=80) as urls, tempfile.TemporaryDirectory() as tmp:
-        tenants = Path(tmp) / "tenants"
-        tenants.mkdir()
-        write_tenant(tenants, prestashop={"process_statuses": [99]})  # nothing bookable yet: all Open
-        env = child_env(urls, f"{tmp}/state.db", str(tenants))
-        setup = run_child("recheck.py", ["setup"], env)
-        write_tenant(tenants, processing={"batch_size": 500})  # now the demo's statuses: most are bookable
-        set_latency(urls, args.latency_ms)
-        result = run_child("recheck.py", ["nightly"], env)
-    row = {"orders": args.orders, "open_before": setup["open"], **result}
+    rows = [run(args.orders, args.latency_ms, backend) for backend in args.backends]
     print(f"Nightly recheck of open orders ({args.latency_ms} ms added per API call, no cap):")
-    print(table([row], [
-        ("open_before", "open"), ("open_rechecked", "rechecked"), ("now_bookable", "bookable"), ("booked", "booked"), ("refused", "refused"),
-        ("seconds", "s"), ("rechecked_per_s", "rechecked/s"), ("ps_per_100", "PS req/100"), ("eb_requests", "EB req"),
+    print(table(rows, [
+        ("backend", "API"), ("open_before", "open"), ("open_rechecked", "rechecked"), ("now_bookable", "bookable"), ("booked", "booked"),
+        ("refused", "refused"), ("seconds", "s"), ("rechecked_per_s", "rechecked/s"), ("ps_per_100", "PS req/100"), ("eb_requests", "EB req"),
         ("peak_rss_mb", "peak RSS MiB"), ("still_open", "still open"),
     ]))
-    print(f"written to {save('recheck', {'latency_ms': args.latency_ms, 'result': row})}")
+    print(f"written to {save('recheck', {'latency_ms': args.latency_ms, 'results': rows})}")
 
 
 if __name__ == "__main__":
