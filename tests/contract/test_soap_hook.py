@@ -190,3 +190,12 @@ def test_invoice_with_template_name_and_prices_excl_vat(sandbox):
     (item,) = eb.outstanding("WEB77")
     assert item["outstandingAmount"] == D("9.99")
     eb.close_session()
+
+
+def test_many_returning_customers_cost_one_listing_not_a_lookup_each(sandbox):
+    relations = [sandbox.books.create_relation({"type": "P", "code": f"Klant{i:03d}", "name": f"Klant {i}", "emailAddress": f"k{i}@example.nl"}) for i in range(40)]
+    eb = hook()
+    codes = [eb._relation_code(r["id"]) for r in relations]  # what booking a sale for each of them needs
+    assert codes == [f"Klant{i:03d}" for i in range(40)]
+    assert eb.requests_made[("POST", "soap/GetRelaties")] == 25  # 24 single lookups, then one listing of all
+    eb.close_session()

@@ -55,6 +55,7 @@ SOORTEN = {
 SOORT_TYPES = {name: kind for kind, name in SOORTEN.items()}
 ALL_DATES = (dt.datetime(2000, 1, 1), dt.datetime(2099, 12, 31))  # the date filters are required
 WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
+BULK_AFTER = 25  # relation ids looked up one by one before all relations are listed at once
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
 # with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
@@ -109,6 +110,7 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         self._codes_by_relation: dict[int, str] = {}
         self._relations_by_code: dict[str, int] = {}
         self._all_relations: list[dict] | None = None
+        self._lookups = 0
         self._open_items: list[dict] | None = None
         self._templates: dict[int, str] = {}
         self._cache_lock = threading.Lock()
@@ -292,12 +294,21 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         return iter(listed if listed is not None else self._relations())
 
     def _relation_code(self, relation_id: Any) -> str | None:
-        """The code of a relation id; RELATION_GONE when e-Boekhouden does not have it."""
+        """The code of a relation id (the SOAP API books by code); RELATION_GONE when e-Boekhouden does not have it.
+
+        The first few unknown ids are looked up one by one; after BULK_AFTER of them one listing of all
+        relations is cheaper than a request per returning customer."""
         if relation_id is None:
             return None
         relation_id = int(relation_id)
         if relation_id not in self._codes_by_relation:
-            self._relations(relation_id=relation_id)
+            with self._cache_lock:
+                self._lookups += 1
+                bulk = self._lookups == BULK_AFTER
+            if bulk:
+                self._relations()
+            if relation_id not in self._codes_by_relation:
+                self._relations(relation_id=relation_id)
         if relation_id not in self._codes_by_relation:
             raise ApiError(404, "RELATION_GONE", f"Relation {relation_id} does not exist in e-Boekhouden", meaning=RELATION_GONE)
         return self._codes_by_relation[relation_id]
