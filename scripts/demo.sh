@@ -4,13 +4,24 @@
 #
 #   scripts/demo.sh                 # UI on http://localhost:8080
 #   DEMO_PORT=8090 scripts/demo.sh  # another port
+#
+# Settings (environment; the defaults are the demo above, tests/live runs it with its own):
+#   DEMO_PORT            8080                Airflow UI / API port
+#   DEMO_HOME            .airflow/           Airflow home (metadata DB, logs, state store, admin password)
+#   DEMO_SANDBOX_DIR     .sandbox/           the emulators' ports file and log
+#   DEMO_TENANTS_DIR     include/tenants/    tenant files (exported as PRESTA_EB_TENANTS_DIR); every
+#                                            tenant in it is connected to the sandbox
+#   DEMO_TRIGGER         "demo"              tenants whose seeded history is booked at start
+#   DEMO_ORDERS, DEMO_DAYS_BACK, DEMO_SEED, DEMO_LIVE_ORDERS_PER_HOUR   300, 3, 42, 30: the seeded shop
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 PORT="${DEMO_PORT:-8080}"
+TRIGGER="${DEMO_TRIGGER-demo}"
+SANDBOX_DIR="${DEMO_SANDBOX_DIR:-$REPO/.sandbox}"
 bash scripts/venv.sh runtime
 
-export AIRFLOW_HOME="$REPO/.airflow"
+export AIRFLOW_HOME="${DEMO_HOME:-$REPO/.airflow}"
 export AIRFLOW__CORE__DAGS_FOLDER="$REPO/dags"
 export AIRFLOW__CORE__PLUGINS_FOLDER="$REPO/plugins"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
@@ -19,12 +30,15 @@ export AIRFLOW__API__PORT="$PORT"
 export AIRFLOW__API__BASE_URL="http://localhost:$PORT"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=10
 export AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL=30
+export PRESTA_EB_TENANTS_DIR="${DEMO_TENANTS_DIR:-$REPO/include/tenants}"
 export PRESTA_EB_STATE_DB="sqlite:///$AIRFLOW_HOME/presta_eb_state.db"
 export PYTHONPATH="$REPO/plugins:$REPO${PYTHONPATH:+:$PYTHONPATH}"
-mkdir -p "$AIRFLOW_HOME" .sandbox
+mkdir -p "$AIRFLOW_HOME" "$SANDBOX_DIR"
 export PATH="$REPO/.venv/bin:$PATH"  # airflow standalone starts its parts as `airflow ...`
 PY="$REPO/.venv/bin/python"
 AIRFLOW="$REPO/.venv/bin/airflow"
+HOME_SHOWN="${AIRFLOW_HOME#"$REPO"/}"     # .airflow for the default, else the full path
+SANDBOX_SHOWN="${SANDBOX_DIR#"$REPO"/}"
 
 pids=()
 cleanup() {
@@ -33,54 +47,69 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
   echo; echo "Stopping the demo ..." 2>/dev/null || true
   wait 2>/dev/null || true
-  echo "Stopped. State is kept in .airflow/ (remove it to start afresh)." 2>/dev/null || true
+  echo "Stopped. State is kept in $HOME_SHOWN/ (remove it to start afresh)." 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
 
 # 1. the emulators, on free ports, seeded with three days of realistic orders and new ones arriving
-rm -f .sandbox/ports.json
-setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --orders 300 --days-back 3 \
-  --live-orders-per-hour 30 --ports-file .sandbox/ports.json > .sandbox/sandbox.log 2>&1 &
+PORTS_FILE="$SANDBOX_DIR/ports.json"
+rm -f "$PORTS_FILE"
+setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --ports-file "$PORTS_FILE" \
+  --orders "${DEMO_ORDERS:-300}" --days-back "${DEMO_DAYS_BACK:-3}" --seed "${DEMO_SEED:-42}" \
+  --live-orders-per-hour "${DEMO_LIVE_ORDERS_PER_HOUR:-30}" > "$SANDBOX_DIR/sandbox.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 100); do [ -s .sandbox/ports.json ] && break; sleep 0.2; done
-[ -s .sandbox/ports.json ] || { echo "The sandbox did not start; see .sandbox/sandbox.log" >&2; exit 1; }
-PS_URL="$("$PY" -c 'import json; print(json.load(open(".sandbox/ports.json"))["prestashop"])')"
-EB_URL="$("$PY" -c 'import json; print(json.load(open(".sandbox/ports.json"))["eboekhouden"])')"
+for _ in $(seq 1 100); do [ -s "$PORTS_FILE" ] && break; sleep 0.2; done
+[ -s "$PORTS_FILE" ] || { echo "The sandbox did not start; see $SANDBOX_SHOWN/sandbox.log" >&2; exit 1; }
+PS_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["prestashop"])' "$PORTS_FILE")"
+EB_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboekhouden"])' "$PORTS_FILE")"
 
 # 2. connections from the environment, as a production deployment may supply them
-export AIRFLOW_CONN_PRESTASHOP_DEMO="{\"conn_type\": \"http\", \"host\": \"$PS_URL\", \"password\": \"SANDBOXPRESTASHOPKEY0000000000000\"}"
-export AIRFLOW_CONN_EBOEKHOUDEN_DEMO="{\"conn_type\": \"http\", \"host\": \"$EB_URL\", \"password\": \"sandbox-eboekhouden-token\", \"extra\": {\"source\": \"PSEBDEMO\"}}"
+sandbox_connections() {  # tenant: prestashop_<tenant> and eboekhouden_<tenant> (REST) on the sandbox
+  local id="${1^^}"
+  export "AIRFLOW_CONN_PRESTASHOP_$id={\"conn_type\": \"http\", \"host\": \"$PS_URL\", \"password\": \"SANDBOXPRESTASHOPKEY0000000000000\"}"
+  export "AIRFLOW_CONN_EBOEKHOUDEN_$id={\"conn_type\": \"http\", \"host\": \"$EB_URL\", \"password\": \"sandbox-eboekhouden-token\", \"extra\": {\"source\": \"PSEBDEMO\"}}"
+}
+for file in "$PRESTA_EB_TENANTS_DIR"/*.yaml; do
+  if [ -e "$file" ]; then sandbox_connections "$(basename "$file" .yaml)"; fi
+done
+# (a tenant on other connections, e.g. the legacy SOAP API, exports its own here, after the loop)
 
-# 3. Airflow: metadata DB, the tenant's pool, then the standalone stack
+# 3. Airflow: metadata DB, the tenants' pools, then the standalone stack
 "$AIRFLOW" db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
 "$PY" -m prestashop_eboekhouden.setup check
 "$PY" -m prestashop_eboekhouden.setup pools
 setsid "$AIRFLOW" standalone > "$AIRFLOW_HOME/standalone.log" 2>&1 &
 pids+=($!)
-echo "Starting Airflow 3 (log: .airflow/standalone.log) ..."
+echo "Starting Airflow 3 (log: $HOME_SHOWN/standalone.log) ..."
 for _ in $(seq 1 180); do
   curl -fsS "http://localhost:$PORT/api/v2/version" >/dev/null 2>&1 && break
   sleep 1
 done
-curl -fsS "http://localhost:$PORT/api/v2/version" >/dev/null || { echo "Airflow did not come up; see .airflow/standalone.log" >&2; exit 1; }
+curl -fsS "http://localhost:$PORT/api/v2/version" >/dev/null || { echo "Airflow did not come up; see $HOME_SHOWN/standalone.log" >&2; exit 1; }
 
-# 4. book the seeded history once (the hourly schedule then takes the new orders hour by hour)
-for _ in $(seq 1 120); do
-  "$AIRFLOW" dags list -o plain 2>/dev/null | grep -q '^demo__orders_hourly' && break
-  sleep 1
-done
+# 4. book the seeded history once per tenant in DEMO_TRIGGER (the hourly schedule then takes the
+#    new orders hour by hour)
 SINCE="$("$PY" -c 'import pendulum; print(pendulum.now("Europe/Amsterdam").subtract(days=4).start_of("day").isoformat())')"
-"$AIRFLOW" dags trigger demo__orders_hourly --conf "{\"since\": \"$SINCE\"}" > /dev/null
+triggered=()
+for tenant in $TRIGGER; do
+  for _ in $(seq 1 120); do
+    "$AIRFLOW" dags list -o plain 2>/dev/null | grep -q "^${tenant}__orders_hourly" && break
+    sleep 1
+  done
+  "$AIRFLOW" dags trigger "${tenant}__orders_hourly" --conf "{\"since\": \"$SINCE\"}" > /dev/null
+  triggered+=("${tenant}__orders_hourly")
+done
+RUNS="$(printf '%s, ' "${triggered[@]}")"; RUNS="${RUNS%, }"
 PASSWORD="$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d.get("admin", ""))' "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" 2>/dev/null || true)"
 
 cat <<TXT
 
-  Airflow UI     http://localhost:$PORT        login: admin / ${PASSWORD:-see .airflow/simple_auth_manager_passwords.json.generated}
+  Airflow UI     http://localhost:$PORT        login: admin / ${PASSWORD:-see $HOME_SHOWN/simple_auth_manager_passwords.json.generated}
   Bookkeeping    http://localhost:$PORT/bookkeeping/   (also in the Airflow menu)
   PrestaShop     $PS_URL/api/   (emulated; key SANDBOXPRESTASHOPKEY0000000000000)
   e-Boekhouden   $EB_URL   (emulated; what it received: $EB_URL/__sandbox__/mutations)
 
-  A run of demo__orders_hourly is booking the seeded orders now; watch it under Dags.
+  A run of ${RUNS:-no DAG} is booking the seeded orders now; watch it under Dags.
   Press Ctrl-C to stop everything this script started.
 TXT
 wait "${pids[1]}"

@@ -24,3 +24,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   fi
   echo "$digest" > "$stamp"
 fi
+if [ "$want" = dev ]; then  # the dev set includes the runtime set: demo.sh (run by tests/live) need not reinstall it
+  sha256sum < "$REPO/requirements.txt" | cut -d' ' -f1 > "$VENV/.installed-runtime"
+fi
