@@ -11,13 +11,15 @@
 #   DEMO_SANDBOX_DIR     .sandbox/           the emulators' ports file and log
 #   DEMO_TENANTS_DIR     include/tenants/    tenant files (exported as PRESTA_EB_TENANTS_DIR); every
 #                                            tenant in it is connected to the sandbox
-#   DEMO_TRIGGER         "demo"              tenants whose seeded history is booked at start
+#   DEMO_TRIGGER         "demo demo_legacy"  tenants whose seeded history is booked at start (if their file exists)
+#   DEMO_SOAP_TENANTS    "demo_legacy"       tenants connected to the legacy SOAP API emulator instead of REST
 #   DEMO_ORDERS, DEMO_DAYS_BACK, DEMO_SEED, DEMO_LIVE_ORDERS_PER_HOUR   300, 3, 42, 30: the seeded shop
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 PORT="${DEMO_PORT:-8080}"
-TRIGGER="${DEMO_TRIGGER-demo}"
+TRIGGER="${DEMO_TRIGGER-demo demo_legacy}"
+SOAP_TENANTS="${DEMO_SOAP_TENANTS-demo_legacy}"
 SANDBOX_DIR="${DEMO_SANDBOX_DIR:-$REPO/.sandbox}"
 bash scripts/venv.sh runtime
 
@@ -54,7 +56,7 @@ trap cleanup INT TERM EXIT
 # 1. the emulators, on free ports, seeded with three days of realistic orders and new ones arriving
 PORTS_FILE="$SANDBOX_DIR/ports.json"
 rm -f "$PORTS_FILE"
-setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --ports-file "$PORTS_FILE" \
+setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --eboekhouden-soap-port 0 --ports-file "$PORTS_FILE" \
   --orders "${DEMO_ORDERS:-300}" --days-back "${DEMO_DAYS_BACK:-3}" --seed "${DEMO_SEED:-42}" \
   --live-orders-per-hour "${DEMO_LIVE_ORDERS_PER_HOUR:-30}" > "$SANDBOX_DIR/sandbox.log" 2>&1 &
 pids+=($!)
@@ -62,6 +64,7 @@ for _ in $(seq 1 100); do [ -s "$PORTS_FILE" ] && break; sleep 0.2; done
 [ -s "$PORTS_FILE" ] || { echo "The sandbox did not start; see $SANDBOX_SHOWN/sandbox.log" >&2; exit 1; }
 PS_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["prestashop"])' "$PORTS_FILE")"
 EB_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboekhouden"])' "$PORTS_FILE")"
+SOAP_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboekhouden_soap"])' "$PORTS_FILE")"
 
 # 2. connections from the environment, as a production deployment may supply them
 sandbox_connections() {  # tenant: prestashop_<tenant> and eboekhouden_<tenant> (REST) on the sandbox
@@ -69,10 +72,16 @@ sandbox_connections() {  # tenant: prestashop_<tenant> and eboekhouden_<tenant> 
   export "AIRFLOW_CONN_PRESTASHOP_$id={\"conn_type\": \"http\", \"host\": \"$PS_URL\", \"password\": \"SANDBOXPRESTASHOPKEY0000000000000\"}"
   export "AIRFLOW_CONN_EBOEKHOUDEN_$id={\"conn_type\": \"http\", \"host\": \"$EB_URL\", \"password\": \"sandbox-eboekhouden-token\", \"extra\": {\"source\": \"PSEBDEMO\"}}"
 }
+soap_connection() {  # tenant: eboekhouden_<tenant> on the legacy SOAP API (username + security codes 1 and 2)
+  local id="${1^^}"
+  export "AIRFLOW_CONN_EBOEKHOUDEN_$id={\"conn_type\": \"http\", \"host\": \"$SOAP_URL\", \"extra\": {\"api\": \"soap\", \"username\": \"sandbox\", \"security_code_1\": \"SANDBOXSECURITYCODE1\", \"security_code_2\": \"SANDBOXSECURITYCODE2\", \"source\": \"PSEBDEMO\"}}"
+}
 for file in "$PRESTA_EB_TENANTS_DIR"/*.yaml; do
   if [ -e "$file" ]; then sandbox_connections "$(basename "$file" .yaml)"; fi
 done
-# (a tenant on other connections, e.g. the legacy SOAP API, exports its own here, after the loop)
+for tenant in $SOAP_TENANTS; do
+  if [ -e "$PRESTA_EB_TENANTS_DIR/$tenant.yaml" ]; then soap_connection "$tenant"; fi
+done
 
 # 3. Airflow: metadata DB, the tenants' pools, then the standalone stack
 "$AIRFLOW" db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
@@ -92,6 +101,7 @@ curl -fsS "http://localhost:$PORT/api/v2/version" >/dev/null || { echo "Airflow 
 SINCE="$("$PY" -c 'import pendulum; print(pendulum.now("Europe/Amsterdam").subtract(days=4).start_of("day").isoformat())')"
 triggered=()
 for tenant in $TRIGGER; do
+  [ -e "$PRESTA_EB_TENANTS_DIR/$tenant.yaml" ] || continue
   for _ in $(seq 1 120); do
     "$AIRFLOW" dags list -o plain 2>/dev/null | grep -q "^${tenant}__orders_hourly" && break
     sleep 1
@@ -108,6 +118,7 @@ cat <<TXT
   Bookkeeping    http://localhost:$PORT/bookkeeping/   (also in the Airflow menu)
   PrestaShop     $PS_URL/api/   (emulated; key SANDBOXPRESTASHOPKEY0000000000000)
   e-Boekhouden   $EB_URL   (emulated; what it received: $EB_URL/__sandbox__/mutations)
+                 $SOAP_URL/soap.asmx   (its legacy SOAP API, same administration; tenants: ${SOAP_TENANTS:-none})
 
   A run of ${RUNS:-no DAG} is booking the seeded orders now; watch it under Dags.
   Press Ctrl-C to stop everything this script started.

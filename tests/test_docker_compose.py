@@ -551,7 +551,10 @@ def test_env_example_connection_examples_are_valid_json_connections(services):
     assert shop["host"].startswith("https://") and shop["password"]
     assert books["host"] == "https://api.e-boekhouden.nl" and books["password"]
     for conn_id, conn in connections.items():
-        assert {"conn_type", "host", "password"} <= set(conn), conn_id
+        if (conn.get("extra") or {}).get("api") == "soap":  # the legacy SOAP API: username and security codes
+            assert {"username", "security_code_1", "security_code_2"} <= set(conn["extra"]) and "password" not in conn, conn_id
+        else:
+            assert {"conn_type", "host", "password"} <= set(conn), conn_id
         if conn_id.startswith("AIRFLOW_CONN_EBOEKHOUDEN_"):
             assert 0 < len(conn["extra"]["source"]) <= 10, f"{conn_id}: e-Boekhouden takes a source of at most 10 characters"
 
@@ -559,9 +562,13 @@ def test_env_example_connection_examples_are_valid_json_connections(services):
 def test_env_example_demo_connections_point_at_the_sandbox_service(services):
     connections = env_example_connections()
     command = services["sandbox"]["command"]
-    ports = {"PRESTASHOP": command[command.index("--prestashop-port") + 1], "EBOEKHOUDEN": command[command.index("--eboekhouden-port") + 1]}
-    for system, port in ports.items():
-        url = urlsplit(connections[f"AIRFLOW_CONN_{system}_DEMO"]["host"])
+    ports = {
+        "PRESTASHOP_DEMO": command[command.index("--prestashop-port") + 1], "EBOEKHOUDEN_DEMO": command[command.index("--eboekhouden-port") + 1],
+        "PRESTASHOP_DEMO_LEGACY": command[command.index("--prestashop-port") + 1],
+        "EBOEKHOUDEN_DEMO_LEGACY": command[command.index("--eboekhouden-soap-port") + 1],
+    }  # fmt: skip
+    for conn_id, port in ports.items():
+        url = urlsplit(connections[f"AIRFLOW_CONN_{conn_id}"]["host"])
         assert (url.hostname, str(url.port)) == ("sandbox", port)
     assert "demo" in tenant_ids()
 

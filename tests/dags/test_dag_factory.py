@@ -33,7 +33,10 @@ def _write(folder: Path, name: str, data: dict | str) -> None:
 def test_dagbag_loads_the_repo_without_import_errors(monkeypatch):
     bag = _dagbag(monkeypatch)
     assert bag.import_errors == {}
-    assert sorted(bag.dag_ids) == ["demo__open_orders_nightly", "demo__orders_hourly", "demo__payments_daily"]
+    assert sorted(bag.dag_ids) == [
+        "demo__open_orders_nightly", "demo__orders_hourly", "demo__payments_daily",
+        "demo_legacy__open_orders_nightly", "demo_legacy__orders_hourly", "demo_legacy__payments_daily",
+    ]  # fmt: skip
 
 
 def test_each_tenant_file_gives_exactly_its_dag_ids(tmp_path, monkeypatch):
