@@ -216,8 +216,9 @@ class BooksState:
         self._relations: dict[int, dict[str, Any]] = {}
         self._mutations: dict[int, dict[str, Any]] = {}
         # indexes, so a book of tens of thousands of records answers in constant time per write
-        self._codes: set[str] = set()
+        self._codes: dict[str, int] = {}  # relation code (case-folded) → relation id
         self._by_number: dict[tuple[int, str], list[int]] = {}
+        self._by_folded_number: dict[str, list[int]] = {}  # invoice number, case-insensitively (SOAP's GetMutaties)
         self._invoices: dict[int, dict[str, Any]] = {}
         self._templates: dict[int, dict[str, Any]] = {}
 
@@ -334,9 +335,8 @@ class BooksState:
         """The relation with this code (codes compare case-insensitively), or None."""
         wanted = code.strip().casefold()
         with self.lock:
-            if not wanted or wanted not in self._codes:
-                return None
-            return next((dict(r) for r in self._relations.values() if r["code"].casefold() == wanted), None)
+            relation_id = self._codes.get(wanted) if wanted else None
+            return dict(self._relations[relation_id]) if relation_id is not None else None
 
     def relation_added(self, relation_id: int) -> str:
         """The day a relation was created (YYYY-MM-DD)."""
@@ -376,7 +376,7 @@ class BooksState:
             relation_id = next(reversed(self._relations), 1000) + 1  # ids only grow: the last key is the highest
             record = {"id": relation_id, **{key: _text(payload, key) for key in RELATION_FIELDS}, "type": kind, "name": name, "code": code}
             self._relations[relation_id] = record
-            self._codes.add(code.casefold())
+            self._codes[code.casefold()] = relation_id
             self._relation_dates[relation_id] = dt.date.today().isoformat()
             return {"id": relation_id, "code": code}
 
@@ -395,6 +395,17 @@ class BooksState:
         """All mutations with rows and computed totals, by id."""
         with self.lock:
             return [_copy_mutation(self._mutations[i]) for i in sorted(self._mutations)]
+
+    def mutations_numbered(self, invoice_number: str) -> list[dict[str, Any]]:
+        """The mutations (any type) with this invoice number, compared case-insensitively, by id, from the index."""
+        with self.lock:
+            return [_copy_mutation(self._mutations[i]) for i in sorted(self._by_folded_number.get(invoice_number.casefold(), []))]
+
+    def relation_code(self, relation_id: int | None) -> str:
+        """A relation's code ('' for none or unknown)."""
+        with self.lock:
+            record = self._relations.get(relation_id or 0)
+            return record["code"] if record else ""
 
     def mutation(self, mutation_id: int) -> dict[str, Any] | None:
         """One mutation with rows and computed totals, or None."""
@@ -439,6 +450,7 @@ class BooksState:
         record["id"] = mutation_id
         self._mutations[mutation_id] = record
         self._by_number.setdefault((record["type"], record["invoiceNumber"]), []).append(mutation_id)
+        self._by_folded_number.setdefault(str(record["invoiceNumber"]).casefold(), []).append(mutation_id)
         return mutation_id
 
     def _validated_mutation(self, payload: Mapping[str, Any], *, given_vat: bool = False, overwrite_sales: bool = False) -> dict[str, Any]:

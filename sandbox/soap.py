@@ -391,22 +391,24 @@ class SoapService:
     # ---- mutations -----------------------------------------------------------------------------
 
     def get_mutaties(self, node: etree._Element) -> list[etree._Element]:
-        """GetMutaties: MutatieNr (0: any), MutatieNrVan..MutatieNrTm, Factuurnummer, DatumVan..DatumTm; the last 500 that match."""
+        """GetMutaties: MutatieNr (0: any), MutatieNrVan..MutatieNrTm, Factuurnummer (any case), DatumVan..DatumTm; the last 500 that match."""
         found = _child(node, "cFilter")
         if found is None:
             raise ApiProblem("SOAP_REQ_001", "cFilter is required", "GetMutaties needs a filter with DatumVan and DatumTm")
         number, low, high = _long(found, "MutatieNr"), _long(found, "MutatieNrVan"), _long(found, "MutatieNrTm")
-        invoice, since, until = _str(found, "Factuurnummer").strip().casefold(), _date(found, "DatumVan"), _date(found, "DatumTm")
+        invoice, since, until = _str(found, "Factuurnummer").strip(), _date(found, "DatumVan"), _date(found, "DatumTm")
+        # an invoice number matches case-insensitively, through the books' index (10,000 sales answer at once)
+        candidates = self.books.mutations_numbered(invoice) if invoice else self.books.mutations()
         matching = [
             m
-            for m in self.books.mutations()
+            for m in candidates
             if (not number or m["id"] == number)
             and (not low or m["id"] >= low)
             and (not high or m["id"] <= high)
-            and (not invoice or m["invoiceNumber"].casefold() == invoice)
             and since <= m["date"] <= until
         ][-MAX_MUTATIES:]
-        ledgers, relations = self._ledger_codes(), self._relation_codes()
+        ledgers = self._ledger_codes()
+        relations = {m["relationId"]: self.books.relation_code(m["relationId"]) for m in matching if m["relationId"]}
         return [T.Mutaties(*(self._mutatie(m, ledgers, relations) for m in matching))]
 
     @staticmethod

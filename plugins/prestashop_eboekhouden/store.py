@@ -44,6 +44,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -119,9 +120,10 @@ orders = Table(
     Column("plan", JSON),
     *_claim_columns(),
     UniqueConstraint("tenant", "sales_number", name="uq_presta_eb_orders_sales_number"),
-    Index("ix_presta_eb_orders_state_date", "tenant", "state", "order_date"),
+    # the dashboard's listings: filter and order (date, then id) straight from the index, no sort step
+    Index("ix_presta_eb_orders_state_date_id", "tenant", "state", "order_date", "order_id"),
     Index("ix_presta_eb_orders_reference", "tenant", "reference"),
-    Index("ix_presta_eb_orders_date", "tenant", "order_date"),
+    Index("ix_presta_eb_orders_date_id", "tenant", "order_date", "order_id"),
 )
 
 payments = Table(
@@ -137,10 +139,11 @@ payments = Table(
     Column("transaction_id", String(100)),
     Column("payment_date", DateTime),
     *_claim_columns(),
-    Index("ix_presta_eb_payments_state", "tenant", "state", "payment_date"),
+    Index("ix_presta_eb_payments_state_date_id", "tenant", "state", "payment_date", "payment_id"),
     Index("ix_presta_eb_payments_order", "tenant", "order_id"),
     Index("ix_presta_eb_payments_reference", "tenant", "reference"),
-    Index("ix_presta_eb_payments_date", "tenant", "payment_date"),
+    Index("ix_presta_eb_payments_sales_number", "tenant", "sales_number"),
+    Index("ix_presta_eb_payments_date_id", "tenant", "payment_date", "payment_id"),
 )
 
 relations = Table(
@@ -322,7 +325,7 @@ class StateStore:
         return create_engine(url, pool_pre_ping=True)
 
     def ensure_schema(self) -> None:
-        """Create missing tables; add columns that a newer version introduced (additive migration)."""
+        """Create missing tables; add columns and indexes that a newer version introduced (additive migration)."""
         metadata.create_all(self.engine, checkfirst=True)
         inspector = inspect(self.engine)
         with self.engine.begin() as conn:
@@ -332,6 +335,8 @@ class StateStore:
                     if column.name not in present:
                         kind = column.type.compile(dialect=self.engine.dialect)
                         conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -564,8 +569,11 @@ class StateStore:
 
     # ---- dashboard queries (indexed: tenant, state, date) ------------------------------------------
 
-    def _listing(self, table: Table, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None):
-        """The WHERE of a dashboard listing: state, period by date, search by number or reference."""
+    def _listing(
+        self, table: Table, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None, prefix: bool = True
+    ):
+        """The WHERE of a dashboard listing: state, period by date, search by order id, reference or sales number
+        (exact, as typed or in capitals: indexed; with prefix, also what starts with it)."""
         date = table.c.order_date if table is orders else table.c.payment_date
         where = [table.c.tenant == tenant]
         if state:
@@ -576,9 +584,16 @@ class StateStore:
             where.append(date < (until + dt.timedelta(days=1) if table is orders else dt.datetime.combine(until + dt.timedelta(days=1), dt.time())))
         if q:
             text_q = q.strip()
-            match = [table.c.reference.like(f"{text_q}%"), table.c.sales_number.like(f"{text_q}%")]
+            key = table.c.order_id if table is orders else table.c.payment_id
+            variants = list(dict.fromkeys([text_q, text_q.upper()]))
+            exact = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
             if text_q.isdigit():
-                match.append(table.c.order_id == int(text_q))
+                exact.append(table.c.order_id == int(text_q))
+            # each exact match by its own index, then the rows by key (an OR over columns would scan)
+            hits = union(*(select(key).where(table.c.tenant == tenant, condition) for condition in exact))
+            match = [key.in_(hits)]
+            if prefix:
+                match += [table.c.reference.like(f"{text_q}%"), table.c.sales_number.like(f"{text_q}%")]
             where.append(or_(*match))
         return and_(*where), date
 
@@ -586,13 +601,19 @@ class StateStore:
         self, table: Table, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
         q: str | None = None, limit: int = 50, offset: int = 0,
     ) -> tuple[list[dict], int]:
-        """One page of orders or payments, newest first, and the total that matches."""
-        where, date = self._listing(table, tenant, state, since, until, q)
+        """One page of orders or payments, newest first, and the total that matches.
+
+        A search first looks for exact numbers (indexed: instant at 100,000 rows); only when none match does
+        it look for numbers that start with what was typed (a scan of the tenant's rows)."""
         key = table.c.order_id if table is orders else table.c.payment_id
-        stmt = select(table).where(where).order_by(date.desc(), key.desc()).limit(limit).offset(offset)
-        with self.engine.connect() as conn:
-            rows = [dict(r) for r in conn.execute(stmt).mappings()]
-            total = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+        for prefix in ((False, True) if q else (True,)):
+            where, date = self._listing(table, tenant, state, since, until, q, prefix=prefix)
+            stmt = select(table).where(where).order_by(date.desc(), key.desc()).limit(limit).offset(offset)
+            with self.engine.connect() as conn:
+                total = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+                rows = [dict(r) for r in conn.execute(stmt).mappings()] if total else []
+            if total:
+                break
         return rows, int(total)
 
     def tenants(self) -> list[str]:

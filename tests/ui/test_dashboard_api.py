@@ -72,6 +72,10 @@ def test_search_period_and_paging(client, tokens, filled_store):
     assert [r["order_id"] for r in by_ref["rows"]] == [7]
     by_id = client.get("/bookkeeping/api/tenants/demo/orders", params={"q": "42"}, headers=auth).json()
     assert 42 in [r["order_id"] for r in by_id["rows"]]
+    lower_case = client.get("/bookkeeping/api/tenants/demo/orders", params={"q": "demo-ref00008"}, headers=auth).json()
+    assert [r["order_id"] for r in lower_case["rows"]] == [8]  # a sales number typed in small letters
+    by_prefix = client.get("/bookkeeping/api/tenants/demo/orders", params={"q": "REF0001"}, headers=auth).json()
+    assert sorted(r["order_id"] for r in by_prefix["rows"]) == list(range(10, 20))  # nothing exact: what starts with it
     period = client.get("/bookkeeping/api/tenants/demo/orders", params={"since": "2026-11-05", "until": "2026-11-05"}, headers=auth).json()
     assert period["total"] == 6 and {r["order_date"] for r in period["rows"]} == {"2026-11-05"}
     first = client.get("/bookkeeping/api/tenants/demo/orders", params={"limit": 50}, headers=auth).json()

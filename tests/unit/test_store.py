@@ -138,3 +138,22 @@ def test_schema_gains_new_columns_on_first_use(tmp_path):
     with engine.connect() as conn:
         columns = [row[1] for row in conn.execute(text("PRAGMA table_info(presta_eb_relations)"))]
     assert "updated_at" in columns
+
+
+def test_schema_gains_new_indexes_and_listings_use_them(tmp_path):
+    """A store made by an older version gets the dashboard's indexes; a listing is read in index order."""
+    from sqlalchemy import create_engine, select, text
+
+    from prestashop_eboekhouden.store import orders
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    StateStore(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_presta_eb_orders_state_date_id"))
+    store = StateStore(url)  # the next start of a newer version
+    where, date = store._listing(orders, "t", "booked", None, None, None)
+    query = select(orders).where(where).order_by(date.desc(), orders.c.order_id.desc()).limit(50)
+    with store.engine.connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query.compile(store.engine, compile_kwargs={'literal_binds': True})}"))
+    assert "ix_presta_eb_orders_state_date_id" in plan and "TEMP B-TREE" not in plan, plan

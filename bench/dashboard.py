@@ -1,0 +1,123 @@
+"""The dashboard's listings over a state store of 100,000 orders (and 100,000 payments) of one tenant.
+
+Fills a fresh SQLite store through the store's own API, then times the JSON API's queries the way
+the dashboard pages run them — first page, a deep page, a period filter, a search by reference and
+by order id, the counts per tab — and prints SQLite's query plan for each (index or scan).
+Writes bench/results/dashboard.json.
+
+    .venv/bin/python bench/dashboard.py [--orders 100000] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import save, table  # noqa: E402
+
+TENANT = "bench"
+STATES = ("booked", "booked", "booked", "open", "error")
+
+
+def fill(store, count: int) -> None:
+    """count orders over a year, most booked, some open or in errors; one payment per booked order."""
+    from prestashop_eboekhouden.store import orders, payments, utcnow
+
+    now = utcnow()
+    first = dt.date(2026, 1, 1)
+    order_rows, payment_rows = [], []
+    for i in range(1, count + 1):
+        state = STATES[i % len(STATES)]
+        day = first + dt.timedelta(days=i % 365)
+        order_rows.append({
+            "tenant": TENANT, "order_id": i, "reference": f"REF{i:09d}", "sales_number": f"WEB-{i}", "shop_status": 2,
+            "order_date": day, "date_upd": dt.datetime.combine(day, dt.time(12)), "amount_incl": Decimal("121.00"),
+            "amount_excl": Decimal("100.00"), "state": state, "reason": "MUT_109 Invalid VAT code" if state == "error" else None,
+            "attempts": 1, "first_seen": now, "updated_at": now, "eb_id": i if state == "booked" else None,
+        })  # fmt: skip
+        if state == "booked":
+            payment_rows.append({
+                "tenant": TENANT, "payment_id": i, "order_id": i, "reference": f"REF{i:09d}", "sales_number": f"WEB-{i}",
+                "amount": Decimal("121.00"), "method": "iDEAL", "transaction_id": f"tr_{i}", "payment_date": dt.datetime.combine(day, dt.time(13)),
+                "state": "booked", "attempts": 1, "first_seen": now, "updated_at": now,
+            })  # fmt: skip
+    with store.begin() as conn:
+        for start in range(0, len(order_rows), 5000):
+            conn.execute(orders.insert(), order_rows[start : start + 5000])
+        for start in range(0, len(payment_rows), 5000):
+            conn.execute(payments.insert(), payment_rows[start : start + 5000])
+
+
+def plan(store, statement) -> str:
+    """SQLite's query plan of a statement, one line."""
+    compiled = statement.compile(store.engine, compile_kwargs={"literal_binds": True})
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").fetchall()
+    return "; ".join(str(r[-1]) for r in rows)
+
+
+def timed(call, repeat: int) -> float:
+    """Median milliseconds of a call."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(samples), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    from prestashop_eboekhouden.store import StateStore, orders, payments
+    from prestashop_eboekhouden.ui.app import _listing
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = StateStore(f"sqlite:///{tmp}/state.db")
+        started = time.perf_counter()
+        fill(store, args.orders)
+        filled_s = time.perf_counter() - started
+        last_page = args.orders // len(STATES) * 3 // 50
+        cases = [
+            ("Report, page 1", "orders", dict(state="booked", offset=0)),
+            (f"Report, page {last_page} (deep)", "orders", dict(state="booked", offset=(last_page - 1) * 50)),
+            ("Errors, page 1", "orders", dict(state="error", offset=0)),
+            ("Open, one month", "orders", dict(state="open", since="2026-03-01", until="2026-03-31", offset=0)),
+            ("search by reference", "orders", dict(state=None, q=f"REF{args.orders // 2:09d}", offset=0)),
+            ("search by order id", "orders", dict(state=None, q=str(args.orders // 3), offset=0)),
+            ("Payments, page 1", "payments", dict(state=None, offset=0)),
+            ("Payments, one month", "payments", dict(state=None, since="2026-06-01", until="2026-06-30", offset=0)),
+        ]
+        rows = []
+        for name, kind, query in cases:
+            params = {"since": None, "until": None, "q": None, **query}
+            answer = _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"])
+            ms = timed(lambda: _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"]), args.repeat)
+            table_ = orders if kind == "orders" else payments
+            since = dt.date.fromisoformat(params["since"]) if params["since"] else None
+            until = dt.date.fromisoformat(params["until"]) if params["until"] else None
+            where, date = store._listing(table_, TENANT, params["state"], since, until, params["q"])
+            key = table_.c.order_id if kind == "orders" else table_.c.payment_id
+            from sqlalchemy import select
+
+            statement = select(table_).where(where).order_by(date.desc(), key.desc()).limit(50).offset(params["offset"])
+            rows.append({"query": name, "rows": len(answer["rows"]), "total": answer["total"], "ms": ms, "plan": plan(store, statement)})
+    print(f"Dashboard listings over {args.orders:,} orders of one tenant (SQLite; filled in {filled_s:.1f} s; median of {args.repeat}):")
+    print(table(rows, [("query", "query"), ("rows", "rows"), ("total", "matching"), ("ms", "ms (page + count + tab counts)")]))
+    print("\nQuery plans:")
+    for row in rows:
+        print(f"  {row['query']:28} {row['plan']}")
+    print(f"\nwritten to {save('dashboard', {'orders': args.orders, 'results': rows})}")
+
+
+if __name__ == "__main__":
+    main()
