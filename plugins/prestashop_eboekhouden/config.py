@@ -82,7 +82,6 @@ class VatSettings(_Strict):
     icp: VatMapping | None = None
     international: VatMapping | None = None
     oss: dict[str, dict[str, VatMapping]] = Field(default_factory=dict)
-    vies_check: bool = False
 
     @field_validator("rates", mode="before")
     @classmethod
