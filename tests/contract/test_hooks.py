@@ -175,6 +175,39 @@ def test_validation_errors_carry_code_and_title_and_are_not_retried():
         assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
 
 
+def test_an_error_answer_cut_off_on_the_way_is_read_again_not_taken_as_a_refusal():
+    # a 400 whose JSON is cut in half hides its code (MUT_019 would mean: booked already)
+    cut = '{"type": "validation", "code": "MUT_0'
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.get(f"{EB}/v1/relation", [
+            {"status_code": 400, "text": cut, "headers": {"Content-Type": "application/json"}},
+            {"status_code": 400, "json": {"code": "REL_004", "title": "Invalid filter"}},
+        ])
+        with pytest.raises(ApiError) as caught:
+            hook.relation_by_email("jan@example.nl")
+        assert caught.value.reason == "REL_004 Invalid filter"
+        assert len([r for r in m.request_history if r.path == "/v1/relation"]) == 2
+        m.post(f"{EB}/v1/mutation", [
+            {"status_code": 400, "text": cut, "headers": {"Content-Type": "application/json"}},
+            {"json": {"id": 1}},
+        ])
+        with pytest.raises(AmbiguousWrite, match="unreadable error"):  # looked up by the caller before sending again
+            hook.create_mutation({"type": 2})
+        assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
+
+
+def test_an_html_refusal_stays_a_refusal_with_the_status():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", status_code=403, text="<html>Forbidden</html>", headers={"Content-Type": "text/html"}, reason="Forbidden")
+        with pytest.raises(ApiError) as caught:
+            hook.create_mutation({"type": 2})
+        assert caught.value.reason == "HTTP_403 Forbidden"
+
+
 @pytest.mark.parametrize(
     "failure",
     [{"status_code": 500, "json": {"code": "ERR"}}, {"exc": requests.exceptions.ReadTimeout("slow")}, {"exc": requests.exceptions.ChunkedEncodingError("cut")}],

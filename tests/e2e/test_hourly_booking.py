@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN
 
@@ -128,6 +129,24 @@ def test_answer_lost_after_commit_is_adopted_not_booked_twice(make_sandbox, stat
     row = state_store.get_orders("demo", [oid])[oid]
     assert row["state"] == BOOKED and row["reason"] == "Adopted the booking e-Boekhouden already had"
     assert per_number(sale_mutations(sandbox)) == {row["sales_number"]: 1}
+
+
+@pytest.mark.parametrize("eb_backend", ["rest"], indirect=True)  # the REST API refuses a known number with a 400 MUT_019
+@pytest.mark.parametrize("cut", [False, True], ids=["MUT_019", "MUT_019 cut off on the way"])
+def test_a_sale_e_boekhouden_has_already_is_adopted_on_mut_019(make_sandbox, state_store, eb_backend, cut):
+    sandbox = make_sandbox()
+    oid = order(sandbox, customer("e@example.nl", "Eva", "Kok"), [line("Assam", "8.95")])
+    assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
+    number = state_store.get_orders("demo", [oid])[oid]["sales_number"]
+    with state_store.engine.begin() as db:  # the store lost the booking (e.g. restored from an older backup)
+        db.execute(sa.text("DELETE FROM presta_eb_orders WHERE order_id = :oid"), {"oid": oid})
+    if cut:  # e-Boekhouden's 400 arrives with its JSON cut in half: which check refused is unknown
+        eb_fault(sandbox, eb_backend, "create_mutation", action="truncate", times=1)
+    assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
+    row = state_store.get_orders("demo", [oid])[oid]
+    assert (row["state"], row["reason"]) == (BOOKED, "Adopted the booking e-Boekhouden already had")
+    assert per_number(sale_mutations(sandbox)) == {number: 1}
+    assert sum(sandbox.faults("eboekhouden").injected.values()) == (1 if cut else 0)
 
 
 def test_two_500s_then_ok_books_once(make_sandbox, state_store, eb_backend):

@@ -14,7 +14,7 @@ from typing import Any
 import requests
 
 from prestashop_eboekhouden.domain.payloads import to_json
-from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, redact_url
+from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, _Retryable, redact_url
 
 DEFAULT_SOURCE = "PSEB"
 LIST_LIMIT = 500
@@ -131,10 +131,19 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         return self.request(method, endpoint, params=params, body=body)
 
     def _error_from(self, response: requests.Response, url: str) -> ApiError:
-        """e-Boekhouden's error body → ApiError with its code and title (MUT_109 Invalid VAT code)."""
+        """e-Boekhouden's error body → ApiError with its code and title (MUT_109 Invalid VAT code).
+
+        A JSON error body that cannot be read (cut off on the way) hides which check refused the
+        request — e.g. MUT_019 "invoice number already exists", which means the sale is booked — so it
+        is retried like any unreadable answer instead of sending the order to Errors as a bare 400."""
         try:
             data = response.json()
         except ValueError:
+            if response.content and "json" in response.headers.get("Content-Type", "").lower():
+                raise _Retryable(
+                    f"{self.api_name} answered {response.status_code} on {url} with an unreadable error "
+                    f"({len(response.content)} bytes of cut-off JSON)"
+                ) from None
             data = {}
         if not isinstance(data, dict):
             data = {}

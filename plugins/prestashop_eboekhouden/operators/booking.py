@@ -150,18 +150,23 @@ class DebtorResolver:
                     continue
                 except AmbiguousWrite:
                     found = self._find_fresh(debtor)
-                    if found is not None:
+                    if found is not None:  # created after all: its code is taken for the next namesake too
+                        self._remember(debtor, found)
                         return found
-                    continue
+                    continue  # not created: the same code is still the first free one
                 relation = {"id": created["id"], "code": created.get("code") or code, "emailAddress": debtor.email}
-                with self._lock:
-                    if self._codes is not None:
-                        self._codes.add(str(relation["code"]).casefold())
-                    if self._by_email is not None:
-                        self._by_email[debtor.key] = relation
+                self._remember(debtor, relation)
                 self.outcome.add("relations_created")
                 return relation
         raise TransientError(f"Could not create debtor {debtor.code_base} after {SEND_ATTEMPTS} attempts")
+
+    def _remember(self, debtor: Debtor, relation: dict) -> None:
+        """A relation this run created, in the run's listing caches (codes taken, e-mail → relation)."""
+        with self._lock:
+            if self._codes is not None:
+                self._codes.add(str(relation.get("code") or "").casefold())
+            if self._by_email is not None:
+                self._by_email[debtor.key] = relation
 
     def _find_fresh(self, debtor: Debtor) -> dict | None:
         found = self.eb.relation_by_email(debtor.email)
