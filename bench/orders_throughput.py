@@ -32,8 +32,8 @@ def measure(since: str, until: str, naive: bool, limit: int | None) -> dict:
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.booking import SaleBooker
-    from prestashop_eboekhouden.operators.orders import extract_window, validate
+    from prestashop_eboekhouden.pipeline.booking import SaleBooker
+    from prestashop_eboekhouden.pipeline.orders import extract_window, validate
     from prestashop_eboekhouden.store import get_store
 
     config = get_tenant("bench")

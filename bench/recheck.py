@@ -28,7 +28,7 @@ def make_open() -> dict:
     """(child) Every seeded order into the store as Open."""
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.orders import extract_window
+    from prestashop_eboekhouden.pipeline.orders import extract_window
     from prestashop_eboekhouden.store import get_store
 
     extracted = extract_window(get_tenant("bench"), PrestaShopHook("prestashop_bench"), get_store(), dt.datetime(2000, 1, 1), dt.datetime(2026, 11, 21), "setup")
@@ -40,9 +40,9 @@ def nightly() -> dict:
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.booking import SaleBooker
-    from prestashop_eboekhouden.operators.orders import extract_ids, validate
-    from prestashop_eboekhouden.operators.recheck import recheck_candidates
+    from prestashop_eboekhouden.pipeline.booking import SaleBooker
+    from prestashop_eboekhouden.pipeline.orders import extract_ids, validate
+    from prestashop_eboekhouden.pipeline.recheck import recheck_candidates
     from prestashop_eboekhouden.store import get_store
 
     config, store = get_tenant("bench"), get_store()

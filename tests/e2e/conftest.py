@@ -72,7 +72,7 @@ def state_store(tmp_path, monkeypatch):
 def fast(monkeypatch):
     """No seconds-long back-off between retries inside a test."""
     from prestashop_eboekhouden.hooks import base
-    from prestashop_eboekhouden.operators import booking
+    from prestashop_eboekhouden.pipeline import booking
 
     monkeypatch.setattr(base.ApiHook, "backoff_base", 0.01)
     monkeypatch.setattr(booking, "SEND_BACKOFF", 0.01)

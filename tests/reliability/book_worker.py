@@ -19,7 +19,7 @@ ANCHOR = dt.datetime(2026, 11, 20, 12, 0)  # the seeded shop's "now" (tests/e2e/
 def book(batches: list[list[int]], run_id: str) -> None:
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
-    from prestashop_eboekhouden.operators.booking import SaleBooker
+    from prestashop_eboekhouden.pipeline.booking import SaleBooker
     from prestashop_eboekhouden.store import get_store
 
     config, store = get_tenant("demo"), get_store()
@@ -34,7 +34,7 @@ def book(batches: list[list[int]], run_id: str) -> None:
 def run(run_id: str, order_ids: list[int]) -> None:
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.orders import extract_ids, extract_window, validate
+    from prestashop_eboekhouden.pipeline.orders import extract_ids, extract_window, validate
     from prestashop_eboekhouden.store import get_store
 
     config, store = get_tenant("demo"), get_store()
@@ -50,7 +50,7 @@ if __name__ == "__main__":
     import os
     import time
 
-    import prestashop_eboekhouden.operators.booking  # noqa: F401 - imports done before the common start
+    import prestashop_eboekhouden.pipeline.booking  # noqa: F401 - imports done before the common start
 
     if os.environ.get("WORKER_START_AT"):  # two workers start their work at the same moment
         time.sleep(max(0.0, float(os.environ["WORKER_START_AT"]) - time.time()))

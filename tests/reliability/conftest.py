@@ -19,8 +19,8 @@ def run_pipeline(run_id: str = "run", passes: int = 10, since: dt.datetime | Non
     from prestashop_eboekhouden.hooks.base import ApiError, TransientError
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.booking import SaleBooker
-    from prestashop_eboekhouden.operators.orders import extract_window, validate
+    from prestashop_eboekhouden.pipeline.booking import SaleBooker
+    from prestashop_eboekhouden.pipeline.orders import extract_window, validate
     from prestashop_eboekhouden.store import get_store
 
     since = since or ANCHOR - dt.timedelta(days=10)

@@ -29,7 +29,7 @@ def upstream(state_store, run_id: str) -> list[list[int]]:
 
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-    from prestashop_eboekhouden.operators.orders import extract_window, validate
+    from prestashop_eboekhouden.pipeline.orders import extract_window, validate
 
     config, shop = get_tenant("demo"), PrestaShopHook(get_tenant("demo").prestashop_conn_id)
     extracted = extract_window(config, shop, state_store, ANCHOR - dt.timedelta(days=10), ANCHOR + dt.timedelta(hours=1), run_id)
@@ -70,7 +70,7 @@ def test_sigkill_mid_batch_then_retry_books_each_order_once(make_sandbox, state_
     sandbox.clear_faults()  # the retry of the same task instances (same claim owners), after the kill
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
-    from prestashop_eboekhouden.operators.booking import SaleBooker
+    from prestashop_eboekhouden.pipeline.booking import SaleBooker
 
     config, eb = get_tenant("demo"), bookkeeping_api(get_tenant("demo").eboekhouden_conn_id)
     adopted = 0

@@ -103,7 +103,7 @@ class ExtractOrdersOperator(TenantOperator):
     """Orders updated in the run's hour (or the orders named in param order_ids) → the store."""
 
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.orders import extract_ids, extract_window
+        from prestashop_eboekhouden.pipeline.orders import extract_ids, extract_window
 
         config = self.tenant_config()
         shop = self.prestashop(config)
@@ -129,8 +129,8 @@ class RecheckOpenOrdersOperator(TenantOperator):
     """Nightly: reread open orders within recheck.months_back; older ones leave Open with a reason."""
 
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.orders import extract_ids
-        from prestashop_eboekhouden.operators.recheck import recheck_candidates
+        from prestashop_eboekhouden.pipeline.orders import extract_ids
+        from prestashop_eboekhouden.pipeline.recheck import recheck_candidates
 
         config = self.tenant_config()
         store = self.state_store()
@@ -157,7 +157,7 @@ class ValidateOrdersOperator(TenantOperator):
         self.order_ids = order_ids
 
     def execute(self, context: Any) -> list[list[int]]:
-        from prestashop_eboekhouden.operators.orders import validate
+        from prestashop_eboekhouden.pipeline.orders import validate
 
         config = self.tenant_config()
         shop = self.prestashop(config)
@@ -185,7 +185,7 @@ class _BookBatchOperator(TenantOperator):
         raise NotImplementedError
 
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.booking import BookingIncomplete
+        from prestashop_eboekhouden.pipeline.booking import BookingIncomplete
 
         config = self.tenant_config()
         eb = self.eboekhouden(config)
@@ -207,7 +207,7 @@ class BookOrdersOperator(_BookBatchOperator):
     """Books one batch of ready orders into e-Boekhouden: debtor, then the sale."""
 
     def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
-        from prestashop_eboekhouden.operators.booking import SaleBooker
+        from prestashop_eboekhouden.pipeline.booking import SaleBooker
 
         return SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
 
@@ -220,7 +220,7 @@ class ReportOperator(TenantOperator):
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.operators.report import summarize
+        from prestashop_eboekhouden.pipeline.report import summarize
 
         ti = context["ti"]
         batches = ti.xcom_pull(task_ids=self.batches_task)
@@ -245,7 +245,7 @@ class ExtractPaymentsOperator(TenantOperator):
     """Payments of booked, unpaid orders → the store; returns batches of order ids with payments to book."""
 
     def execute(self, context: Any) -> list[list[int]]:
-        from prestashop_eboekhouden.operators.payments import extract_payments
+        from prestashop_eboekhouden.pipeline.payments import extract_payments
 
         config = self.tenant_config()
         shop = self.prestashop(config)
@@ -263,6 +263,6 @@ class BookPaymentsOperator(_BookBatchOperator):
     what = "payments"
 
     def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
-        from prestashop_eboekhouden.operators.payments import PaymentBooker
+        from prestashop_eboekhouden.pipeline.payments import PaymentBooker
 
         return PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])

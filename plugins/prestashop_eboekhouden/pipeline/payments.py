@@ -24,9 +24,9 @@ from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-from prestashop_eboekhouden.operators.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
-from prestashop_eboekhouden.operators.orders import batches_by_debtor
-from prestashop_eboekhouden.operators.recheck import cutoff_date
+from prestashop_eboekhouden.pipeline.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
+from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
+from prestashop_eboekhouden.pipeline.recheck import cutoff_date
 from prestashop_eboekhouden.store import BOOKED, StateStore
 
 log = logging.getLogger(__name__)
