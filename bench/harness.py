@@ -23,7 +23,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "plugins"), str(REPO)]
-PS_KEY = "SANDBOXPRESTASHOPKEY0000000000000"
+PS_KEY = "SANDBOXPRESTASHOPKEY000000000000"
 EB_TOKEN = "sandbox-eboekhouden-token"
 ANCHOR = "2026-11-20 12:00:00"
 

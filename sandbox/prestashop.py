@@ -1,32 +1,48 @@
 """The PrestaShop webservice emulator (read only, under ``/api/``) and its admin routes (``/__sandbox__/``).
 
-JSON with ``output_format=JSON`` (or header ``Output-Format: JSON``); otherwise a minimal XML rendering of the
-same data (``<prestashop><orders><order><id>1</id>...``), without PrestaShop's xlink attributes.
+It speaks JSON only (``output_format=JSON`` or header ``Output-Format`` / ``Io-Format: JSON``); a request for
+PrestaShop's default XML gets a 406 saying so. Keys, resources, filters, sort, limit and the error codes follow
+PrestaShop's own ``webservice/dispatcher.php``, ``WebserviceRequest.php`` and ``SQLUtils::getSQLRetrieveFilter``.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 import binascii
 import datetime as dt
-import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from sandbox.appkit import admin_router, install_middleware, parse_json
 from sandbox.faults import FaultInjector
-from sandbox.shop import RESOURCES, SINGULAR, ShopState
+from sandbox.shop import KEY_LENGTH, RESOURCES, SINGULAR, ShopState
 
 REALM = 'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login. No password required."'
 READ_METHODS = ("GET", "HEAD")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
-XML_SINGULAR = {**SINGULAR, "order_rows": "order_row"}
+PS_VERSION = "8.1.7"  # the PSWS-Version header of authenticated answers
+NOT_JSON = "The sandbox emulates PrestaShop's JSON output only: add output_format=JSON (or the header Output-Format: JSON)"
+# Every resource a PrestaShop 8 webservice knows (WebserviceRequest::getResources): another name is code 27; one of
+# these that the sandbox does not emulate answers 501 to a key allowed to read it.
+PS_RESOURCES = (
+    "addresses", "attachments", "carriers", "cart_rules", "carts", "categories", "combinations", "configurations", "contacts",
+    "content_management_system", "countries", "currencies", "customer_messages", "customer_threads", "customers",
+    "customizations", "deliveries", "employees", "groups", "guests", "image_types", "images", "languages", "manufacturers",
+    "messages", "order_carriers", "order_cart_rules", "order_details", "order_histories", "order_invoices", "order_payments",
+    "order_slip", "order_states", "orders", "price_ranges", "product_customization_fields", "product_feature_values",
+    "product_features", "product_option_values", "product_options", "product_suppliers", "products", "search", "shop_groups",
+    "shop_urls", "shops", "specific_price_rules", "specific_prices", "states", "stock_availables", "stock_movement_reasons",
+    "stock_movements", "stocks", "stores", "suppliers", "supply_order_details", "supply_order_histories",
+    "supply_order_receipt_histories", "supply_order_states", "supply_orders", "tags", "tax_rule_groups", "tax_rules", "taxes",
+    "translated_configurations", "warehouse_product_locations", "warehouses", "weight_ranges", "zones",
+)  # fmt: skip
 
 
 class WebserviceError(Exception):
@@ -50,9 +66,13 @@ def resource_key(path: str) -> str:
     return "/".join(parts) or "/"
 
 
-def _is_date_field(name: str) -> bool:
-    """Date fields need date=1 to be filtered on."""
-    return name.startswith("date_") or name.endswith("_date")
+# date_add / date_upd are filters (and sort keys) only with date=1: PrestaShop drops them from the available
+# filters otherwise, so they answer code 32 ("This filter does not exist") like any unknown field.
+DATE_FILTERS = frozenset({"date_add", "date_upd"})
+# PrestaShop's bracket syntax, as SQLUtils::getSQLRetrieveFilter reads it: prefix [inner] suffix.
+BRACKETS = re.compile(r"^(.*)\[(.*)\](.*)$")
+# [a,b] is an interval only when both ends are digits, dots, colons, dashes and spaces (numbers, dates, times).
+INTERVAL = re.compile(r"^([\d.:\-\s]+),([\d.:\-\s]+)$")
 
 
 def _plain(value: Any) -> str:
@@ -83,7 +103,13 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 @dataclass(frozen=True)
 class Filter:
-    """One ``filter[field]=...``: any of a list, an inclusive interval, equality or a prefix/suffix/substring."""
+    """One ``filter[field]=...`` read the way PrestaShop's SQLUtils::getSQLRetrieveFilter builds its SQL.
+
+    ``value`` / ``[value]``: equality (MySQL: numeric when both are numbers, else case-insensitive);
+    ``[a|b]``: any of them; ``[a,b]``: inclusive interval, only when both ends are digits or dates (else the
+    bracket's text is one exact value); ``[v]%`` / ``%[v]`` / ``%[v]%``: LIKE; ``>[v]`` / ``<[v]``: comparisons;
+    ``![a|b]``: none of them. Any other prefix adds no condition at all, as in PrestaShop.
+    """
 
     field: str
     kind: str
@@ -94,40 +120,60 @@ class Filter:
         numbers = frozenset(n for n in (_number(v) for v in self.values) if n is not None)
         object.__setattr__(self, "_numbers", numbers)
         object.__setattr__(self, "_texts", frozenset(v.casefold() for v in self.values))
+        if self.kind == "like":
+            pattern = "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in self.values[0])
+            object.__setattr__(self, "_like", re.compile(f"^{pattern}$", re.IGNORECASE | re.DOTALL))
 
     @classmethod
     def parse(cls, name: str, raw: str) -> Filter:
-        """Parse the value syntax: [a|b], [a,b], value, [v]%, %[v], %[v]%."""
-        if raw.startswith("%[") and raw.endswith("]%"):
-            return cls(name, "contains", (raw[2:-2],))
-        if raw.startswith("%[") and raw.endswith("]"):
-            return cls(name, "ends", (raw[2:-1],))
-        if raw.startswith("[") and raw.endswith("]%"):
-            return cls(name, "begins", (raw[1:-2],))
-        if raw.startswith("[") and raw.endswith("]"):
-            inner = raw[1:-1]
-            if "," in inner and "|" not in inner:
-                low, _, high = inner.partition(",")
-                return cls(name, "interval", (low.strip(), high.strip()))
-            return cls(name, "any", tuple(inner.split("|")))
-        return cls(name, "any", (raw,))
+        """Parse the value syntax as PrestaShop does."""
+        match = BRACKETS.match(raw)
+        if match is None:
+            return cls(name, "any", (raw,))
+        prefix, inner, suffix = match.groups()
+        if prefix == "%" or suffix == "%":
+            return cls(name, "like", (prefix + inner + suffix,))
+        if prefix == "" and suffix == "":
+            if inner.find("|") > 0:
+                return cls(name, "any", tuple(inner.split("|")))
+            interval = INTERVAL.match(inner)
+            if interval:
+                low, high = sorted(interval.groups(), key=_sort_key)
+                return cls(name, "interval", (low, high))
+            return cls(name, "any", (inner,))
+        if prefix == ">":
+            return cls(name, "greater", (inner,))
+        if prefix == "<":
+            return cls(name, "less", (inner,))
+        if prefix == "!":
+            return cls(name, "none_of", tuple(inner.split("|")))
+        return cls(name, "ignored", ())
+
+    def _equals_any(self, value: Any) -> bool:
+        """MySQL equality against any wanted value: numeric when both are numbers, else case-insensitive."""
+        plain = _plain(value)
+        number = _number(plain)
+        if number is not None and self._numbers:
+            return number in self._numbers or plain.casefold() in self._texts
+        return plain.casefold() in self._texts
 
     def matches(self, record: dict[str, Any]) -> bool:
         """Whether a record passes the filter."""
         value = record.get(self.field, "")
-        if self.kind == "any":  # MySQL equality: numeric when both are numbers, else case-insensitive
-            plain = _plain(value)
-            number = _number(plain)
-            if number is not None and self._numbers:
-                return number in self._numbers or plain.casefold() in self._texts
-            return plain.casefold() in self._texts
-        text = _plain(value).casefold()
+        if self.kind == "any":
+            return self._equals_any(value)
+        if self.kind == "none_of":
+            return not self._equals_any(value)
+        if self.kind == "ignored":
+            return True
+        if self.kind == "like":
+            return bool(self._like.match(_plain(value)))
+        key = _sort_key(value)
         if self.kind == "interval":
             low, high = self.values
-            key = _sort_key(value)
             return _sort_key(low) <= key <= _sort_key(high)
-        wanted = self.values[0].casefold()
-        return {"contains": wanted in text, "begins": text.startswith(wanted), "ends": text.endswith(wanted)}[self.kind]
+        wanted = _sort_key(self.values[0])
+        return key > wanted if self.kind == "greater" else key < wanted
 
 
 @dataclass
@@ -143,57 +189,65 @@ class ListQuery:
 
     @classmethod
     def parse(cls, params: dict[str, str], known: frozenset[str] | None) -> ListQuery:
-        """Read the query parameters; WebserviceError (400) when one is not valid for the resource."""
+        """Read the query parameters in PrestaShop's order (filters, display, sort, limit); WebserviceError (400) with its code."""
         query = cls()
+        filterable = None if known is None else (known - DATE_FILTERS if params.get("date") in (None, "", "0") else known | DATE_FILTERS)
+        query._parse_filters(params, filterable)
         query._parse_display(params.get("display"), known)
-        query._parse_filters(params, known)
-        query._parse_sort(params.get("sort"), known)
+        query._parse_sort(params.get("sort"), filterable)
         query._parse_limit(params.get("limit"))
         return query
 
     def _parse_display(self, raw: str | None, known: frozenset[str] | None) -> None:
-        """display=full or display=[a,b,c]."""
-        if raw in (None, ""):
+        """display=full or display=[a,b,c] (codes 35, 36)."""
+        if raw in (None, "", "minimum"):
             return
         self.display = raw
         if raw == "full":
             return
         if not (raw.startswith("[") and raw.endswith("]")):
-            raise WebserviceError(400, 35, f"The 'display' syntax is wrong: {raw!r}; use 'full' or '[field,...]'")
+            raise WebserviceError(400, 36, "The 'display' syntax is wrong. You can set 'full' or '[field_1,field_2,field_3,...]'")
         self.fields = tuple(name.strip() for name in raw[1:-1].split(",") if name.strip())
-        _check_fields(self.fields, known, "display")
+        unknown = [name for name in self.fields if known is not None and name not in known]
+        if unknown:
+            raise WebserviceError(400, 35, f'Unable to display this field "{unknown[0]}". However, these are available: {", ".join(sorted(known or ()))}')
 
-    def _parse_filters(self, params: dict[str, str], known: frozenset[str] | None) -> None:
-        """filter[field]=...; date fields only with date=1."""
+    def _parse_filters(self, params: dict[str, str], filterable: frozenset[str] | None) -> None:
+        """filter[field]=...; date_add / date_upd only with date=1 (code 32 like any unknown field), empty value 33."""
         for key, raw in params.items():
             if not (key.startswith("filter[") and key.endswith("]")):
                 continue
             name = key[len("filter[") : -1]
-            _check_fields((name,), known, "filter")
-            if _is_date_field(name) and params.get("date") != "1":
-                raise WebserviceError(400, 28, f"The '{name}' filter is a date filter: add the parameter 'date=1' to use it")
+            if filterable is not None and name not in filterable:
+                hint = " (date_add and date_upd need the parameter date=1)" if name in DATE_FILTERS else ""
+                raise WebserviceError(400, 32, f'This filter does not exist: "{name}"{hint}. Did you mean: "{_closest(name, filterable)}"?')
+            if raw == "":
+                raise WebserviceError(400, 33, f'The filter "{name}" is malformed.')
             self.filters.append(Filter.parse(name, raw))
 
-    def _parse_sort(self, raw: str | None, known: frozenset[str] | None) -> None:
-        """sort=[field_ASC,field_DESC]."""
+    def _parse_sort(self, raw: str | None, filterable: frozenset[str] | None) -> None:
+        """sort=[field_ASC,field_DESC] (codes 37, 38; date_upd sorts only with date=1)."""
         if not raw:
             return
         inner = raw[1:-1] if raw.startswith("[") and raw.endswith("]") else raw
-        for part in (p.strip() for p in inner.split(",") if p.strip()):
+        for part in inner.split(","):
             name, _, direction = part.rpartition("_")
-            if direction.upper() not in ("ASC", "DESC") or not name:
-                raise WebserviceError(400, 39, f"The 'sort' value {part!r} is not 'field_ASC' or 'field_DESC'")
-            _check_fields((name,), known, "sort")
+            if not _ or direction.upper() not in ("ASC", "DESC"):
+                raise WebserviceError(
+                    400, 37, """The "sort" value has to be formed as this example: "field_ASC" or '[field_1_DESC,field_2_ASC,field_3_ASC,...]' ("field" has to be an available field)"""
+                )
+            if filterable is not None and name not in filterable:
+                raise WebserviceError(400, 38, f"Unable to filter by this field. However, these are available: {', '.join(sorted(filterable))}")
             self.sort.append((name, direction.upper() == "DESC"))
 
     def _parse_limit(self, raw: str | None) -> None:
-        """limit=COUNT or limit=OFFSET,COUNT."""
-        if not raw:
+        """limit=COUNT or limit=OFFSET,COUNT; more parts are code 39, other text counts as PHP's (int) of it."""
+        if raw is None or raw == "":
             return
         parts = raw.split(",")
-        if len(parts) > 2 or not all(p.strip().isdigit() for p in parts):
-            raise WebserviceError(400, 40, f"The 'limit' value {raw!r} is not 'count' or 'offset,count'")
-        numbers = [int(p) for p in parts]
+        if len(parts) > 2:
+            raise WebserviceError(400, 39, 'The "limit" value has to be formed as this example: "5,25" or "10"')
+        numbers = [_php_int(p) for p in parts]
         self.offset, self.count = (numbers[0], numbers[1]) if len(numbers) == 2 else (0, numbers[0])
 
     def matches(self, record: dict[str, Any]) -> bool:
@@ -219,86 +273,96 @@ class ListQuery:
         return {name: record[name] for name in names if name in record}
 
 
-def _check_fields(names: tuple[str, ...], known: frozenset[str] | None, what: str) -> None:
-    """Unknown fields in display, filter or sort are a 400."""
-    if known is None:
-        return
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise WebserviceError(400, 32, f"This {what} field does not exist: {', '.join(unknown)}")
+def _php_int(text: str) -> int:
+    """PHP's (int) of a text: its leading digits (after spaces and a sign), else 0."""
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return max(0, int(match.group(1))) if match else 0
+
+
+def _closest(name: str, names: Iterable[str]) -> str:
+    """The available name nearest to a wrong one (PrestaShop's "Did you mean")."""
+    return min(sorted(names), key=lambda other: (_distance(name, other), other), default="")
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance."""
+    row = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, char_b in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (char_a != char_b))
+    return row[-1]
 
 
 def _wants_json(request: Request) -> bool:
-    """JSON when output_format=JSON (or io_format) or the Output-Format header asks for it."""
-    asked = request.query_params.get("output_format") or request.query_params.get("io_format") or request.headers.get("output-format", "")
+    """JSON when the Io-Format / Output-Format header or output_format / io_format asks for it (PrestaShop's order)."""
+    asked = (
+        request.headers.get("io-format") or request.headers.get("output-format")
+        or request.query_params.get("output_format") or request.query_params.get("io_format") or ""
+    )  # fmt: skip
     return asked.upper() == "JSON"
 
 
-def _xml_into(parent: ET.Element, name: str, value: Any) -> None:
-    """Append a value as XML elements (multi-language fields as <language id=..>)."""
-    element = ET.SubElement(parent, name)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _xml_into(element, key, item)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and set(item) == {"id", "value"}:
-                ET.SubElement(element, "language", id=str(item["id"])).text = str(item["value"])
-            else:
-                _xml_into(element, XML_SINGULAR.get(name, name), item)
-    else:
-        element.text = str(value)
+def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer; a 404 for an unknown id has an empty body, like PrestaShop's."""
+    if content is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
-def _render(request: Request, content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """JSON or minimal XML, as the request asks."""
-    if _wants_json(request):
-        return JSONResponse(content, status_code=status, headers=headers)
-    root = ET.Element("prestashop")
-    for key, value in content.items() if isinstance(content, dict) else []:
-        _xml_into(root, key, value)
-    body = ET.tostring(root, encoding="unicode", xml_declaration=False)
-    return Response(f'<?xml version="1.0" encoding="UTF-8"?>\n{body}', status_code=status, media_type="text/xml", headers=headers)
+def _key_of(state: ShopState, request: Request) -> str | None:
+    """The webservice key as PrestaShop's dispatcher reads it: the HTTP Basic user name first, then ws_key; None without either.
+
+    With ``state.strip_authorization`` the Authorization header never arrives (php-fpm/CGI hosts that drop it)."""
+    auth = "" if state.strip_authorization else request.headers.get("authorization", "")
+    if auth.lower().startswith("basic "):
+        try:
+            return base64.b64decode(auth[6:].strip()).decode("utf-8", "replace").partition(":")[0].strip()
+        except (binascii.Error, ValueError):
+            pass
+    if "ws_key" in request.query_params:
+        return request.query_params["ws_key"].strip()
+    return None
 
 
-def _key_of(request: Request) -> str:
-    """The webservice key: ws_key, or the HTTP Basic user name."""
-    if request.query_params.get("ws_key"):
-        return request.query_params["ws_key"]
-    auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("basic "):
-        return ""
-    try:
-        return base64.b64decode(auth[6:].strip()).decode("utf-8", "replace").partition(":")[0]
-    except (binascii.Error, ValueError):
-        return ""
-
-
-def _authorize(state: ShopState, request: Request, resource: str | None) -> None:
-    """401 without a valid key, 405 for writes, 400 for unknown resources, 403 when the key may not view it."""
-    key = _key_of(request)
+def _authenticate(state: ShopState, key: str) -> None:
+    """WebserviceRequest::authenticate: 401 with codes 17 (empty), 18 (not 32 characters), 20 (no such active key)."""
     if not key:
         raise WebserviceError(401, 17, "Authentication key is empty", {"WWW-Authenticate": REALM})
-    permitted = state.permission(key, resource or "")
-    if permitted is None:
-        raise WebserviceError(401, 18, "Invalid authentication key", {"WWW-Authenticate": REALM})
-    if request.method not in READ_METHODS:
-        raise WebserviceError(405, 25, f"Method {request.method} is not allowed: this key is read only")
+    if len(key) != KEY_LENGTH:
+        raise WebserviceError(401, 18, "Invalid authentication key format", {"WWW-Authenticate": REALM})
+    if state.permission(key, "") is None:
+        raise WebserviceError(401, 20, "Authentification key is not active", {"WWW-Authenticate": REALM})
+
+
+def _authorize(state: ShopState, request: Request, key: str, resource: str | None) -> None:
+    """Then checkResource (26: the key may not use the resource, 401; 27: no such resource, 400) and checkHTTPMethod (25, 405)."""
+    _authenticate(state, key)
     if resource is None:
         return
+    if resource not in PS_RESOURCES:
+        raise WebserviceError(400, 27, f'Resource of type "{resource}" does not exists. Did you mean: "{_closest(resource, PS_RESOURCES)}"?')
+    if not state.permission(key, resource):
+        raise WebserviceError(401, 26, f'Resource of type "{resource}" is not allowed with this authentication key')
+    if request.method not in READ_METHODS:
+        raise WebserviceError(405, 25, f"Method {request.method} is not allowed for the resource {resource} with this authentication key")
     if resource not in RESOURCES:
-        raise WebserviceError(400, 16, f'Resource of type "{resource}" does not exist')
-    if not permitted:
-        raise WebserviceError(403, 23, f"No permission to view resource {resource} with this key")
+        raise WebserviceError(501, 124, f'The sandbox does not emulate the resource "{resource}"')
 
 
-def _answer(request: Request, produce: Callable[[], tuple[Any, int]]) -> Response:
-    """Run a handler; WebserviceError becomes PrestaShop's error answer."""
+def _answer(state: ShopState, request: Request, resource: str | None, produce: Callable[[str], tuple[Any, int]]) -> Response:
+    """Check format and key, run a handler; WebserviceError becomes PrestaShop's error answer."""
+    if not _wants_json(request):
+        return PlainTextResponse(NOT_JSON, status_code=406)
+    key = _key_of(state, request)
+    if key is None:  # dispatcher.php: no key at all → a bare 401 before the webservice starts
+        return PlainTextResponse("401 Unauthorized", status_code=401, headers={"WWW-Authenticate": REALM})
     try:
-        content, status = produce()
+        _authorize(state, request, key, resource)
+        content, status = produce(key)
     except WebserviceError as error:
-        return _render(request, ps_error_body(error.code, error.message), error.status, error.headers)
-    return _render(request, content, status)
+        return _json(ps_error_body(error.code, error.message), error.status, error.headers)
+    return _json(content, status, {"PSWS-Version": PS_VERSION})
 
 
 def _webservice_router(state: ShopState) -> APIRouter:
@@ -309,45 +373,39 @@ def _webservice_router(state: ShopState) -> APIRouter:
     def api_root(request: Request) -> Response:
         """The resources this key may view."""
 
-        def produce() -> tuple[Any, int]:
+        def produce(key: str) -> tuple[Any, int]:
             """The API description."""
-            _authorize(state, request, None)
-            key = _key_of(request)
             allowed = [name for name in RESOURCES if state.permission(key, name)]
             return {
                 "api": {name: {"get": "true", "put": "false", "post": "false", "delete": "false", "head": "true"} for name in allowed}
             }, 200
 
-        return _answer(request, produce)
+        return _answer(state, request, None, produce)
 
     @router.api_route("/{resource}", methods=ALL_METHODS)
     def list_resource(resource: str, request: Request) -> Response:
         """A list, filtered, sorted, paged; [] when empty."""
 
-        def produce() -> tuple[Any, int]:
+        def produce(key: str) -> tuple[Any, int]:
             """The list answer."""
-            _authorize(state, request, resource)
             query = ListQuery.parse(dict(request.query_params), state.fields(resource))
             items = query.finish(state.select(resource, query.matches))  # filter first, copy only the matches
             return ({resource: items} if items else []), 200
 
-        return _answer(request, produce)
+        return _answer(state, request, resource, produce)
 
     @router.api_route("/{resource}/{item_id}", methods=ALL_METHODS)
     def get_item(resource: str, item_id: str, request: Request) -> Response:
-        """One record with all its fields; 404 when unknown."""
+        """One record with all its fields; 404 with an empty body when unknown (the id is read as PHP's (int))."""
 
-        def produce() -> tuple[Any, int]:
+        def produce(key: str) -> tuple[Any, int]:
             """The single-record answer."""
-            _authorize(state, request, resource)
-            if not item_id.isdigit():
-                raise WebserviceError(400, 30, f"Id {item_id!r} is not a number")
-            record = state.get(resource, int(item_id))
+            record = state.get(resource, _php_int(item_id))
             if record is None:
-                raise WebserviceError(404, 87, f"{SINGULAR[resource].replace('_', ' ').capitalize()} with id {item_id} does not exist")
+                return None, 404
             return {SINGULAR[resource]: record}, 200
 
-        return _answer(request, produce)
+        return _answer(state, request, resource, produce)
 
     return router
 
@@ -393,6 +451,21 @@ def _shop_admin_router(state: ShopState) -> APIRouter:
             """Store the key."""
             state.set_key(key, (body or {}).get("resources"))
             return {"key": key}
+
+        return await run(request, change)
+
+    @router.put("/settings")
+    async def settings(request: Request) -> Response:
+        """Knobs of the emulated host: {"strip_authorization": true} drops the Authorization header (php-fpm/CGI)."""
+
+        def change(body: Any) -> dict[str, bool]:
+            """Apply the known knobs."""
+            unknown = set(body or {}) - {"strip_authorization"}
+            if unknown:
+                raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
+            if "strip_authorization" in (body or {}):
+                state.strip_authorization = bool(body["strip_authorization"])
+            return {"strip_authorization": state.strip_authorization}
 
         return await run(request, change)
 

@@ -47,7 +47,8 @@ from sandbox.shop_reference import (
     tax_records,
 )
 
-DEFAULT_KEY = "SANDBOXPRESTASHOPKEY0000000000000"
+DEFAULT_KEY = "SANDBOXPRESTASHOPKEY000000000000"  # 32 characters, like every PrestaShop webservice key
+KEY_LENGTH = 32
 RESOURCES = (
     "orders",
     "order_details",
@@ -242,6 +243,13 @@ def _secure_key(*parts: object) -> str:
     return hashlib.md5("|".join(map(str, parts)).encode()).hexdigest()
 
 
+def _checked_key(key: str) -> str:
+    """A webservice key as PrestaShop's back office makes them: exactly 32 characters (ValueError otherwise)."""
+    if not isinstance(key, str) or len(key) != KEY_LENGTH:
+        raise ValueError(f"A PrestaShop webservice key has exactly {KEY_LENGTH} characters, not {len(key) if isinstance(key, str) else key!r}")
+    return key
+
+
 class ShopState:
     """Everything the emulated shop holds, its webservice keys and request counts; thread-safe."""
 
@@ -249,7 +257,8 @@ class ShopState:
         self.lock = threading.RLock()
         self.clock = clock
         self.stats = RequestStats()
-        self.keys: dict[str, frozenset[str] | None] = {key: None}
+        self.keys: dict[str, frozenset[str] | None] = {_checked_key(key): None}
+        self.strip_authorization = False  # a php-fpm/CGI host that drops the Authorization header (knob)
         self.tags: dict[int, frozenset[str]] = {}
         self._tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES}
         self._products: dict[str, int] = {}
@@ -271,6 +280,7 @@ class ShopState:
 
     def set_key(self, key: str, resources: Iterable[str] | None = None) -> None:
         """Add or change a webservice key; ``resources`` limits what it may view (None: everything)."""
+        _checked_key(key)
         with self.lock:
             self.keys[key] = None if resources is None else frozenset(resources)
 

@@ -69,7 +69,7 @@ SOAP_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboek
 # 2. connections from the environment, as a production deployment may supply them
 sandbox_connections() {  # tenant: prestashop_<tenant> and eboekhouden_<tenant> (REST) on the sandbox
   local id="${1^^}"
-  export "AIRFLOW_CONN_PRESTASHOP_$id={\"conn_type\": \"http\", \"host\": \"$PS_URL\", \"password\": \"SANDBOXPRESTASHOPKEY0000000000000\"}"
+  export "AIRFLOW_CONN_PRESTASHOP_$id={\"conn_type\": \"http\", \"host\": \"$PS_URL\", \"password\": \"SANDBOXPRESTASHOPKEY000000000000\"}"
   export "AIRFLOW_CONN_EBOEKHOUDEN_$id={\"conn_type\": \"http\", \"host\": \"$EB_URL\", \"password\": \"sandbox-eboekhouden-token\", \"extra\": {\"source\": \"PSEBDEMO\"}}"
 }
 soap_connection() {  # tenant: eboekhouden_<tenant> on the legacy SOAP API (username + security codes 1 and 2)
@@ -116,7 +116,7 @@ cat <<TXT
 
   Airflow UI     http://localhost:$PORT        login: admin / ${PASSWORD:-see $HOME_SHOWN/simple_auth_manager_passwords.json.generated}
   Bookkeeping    http://localhost:$PORT/bookkeeping/   (also in the Airflow menu)
-  PrestaShop     $PS_URL/api/   (emulated; key SANDBOXPRESTASHOPKEY0000000000000)
+  PrestaShop     $PS_URL/api/   (emulated; key SANDBOXPRESTASHOPKEY000000000000)
   e-Boekhouden   $EB_URL   (emulated; what it received: $EB_URL/__sandbox__/mutations)
                  $SOAP_URL/soap.asmx   (its legacy SOAP API, same administration; tenants: ${SOAP_TENANTS:-none})
 

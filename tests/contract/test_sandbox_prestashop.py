@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,37 +53,96 @@ def ids(response: requests.Response, resource: str = "orders") -> list[int]:
 # ---- access --------------------------------------------------------------------------------------
 
 
-def test_missing_and_wrong_keys_are_refused_with_401(sandbox: SandboxServers) -> None:
+def error(response: requests.Response) -> tuple[int, str]:
+    """PrestaShop's one error: (code, message)."""
+    errors = response.json()["errors"]
+    assert len(errors) == 1 and set(errors[0]) == {"code", "message"}
+    return errors[0]["code"], errors[0]["message"]
+
+
+ORDERS_ONLY = "ORDERSONLYKEY0000000000000000000"  # 32 characters
+
+
+def test_no_key_at_all_is_the_dispatchers_bare_401(sandbox: SandboxServers) -> None:
     missing = api(sandbox, "orders", key=None)
-    wrong = api(sandbox, "orders", key="NOTTHEKEY")
-    assert missing.status_code == 401
-    assert "Basic" in missing.headers["WWW-Authenticate"]
-    assert wrong.status_code == 401
-    assert wrong.json()["errors"][0]["message"]
+    assert (missing.status_code, missing.text) == (401, "401 Unauthorized")
+    assert missing.headers["WWW-Authenticate"].startswith('Basic realm="Welcome to PrestaShop Webservice')
 
 
-def test_key_works_as_basic_user_or_ws_key(sandbox: SandboxServers) -> None:
+@pytest.mark.parametrize(
+    ("key", "code", "message"),
+    [
+        ("", 17, "Authentication key is empty"),
+        ("NOTTHEKEY", 18, "Invalid authentication key format"),
+        (DEFAULT_KEY + "0", 18, "Invalid authentication key format"),  # 33 characters, the old demo key's mistake
+        ("WRONGKEY" + "0" * 24, 20, "Authentification key is not active"),  # PrestaShop's own spelling
+    ],
+)
+def test_bad_keys_get_401_with_prestashops_codes(sandbox: SandboxServers, key: str, code: int, message: str) -> None:
+    response = api(sandbox, "orders", key=key)
+    assert response.status_code == 401
+    assert error(response) == (code, message)
+    assert "Basic" in response.headers["WWW-Authenticate"]
+    assert "PSWS-Version" not in response.headers  # only authenticated answers carry the version
+
+
+def test_key_works_as_basic_user_or_ws_key_and_basic_wins(sandbox: SandboxServers) -> None:
     basic = api(sandbox, "order_states")
-    by_param = requests.get(
-        f"{sandbox.prestashop_url}/api/order_states", params={"output_format": "JSON", "ws_key": DEFAULT_KEY}, timeout=10
-    )
+    by_param = requests.get(f"{sandbox.prestashop_url}/api/order_states", params={"output_format": "JSON", "ws_key": DEFAULT_KEY}, timeout=10)
+    both = api(sandbox, "order_states", key="WRONGKEY" + "0" * 24, ws_key=DEFAULT_KEY)  # dispatcher.php reads PHP_AUTH_USER first
     assert basic.status_code == by_param.status_code == 200
     assert basic.json() == by_param.json()
+    assert basic.headers["PSWS-Version"]
+    assert both.status_code == 401 and error(both)[0] == 20
 
 
-def test_key_without_view_permission_gets_403(sandbox: SandboxServers) -> None:
-    sandbox.shop.set_key("ORDERSONLYKEY00000000000000000000", ["orders"])
-    assert api(sandbox, "orders", key="ORDERSONLYKEY00000000000000000000").status_code == 200
-    forbidden = api(sandbox, "customers", key="ORDERSONLYKEY00000000000000000000")
-    assert forbidden.status_code == 403
-    assert "customers" in forbidden.json()["errors"][0]["message"]
+def test_the_emulator_refuses_keys_that_are_not_32_characters(fresh: SandboxServers) -> None:
+    with pytest.raises(ValueError, match="exactly 32 characters"):
+        fresh.shop.set_key("SHORTKEY", ["orders"])
+    answer = requests.put(f"{fresh.prestashop_url}/__sandbox__/keys/{DEFAULT_KEY}X", json={"resources": ["orders"]}, timeout=10)
+    assert answer.status_code == 400
 
 
-def test_writes_unknown_resources_and_bad_ids_are_refused(sandbox: SandboxServers) -> None:
+def test_a_resource_the_key_may_not_read_is_401_code_26_not_403(sandbox: SandboxServers) -> None:
+    sandbox.shop.set_key(ORDERS_ONLY, ["orders"])
+    assert api(sandbox, "orders", key=ORDERS_ONLY).status_code == 200
+    forbidden = api(sandbox, "customers", key=ORDERS_ONLY)
+    assert forbidden.status_code == 401
+    assert error(forbidden) == (26, 'Resource of type "customers" is not allowed with this authentication key')
+    assert "WWW-Authenticate" not in forbidden.headers  # the key itself is fine
+    assert api(sandbox, "", key=ORDERS_ONLY).json() == {"api": {"orders": {"get": "true", "put": "false", "post": "false", "delete": "false", "head": "true"}}}
+
+
+def test_unknown_resources_are_400_code_27_and_writes_405_code_25(sandbox: SandboxServers) -> None:
+    unknown = api(sandbox, "order")
     post = requests.post(f"{sandbox.prestashop_url}/api/orders", params={"output_format": "JSON"}, auth=(DEFAULT_KEY, ""), timeout=10)
+    assert unknown.status_code == 400
+    code, message = error(unknown)
+    assert code == 27 and message == 'Resource of type "order" does not exists. Did you mean: "orders"?'
     assert post.status_code == 405
-    assert api(sandbox, "products_secret").status_code == 400
-    assert api(sandbox, "orders/abc").status_code == 400
+    assert error(post) == (25, "Method POST is not allowed for the resource orders with this authentication key")
+
+
+def test_a_host_that_strips_the_authorization_header_only_hears_ws_key(fresh: SandboxServers) -> None:
+    fresh.shop.strip_authorization = True
+    try:
+        basic = api(fresh, "order_states")
+        by_param = requests.get(f"{fresh.prestashop_url}/api/order_states", params={"output_format": "JSON", "ws_key": DEFAULT_KEY}, timeout=10)
+    finally:
+        fresh.shop.strip_authorization = False
+    assert (basic.status_code, basic.text) == (401, "401 Unauthorized")
+    assert by_param.status_code == 200
+    knob = requests.put(f"{fresh.prestashop_url}/__sandbox__/settings", json={"strip_authorization": True}, timeout=10)
+    assert knob.json() == {"strip_authorization": True} and api(fresh, "order_states").status_code == 401
+    requests.put(f"{fresh.prestashop_url}/__sandbox__/settings", json={"strip_authorization": False}, timeout=10)
+    assert api(fresh, "order_states").status_code == 200
+
+
+def test_it_speaks_json_only(sandbox: SandboxServers) -> None:
+    xml = requests.get(f"{sandbox.prestashop_url}/api/orders/1", auth=(DEFAULT_KEY, ""), timeout=10)
+    by_header = requests.get(f"{sandbox.prestashop_url}/api/orders/1", auth=(DEFAULT_KEY, ""), headers={"Output-Format": "JSON"}, timeout=10)
+    assert xml.status_code == 406 and "JSON output only" in xml.text
+    assert by_header.json()["order"]["id"] == 1
 
 
 # ---- shapes --------------------------------------------------------------------------------------
@@ -101,7 +159,8 @@ def test_display_full_and_chosen_fields(sandbox: SandboxServers) -> None:
     picked = api(sandbox, "orders", display="[id,reference,current_state]", limit="0,3").json()["orders"]
     assert {"reference", "associations", "total_paid_tax_incl", "id_shop", "module", "payment", "invoice_date", "valid"} <= set(full)
     assert [set(item) for item in picked] == [{"id", "reference", "current_state"}] * 3
-    assert api(sandbox, "orders", display="[id,no_such_field]").status_code == 400
+    unknown = api(sandbox, "orders", display="[id,no_such_field]")
+    assert unknown.status_code == 400 and error(unknown)[0] == 35
 
 
 def test_single_order_answers_order_object_and_404_for_unknown_id(sandbox: SandboxServers) -> None:
@@ -111,7 +170,8 @@ def test_single_order_answers_order_object_and_404_for_unknown_id(sandbox: Sandb
     assert order["id"] == 1
     assert isinstance(order["associations"]["order_rows"], list) and order["associations"]["order_rows"]
     assert missing.status_code == 404
-    assert set(missing.json()["errors"][0]) == {"code", "message"}
+    assert missing.content == b""  # PrestaShop answers an unknown id with an empty body
+    assert api(sandbox, "orders/abc").status_code == 404  # (int) "abc" is 0: no such order
 
 
 def test_empty_list_is_a_bare_json_array(sandbox: SandboxServers) -> None:
@@ -194,14 +254,6 @@ def test_order_payments_by_reference(sandbox: SandboxServers) -> None:
     )
 
 
-def test_without_output_format_the_answer_is_xml(sandbox: SandboxServers) -> None:
-    response = requests.get(f"{sandbox.prestashop_url}/api/orders/1", auth=(DEFAULT_KEY, ""), timeout=10)
-    root = ET.fromstring(response.content)
-    assert "xml" in response.headers["content-type"]
-    assert root.tag == "prestashop"
-    assert root.findtext("order/id") == "1"
-
-
 # ---- filters, sort, limit ------------------------------------------------------------------------
 
 
@@ -209,29 +261,73 @@ def test_filter_or_list_interval_and_value(sandbox: SandboxServers) -> None:
     states = {o["id"]: o["current_state"] for o in sandbox.shop.items("orders")}
     assert ids(api(sandbox, "orders", **{"filter[id]": "[5|3|1]"})) == [1, 3, 5]
     assert ids(api(sandbox, "orders", **{"filter[id]": "[10,20]"})) == list(range(10, 21))
+    assert ids(api(sandbox, "orders", **{"filter[id]": "[20,10]"})) == list(range(10, 21))  # PrestaShop sorts the ends
     assert ids(api(sandbox, "orders", **{"filter[current_state]": "2"})) == sorted(i for i, s in states.items() if s == "2")
+    assert ids(api(sandbox, "orders", **{"filter[current_state]": "[2]"})) == sorted(i for i, s in states.items() if s == "2")
     assert ids(api(sandbox, "orders", **{"filter[current_state]": "[2|3]"})) == sorted(i for i, s in states.items() if s in ("2", "3"))
-    assert api(sandbox, "orders", **{"filter[no_such_field]": "1"}).status_code == 400
+    unknown = api(sandbox, "orders", **{"filter[no_such_field]": "1"})
+    assert unknown.status_code == 400 and error(unknown)[0] == 32
+    empty = api(sandbox, "orders", **{"filter[id]": ""})
+    assert empty.status_code == 400 and error(empty) == (33, 'The filter "id" is malformed.')
 
 
-def test_date_filter_needs_date_1(sandbox: SandboxServers) -> None:
+def test_comma_brackets_are_a_range_only_for_digits_and_dates(sandbox: SandboxServers) -> None:
+    customer = sandbox.shop.items("customers")[0]
+    literal = f"{customer['lastname']},{customer['firstname']}"
+    sandbox.shop.patch_raw("customers", customer["id"], company=literal)
+    try:
+        exact = api(sandbox, "customers", display="[id,company]", **{"filter[company]": f"[{literal}]"}).json()["customers"]
+        assert [c["id"] for c in exact] == [customer["id"]]  # "[Jansen,Jan]" is one exact value, not an interval
+        letters = api(sandbox, "customers", **{"filter[lastname]": "[A,Z]"})
+        assert letters.json() == []  # no customer is called "A,Z"
+    finally:
+        sandbox.shop.patch_raw("customers", customer["id"], company=customer["company"])
+
+
+def test_greater_less_not_and_like(sandbox: SandboxServers) -> None:
+    total = len(sandbox.shop.items("orders"))
+    assert ids(api(sandbox, "orders", **{"filter[id]": f">[{total - 3}]"})) == [total - 2, total - 1, total]
+    assert ids(api(sandbox, "orders", **{"filter[id]": "<[4]"})) == [1, 2, 3]
+    assert ids(api(sandbox, "orders", **{"filter[id]": "![2|3]", "limit": "0,4"})) == [1, 4, 5, 6]
+    states = {o["id"]: o["current_state"] for o in sandbox.shop.items("orders")}
+    assert ids(api(sandbox, "orders", **{"filter[current_state]": "![2]"})) == sorted(i for i, s in states.items() if s != "2")
+    email = sandbox.shop.items("customers")[0]["email"]
+    domain = email.split("@")[1]
+    like = api(sandbox, "customers", display="[id,email]", **{"filter[email]": f"%[@{domain.upper()}]"}).json()["customers"]
+    assert like and all(c["email"].lower().endswith("@" + domain.lower()) for c in like)
+    begins = api(sandbox, "customers", display="[id,email]", **{"filter[email]": f"[{email[:3]}]%"}).json()["customers"]
+    assert begins and all(c["email"].lower().startswith(email[:3].lower()) for c in begins)
+    assert len(ids(api(sandbox, "orders", **{"filter[id]": "=[1]"}))) == total  # another prefix adds no condition
+
+
+def test_date_filter_needs_date_1_only_for_date_add_and_date_upd(sandbox: SandboxServers) -> None:
     window = {"filter[date_upd]": "[2026-03-09 00:00:00,2026-03-09 23:59:59]"}
     refused = api(sandbox, "orders", **window)
     answered = api(sandbox, "orders", display="[id,date_upd]", date="1", **window)
     expected = sorted(o["id"] for o in sandbox.shop.items("orders") if "2026-03-09 00:00:00" <= o["date_upd"] <= "2026-03-09 23:59:59")
     assert refused.status_code == 400
-    assert "date=1" in refused.json()["errors"][0]["message"]
+    code, message = error(refused)
+    assert code == 32 and "date=1" in message
     assert expected and ids(answered) == expected
+    invoiced = api(sandbox, "orders", **{"filter[invoice_date]": "[2026-03-09 00:00:00,2026-03-09 23:59:59]"})
+    assert invoiced.status_code == 200  # another date field needs no date=1
+    sorted_by_upd = api(sandbox, "orders", sort="[date_upd_ASC]")
+    assert sorted_by_upd.status_code == 400 and error(sorted_by_upd)[0] == 38  # date_upd is no sort key without date=1 either
 
 
 def test_sort_and_limit(sandbox: SandboxServers) -> None:
     total = len(sandbox.shop.items("orders"))
     assert ids(api(sandbox, "orders", sort="[id_DESC]", limit="3")) == [total, total - 1, total - 2]
     assert ids(api(sandbox, "orders", sort="[id_ASC]", limit="10,5")) == [11, 12, 13, 14, 15]
-    by_upd = api(sandbox, "orders", display="[id,date_upd]", sort="[date_upd_ASC]").json()["orders"]
+    by_upd = api(sandbox, "orders", display="[id,date_upd]", sort="[date_upd_ASC]", date="1").json()["orders"]
     assert [o["date_upd"] for o in by_upd] == sorted(o["date_upd"] for o in by_upd)
-    assert api(sandbox, "orders", sort="[id_UP]").status_code == 400
-    assert api(sandbox, "orders", limit="a,b").status_code == 400
+    bad_sort = api(sandbox, "orders", sort="[id_UP]")
+    assert bad_sort.status_code == 400 and error(bad_sort)[0] == 37
+    bad_limit = api(sandbox, "orders", limit="1,2,3")
+    assert bad_limit.status_code == 400 and error(bad_limit)[0] == 39
+    assert api(sandbox, "orders", limit="a,b").json() == []  # PHP's (int) "a" is 0: LIMIT 0, 0
+    bad_display = api(sandbox, "orders", display="id,reference")
+    assert bad_display.status_code == 400 and error(bad_display)[0] == 36
 
 
 def test_pages_cover_every_order_once(sandbox: SandboxServers) -> None:
@@ -248,7 +344,7 @@ def test_requests_are_counted_per_method_resource_and_status(fresh: SandboxServe
     requests.post(f"{fresh.prestashop_url}/__sandbox__/reset-stats", timeout=10)
     api(fresh, "orders")
     api(fresh, "orders/1")
-    api(fresh, "orders", key="WRONG")
+    api(fresh, "orders", key="WRONGKEY" + "0" * 24)
     api(fresh, "customers")
     stats = requests.get(f"{fresh.prestashop_url}/__sandbox__/stats", timeout=10).json()
     assert fresh.shop.stats.count("GET", "orders", 200) == 2

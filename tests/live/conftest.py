@@ -35,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = REPO / ".venv" / "bin" / "airflow"
 DEMO_TENANT = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())
 PROCESS_STATUSES = set(DEMO_TENANT["prestashop"]["process_statuses"])
-PS_KEY = "SANDBOXPRESTASHOPKEY0000000000000"
+PS_KEY = "SANDBOXPRESTASHOPKEY000000000000"
 STARTUP_TIMEOUT = 240.0
 STOP_TEST = "test_ctrl_c_stops_every_process"  # stops the stack: runs after every other live test
 
