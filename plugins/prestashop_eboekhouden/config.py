@@ -320,3 +320,27 @@ def get_tenant(tenant: str, folder: Path | None = None) -> TenantConfig:
         if error.path.stem == tenant:
             raise TenantFileErrorException(error)
     raise LookupError(f"No tenant file for tenant {tenant!r} in {folder}")
+
+
+# ---- PrestaShop connections (checked when the hook loads its connection) --------------------------
+
+WEBSERVICE_KEY_LENGTH = 32  # PrestaShop refuses any other length (401, code 18)
+PRESTASHOP_AUTH_MODES = ("basic", "query")  # how the key is sent: HTTP Basic user name, or ?ws_key= (hosts that strip Authorization)
+
+
+def prestashop_connection_problems(conn_id: str, key: str | None, auth: object) -> list[str]:
+    """What is wrong with a PrestaShop connection's key and extra "auth", in words that name the connection (never the key)."""
+    problems = []
+    if not key:
+        problems.append(f"Connection {conn_id} has no PrestaShop webservice key (put it in the password field)")
+    elif len(key) != WEBSERVICE_KEY_LENGTH:
+        problems.append(
+            f"Connection {conn_id}: the PrestaShop webservice key has {len(key)} characters, but PrestaShop's keys have exactly "
+            f"{WEBSERVICE_KEY_LENGTH} (copy it again from Advanced parameters › Webservice, without spaces)"
+        )
+    if auth is not None and auth not in PRESTASHOP_AUTH_MODES:
+        problems.append(
+            f"Connection {conn_id}: extra \"auth\" is {auth!r}; use \"basic\" (the default: the key as HTTP Basic user name) or "
+            "\"query\" (the key as ws_key, for hosts that strip the Authorization header)"
+        )
+    return problems

@@ -12,11 +12,11 @@ import requests_mock as rm
 
 from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopAuthError, PrestaShopConnectionError, PrestaShopHook, PrestaShopPermissionError
 
 SHOP = "http://shop.test:8081/webshop"
 EB = "https://api.eb.test"
-KEY = "PSKEY-SECRET-4711"
+KEY = "PSKEYSECRET4711" + "0" * 17  # webservice keys have 32 characters
 TOKEN = "EB-TOKEN-SECRET-0815"
 
 
@@ -106,18 +106,80 @@ def test_retries_are_bounded():
 
 
 @pytest.mark.parametrize(
-    ("status", "message"),
-    [(403, "PrestaShop key lacks View permission on order_details"), (401, "PrestaShop refused the webservice key (401)")],
-)
-def test_permission_errors_name_the_resource_and_not_the_key(status, message):
+    ("status", "body", "kind", "message"),
+    [
+        (401, {"errors": [{"code": 26, "message": 'Resource of type "order_details" is not allowed with this authentication key'}]},
+         PrestaShopPermissionError,
+         "PS_401 The webservice key of connection 'prestashop_path' may not read order_details (PrestaShop code 26): "
+         "tick View (GET) for order_details on this key under Advanced parameters › Webservice"),
+        (403, None, PrestaShopPermissionError, "may not read order_details (HTTP 403)"),
+        (401, {"errors": [{"code": 20, "message": "Authentification key is not active"}]}, PrestaShopAuthError,
+         "PS_401 PrestaShop refused the webservice key of connection 'prestashop_path' (401, code 20: Authentification key is not active): "
+         "check that the key is right and enabled under Advanced parameters › Webservice; if it is, the web server (php-fpm/CGI) "
+         "may strip the Authorization header: send the key as ws_key instead: set the connection's extra {\"auth\": \"query\"}"),
+        (401, "401 Unauthorized", PrestaShopAuthError,
+         "PS_401 PrestaShop received no webservice key from connection 'prestashop_path' (401): the web server (php-fpm/CGI) "
+         "probably strips the Authorization header; send the key as ws_key instead"),
+    ],
+)  # fmt: skip
+def test_401_and_403_name_the_resource_or_the_key_and_never_show_it(status, body, kind, message):
     hook = ps()
     with rm.Mocker() as m:
-        m.get(f"{SHOP}/api/order_details", status_code=status, text="<html>no</html>")
-        with pytest.raises(ApiError) as caught:
+        answer = {"json": body} if isinstance(body, dict) else {"text": body or "<html>no</html>"}
+        m.get(f"{SHOP}/api/order_details", status_code=status, **answer)
+        with pytest.raises(kind) as caught:
             hook.order_details([1])
-        assert caught.value.reason == f"PS_{status} {message}"
+        assert message in caught.value.reason
         assert KEY not in str(caught.value) and KEY not in caught.value.url
         assert m.call_count == 1  # 4xx are not retried
+
+
+def test_currencies_are_optional_but_a_refused_key_is_not():
+    hook = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/currencies", status_code=401, json={"errors": [{"code": 26, "message": "not allowed"}]})
+        assert hook.currencies() == {}
+    hook = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/currencies", status_code=401, json={"errors": [{"code": 20, "message": "Authentification key is not active"}]})
+        with pytest.raises(PrestaShopAuthError):
+            hook.currencies()
+
+
+@pytest.mark.parametrize(
+    ("key", "extra", "problem"),
+    [
+        ("SANDBOXPRESTASHOPKEY0000000000000", {}, "the PrestaShop webservice key has 33 characters, but PrestaShop's keys have exactly 32"),
+        ("", {}, "has no PrestaShop webservice key"),
+        (KEY, {"auth": "header"}, 'extra "auth" is \'header\'; use "basic"'),
+    ],
+)
+def test_the_connection_is_checked_before_any_request(monkeypatch, key, extra, problem):
+    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_BAD", json.dumps({"conn_type": "http", "host": SHOP, "password": key, "extra": extra}))
+    hook = PrestaShopHook("prestashop_bad", sleep=lambda s: None)
+    with rm.Mocker() as m:
+        with pytest.raises(PrestaShopConnectionError) as caught:
+            hook.taxes()
+        assert m.call_count == 0
+    assert problem in str(caught.value) and "Connection prestashop_bad" in str(caught.value)
+    assert not key or key not in str(caught.value)
+    ok, said = PrestaShopHook("prestashop_bad").test_connection()
+    assert not ok and problem in said
+
+
+def test_auth_query_sends_the_key_as_ws_key_and_never_shows_it(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_Q", json.dumps({"conn_type": "http", "host": "http://shop.test", "password": KEY, "extra": {"auth": "query"}}))
+    hook = PrestaShopHook("prestashop_q", sleep=lambda s: None)
+    with rm.Mocker() as m:
+        m.get("http://shop.test/api/taxes", json={"taxes": [{"id": "1", "rate": "21.000"}]})
+        m.get("http://shop.test/api/countries", status_code=401, json={"errors": [{"code": 20, "message": "Authentification key is not active"}]})
+        assert hook.taxes() == {1: Decimal("21.000")}
+        request = m.request_history[0]
+        assert request.qs["ws_key"] == [KEY.lower()] and "Authorization" not in request.headers and "auth" not in request.headers
+        with pytest.raises(PrestaShopAuthError) as caught:
+            hook.countries()
+    assert "ws_key" not in caught.value.url and KEY not in str(caught.value)
+    assert "auth" not in caught.value.reason.split("Webservice", 1)[1]  # no hint to try what is already used
 
 
 def test_garbage_answer_names_the_url_without_the_key(monkeypatch):

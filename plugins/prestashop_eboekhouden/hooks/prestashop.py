@@ -1,7 +1,13 @@
 """PrestaShopHook: batched, paged reads from the PrestaShop webservice (read only).
 
-Connection ``prestashop_<tenant>``: host = the shop's base URL, password = the webservice key
-(sent as HTTP Basic user name, never in a URL or a log line).
+Connection ``prestashop_<tenant>``: host = the shop's base URL, password = the webservice key (exactly 32
+characters, checked when the connection is loaded), sent as HTTP Basic user name; with extra ``{"auth": "query"}``
+as ``ws_key=`` instead, for hosts (php-fpm/CGI) that strip the Authorization header. The key never appears in an
+error or a log line: URLs are redacted and the key is registered with Airflow's secrets masker.
+
+Errors read PrestaShop's own codes (``WebserviceRequest.php``): a 401 with code 26 is a resource the key may not
+read (named, with where to enable it), any other 401 a refused key (with the hint to try ``auth: query`` when the
+key went as Basic auth).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any
 import requests
 from requests.auth import HTTPBasicAuth
 
+from prestashop_eboekhouden.config import prestashop_connection_problems
 from prestashop_eboekhouden.domain.model import OrderState
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
 
@@ -24,8 +31,44 @@ ROWS_PER_PAGE = 1000  # rows of a filtered list (order details of 100 orders, li
 LIST_KEYS = {"order_states": "order_states", "order_details": "order_details", "order_payments": "order_payments"}
 
 
+WEBSERVICE_SETTINGS = "Advanced parameters › Webservice"
+RESOURCE_NOT_ALLOWED = 26  # PrestaShop's code: the key exists but may not use this resource (401, not 403)
+QUERY_HINT = 'send the key as ws_key instead: set the connection\'s extra {"auth": "query"}'
+
+
 class PrestaShopPermissionError(ApiError):
     """The key may not read a resource."""
+
+
+class PrestaShopAuthError(ApiError):
+    """PrestaShop refused the key itself (or never received it)."""
+
+
+class PrestaShopConnectionError(ValueError):
+    """The connection's key or options cannot work (found before any request)."""
+
+
+def _prestashop_error(response: requests.Response) -> tuple[int | None, str]:
+    """PrestaShop's first error code and message of a JSON error answer; (None, "") otherwise."""
+    try:
+        errors = response.json().get("errors") or []
+    except (ValueError, AttributeError):
+        return None, ""
+    for error in errors:
+        if isinstance(error, dict):
+            code = error.get("code")
+            return (int(code) if str(code).isdigit() else None), str(error.get("message") or "")
+    return None, ""
+
+
+def _mask(secret: str) -> None:
+    """Register the key with Airflow's secrets masker (no-op outside Airflow)."""
+    try:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+    except Exception:  # noqa: BLE001 - masking is best effort outside a task
+        pass
 
 
 def _ids_filter(ids: Iterable[int | str]) -> str:
@@ -58,30 +101,56 @@ class PrestaShopHook(ApiHook):
         self.page_size = page_size
         self.ids_per_request = ids_per_request  # 1 (with cache=False) is the benchmarks' naive baseline
         self._cache: dict[str, Any] | None = {} if cache else None
+        self.auth_mode = "basic"  # or "query", from the connection's extra (set when the session is made)
 
     def _configure_auth(self, session: requests.Session) -> None:
+        """The key as HTTP Basic user name, or as ws_key on every request with extra auth "query"; checked first."""
         connection = self.get_connection(self.conn_id)
-        key = connection.password or connection.login
-        if not key:
-            raise ValueError(f"Connection {self.conn_id} has no webservice key (put it in the password field)")
-        session.auth = HTTPBasicAuth(key, "")
+        key = (connection.password or connection.login or "").strip()
+        auth = (connection.extra_dejson or {}).get("auth")
+        session.headers.pop("auth", None)  # HttpHook sends connection extras as headers; this one configures the hook
+        if key:
+            _mask(key)
+        problems = prestashop_connection_problems(self.conn_id, key, auth)
+        if problems:
+            raise PrestaShopConnectionError("; ".join(problems))
+        self.auth_mode = str(auth or "basic")
+        if self.auth_mode == "query":
+            session.params = {"ws_key": key}  # merged into every request's URL; errors and logs show redacted URLs
+        else:
+            session.auth = HTTPBasicAuth(key, "")
 
     def _error_from(self, response: requests.Response, url: str) -> ApiError:
-        resource = self.resource_of(url.split("/api/", 1)[-1])
-        if response.status_code in (401, 403):
+        resource = self.resource_of(url.split("/api/", 1)[-1].split("?", 1)[0])
+        status = response.status_code
+        code, message = _prestashop_error(response)
+        if (status == 401 and code == RESOURCE_NOT_ALLOWED) or status == 403:
             return PrestaShopPermissionError(
-                response.status_code,
-                f"PS_{response.status_code}",
-                f"PrestaShop key lacks View permission on {resource}" if response.status_code == 403 else "PrestaShop refused the webservice key (401)",
+                status, f"PS_{status}",
+                f"The webservice key of connection {self.conn_id!r} may not read {resource} ({f'PrestaShop code {code}' if code else f'HTTP {status}'}): "
+                f"tick View (GET) for {resource} on this key under {WEBSERVICE_SETTINGS}",
                 url=url,
-            )
-        message = ""
-        try:
-            errors = response.json().get("errors") or []
-            message = "; ".join(str(e.get("message", "")) for e in errors if isinstance(e, dict))
-        except (ValueError, AttributeError):
-            pass
-        return ApiError(response.status_code, f"PS_{response.status_code}", f"PrestaShop refused {resource}", message, url)
+            )  # fmt: skip
+        if status == 401:
+            return PrestaShopAuthError(401, "PS_401", self._refused_key(code, message), url=url)
+        where = f"PrestaShop refused {resource}" + (f" (code {code})" if code else "")
+        return ApiError(status, f"PS_{status}", where, message, url)
+
+    def _refused_key(self, code: int | None, message: str) -> str:
+        """Why PrestaShop said 401 to the key, and what to try."""
+        basic = self.auth_mode == "basic"
+        if code is None:  # dispatcher.php's bare "401 Unauthorized": no key reached PrestaShop at all
+            text = f"PrestaShop received no webservice key from connection {self.conn_id!r} (401)"
+            if basic:
+                return f"{text}: the web server (php-fpm/CGI) probably strips the Authorization header; {QUERY_HINT}"
+            return text
+        text = (
+            f"PrestaShop refused the webservice key of connection {self.conn_id!r} (401, code {code}: {message}): "
+            f"check that the key is right and enabled under {WEBSERVICE_SETTINGS}"
+        )
+        if basic:
+            text += f"; if it is, the web server (php-fpm/CGI) may strip the Authorization header: {QUERY_HINT}"
+        return text
 
     # ---- generic list access -----------------------------------------------------------------
 
