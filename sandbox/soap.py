@@ -12,7 +12,8 @@ the emulator uses the REST API's codes where the same check exists (the administ
 
 - ``SOAP_AUTH_001`` OpenSession: username or a security code is wrong;
 - ``SOAP_AUTH_002`` security code 2 of a call is wrong;
-- ``SOAP_SESSION_001`` SessionID missing, unknown, closed or expired: open a new session and retry;
+- ``SOAP_SESSION_001`` SessionID missing, unknown, closed or expired: open a new session and retry (our invention:
+  the real answer is unknown, so ``SoapService.session_expiry`` picks one of SESSION_EXPIRY_ANSWERS);
 - ``SOAP_REQ_001`` the operation's object or filter (oMut, oRel, oFact, cFilter with dates) is missing;
 - ``SOAP_REL_001`` AddRelatie without a Code (SOAP does not generate relation codes);
 - ``SOAP_MUT_001`` a row's BedragExclBTW + BedragBTW is not BedragInclBTW (to the cent);
@@ -45,7 +46,7 @@ from lxml import etree
 from lxml.builder import ElementMaker
 from starlette.requests import ClientDisconnect
 
-from sandbox.appkit import ExactJSONResponse, admin_router, install_middleware
+from sandbox.appkit import ExactJSONResponse, admin_router, install_middleware, parse_json
 from sandbox.books import VAT_CODES, ApiProblem, BooksState
 from sandbox.eboekhouden import _books_admin_router
 from sandbox.faults import FaultInjector, Scope
@@ -258,6 +259,20 @@ def _error_msg(problem: ApiProblem | None) -> etree._Element:
     return T.ErrorMsg(T.LastErrorCode(problem.code), T.LastErrorDescription(description))
 
 
+# ---- an expired session -------------------------------------------------------------------------
+
+# What the real service answers a call whose SessionID is missing, unknown, closed or expired is not published.
+# Each setting is one plausible answer (``SoapService.session_expiry``, ``PUT /__sandbox__/soap-settings``); the
+# client must open a new session after any of them: code and description of ErrorMsg, or a soap:Fault (HTTP 500).
+SESSION_EXPIRY_ANSWERS: dict[str, tuple[str, str] | str] = {
+    "code": ("SOAP_SESSION_001", "Session is unknown or expired; open a new session"),  # ours, the default
+    "dutch": ("E0004", "Sessie is verlopen of ongeldig"),
+    "no_code": ("", "Uw sessie is verlopen. Log opnieuw in."),  # a description without a LastErrorCode
+    "sessionid": ("ERR_AUTH", "Invalid SessionID"),
+    "fault": "Server was unable to process request. ---> Session expired or invalid",  # soap:Server fault, HTTP 500
+}
+
+
 # ---- the operations ------------------------------------------------------------------------------
 
 
@@ -276,8 +291,17 @@ class Operation:
 class SoapService:
     """The operations on one administration."""
 
-    def __init__(self, books: BooksState) -> None:
+    def __init__(self, books: BooksState, session_expiry: str = "code") -> None:
         self.books = books
+        self.session_expiry = session_expiry  # a key of SESSION_EXPIRY_ANSWERS
+
+    def expired(self) -> ApiProblem:
+        """The answer to a call without a live session, as the ``session_expiry`` knob says (SoapFault for "fault")."""
+        answer = SESSION_EXPIRY_ANSWERS[self.session_expiry]
+        if isinstance(answer, str):
+            raise SoapFault(answer, "soap:Server")
+        code, description = answer
+        return ApiProblem(code, description, status=401, kind="security")
 
     # ---- lookups -------------------------------------------------------------------------------
 
@@ -620,7 +644,10 @@ class SoapService:
         problem: ApiProblem | None = None
         try:
             if operation.session:
-                self.books.check_soap_session(_str(node, "SessionID"), _str(node, "SecurityCode2"))
+                try:
+                    self.books.check_soap_session(_str(node, "SessionID"), _str(node, "SecurityCode2"))
+                except ApiProblem as error:
+                    raise (self.expired() if error.code == "SOAP_SESSION_001" else error) from None
             content = operation.handler(self, node)
         except ApiProblem as error:
             problem, content = error, operation.on_error()
@@ -682,9 +709,22 @@ def _help_page() -> str:
     )
 
 
-def _soap_admin_router(books: BooksState) -> APIRouter:
+def _soap_admin_router(books: BooksState, service: SoapService) -> APIRouter:
     """SOAP-only admin routes."""
     router = APIRouter(prefix="/__sandbox__")
+
+    @router.put("/soap-settings")
+    async def settings(request: Request) -> Response:
+        """{"session_expiry": "code" | "dutch" | "no_code" | "sessionid" | "fault"}: the answer to an expired session."""
+        try:
+            body = parse_json(await request.body()) or {}
+            answer = body.get("session_expiry", service.session_expiry)
+            if set(body) - {"session_expiry"} or answer not in SESSION_EXPIRY_ANSWERS:
+                raise ValueError(f"session_expiry must be one of {', '.join(SESSION_EXPIRY_ANSWERS)}")
+        except ValueError as error:
+            return ExactJSONResponse({"error": str(error)}, status_code=400)
+        service.session_expiry = answer
+        return ExactJSONResponse({"session_expiry": service.session_expiry})
 
     @router.get("/overwrites")
     def overwrites() -> Response:
@@ -737,7 +777,8 @@ def create_soap_app(books: BooksState, faults: FaultInjector | None = None, wsdl
 
     app.include_router(admin_router(books.soap_stats, faults))
     app.include_router(_books_admin_router(books))
-    app.include_router(_soap_admin_router(books))
+    app.include_router(_soap_admin_router(books, service))
     app.state.books = books
+    app.state.service = service
     app.state.faults = faults
     return app

@@ -330,6 +330,40 @@ def test_the_admin_route_expires_every_session() -> None:
         assert error(service.GetOpenPosten(**call)) == "SOAP_SESSION_001"
 
 
+@pytest.mark.parametrize(
+    ("answer", "code", "description"),
+    [
+        ("code", "SOAP_SESSION_001", "Session is unknown or expired; open a new session"),
+        ("dutch", "E0004", "Sessie is verlopen of ongeldig"),
+        ("no_code", None, "Uw sessie is verlopen. Log opnieuw in."),
+        ("sessionid", "ERR_AUTH", "Invalid SessionID"),
+    ],
+)
+def test_the_expired_session_answer_is_a_knob(service: Any, sandbox: SandboxServers, answer: str, code: str | None, description: str) -> None:
+    call = {"SessionID": "NOSUCHSESSION", "SecurityCode2": DEFAULT_SOAP_SECURITY_CODE_2, "OpSoort": "Debiteuren"}
+    knob = requests.put(f"{sandbox.eboekhouden_soap_url}/__sandbox__/soap-settings", json={"session_expiry": answer}, timeout=10)
+    try:
+        refused = service.GetOpenPosten(**call)
+    finally:
+        requests.put(f"{sandbox.eboekhouden_soap_url}/__sandbox__/soap-settings", json={"session_expiry": "code"}, timeout=10)
+    assert knob.json() == {"session_expiry": answer}
+    assert (refused.ErrorMsg.LastErrorCode, refused.ErrorMsg.LastErrorDescription) == (code, description)
+    assert refused.Openposten is None
+
+
+def test_the_expired_session_answer_can_be_a_soap_fault(service: Any, sandbox: SandboxServers) -> None:
+    sandbox.eboekhouden_soap_app.state.service.session_expiry = "fault"
+    try:
+        with pytest.raises(Fault, match="Session expired or invalid"):
+            service.GetOpenPosten(SessionID="NOSUCHSESSION", SecurityCode2=DEFAULT_SOAP_SECURITY_CODE_2, OpSoort="Debiteuren")
+        live = open_session(service).SessionID  # only calls without a live session are refused
+        assert error(service.GetOpenPosten(SessionID=live, SecurityCode2=DEFAULT_SOAP_SECURITY_CODE_2, OpSoort="Debiteuren")) is None
+    finally:
+        sandbox.eboekhouden_soap_app.state.service.session_expiry = "code"
+    unknown = requests.put(f"{sandbox.eboekhouden_soap_url}/__sandbox__/soap-settings", json={"session_expiry": "maybe"}, timeout=10)
+    assert unknown.status_code == 400
+
+
 # ---- ledgers and relations -----------------------------------------------------------------------
 
 

@@ -11,10 +11,12 @@ from decimal import Decimal
 import pytest
 
 from prestashop_eboekhouden.hooks.backends import bookkeeping_api
-from prestashop_eboekhouden.hooks.base import DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
-from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
+from prestashop_eboekhouden.hooks.base import DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook, SessionFault, lookup_window
 from sandbox import SandboxServers
+from sandbox.books import ApiProblem
+from sandbox.soap import SESSION_EXPIRY_ANSWERS
 
 USER, CODE1, CODE2 = "sandbox", "SANDBOXSECURITYCODE1", "SANDBOXSECURITYCODE2"
 D = Decimal
@@ -111,6 +113,96 @@ def test_an_expired_session_is_renewed_once_and_the_call_repeated(sandbox):
     assert eb.relation_by_email("nobody@example.nl") is None
     assert eb.requests_made[("POST", "soap/OpenSession")] == 2
     eb.close_session()
+
+
+@pytest.fixture
+def expiry(sandbox):
+    """The emulator's answer to an expired session (a knob: the real one is unknown); reset after the test."""
+    service = sandbox.eboekhouden_soap_app.state.service
+    yield lambda answer: setattr(service, "session_expiry", answer)
+    service.session_expiry = "code"
+
+
+@pytest.mark.parametrize("answer", list(SESSION_EXPIRY_ANSWERS))
+def test_whatever_e_boekhouden_answers_an_expired_session_the_hook_renews_it(sandbox, expiry, answer):
+    expiry(answer)
+    eb = hook()
+    relation_id = new_relation(eb, f"Sessie{answer[:3].title()}", f"sessie.{answer}@example.nl")
+    sandbox.books.expire_sessions()
+    assert eb.relation_by_email("nobody@example.nl") is None  # a read
+    sandbox.books.expire_sessions()
+    created = sale(eb, f"SESS-{answer}", relation_id)  # a write (after the "already booked?" read)
+    assert [m["id"] for m in sandbox.books.mutations() if m["invoiceNumber"] == f"SESS-{answer}"] == [created["id"]]
+    assert eb.requests_made[("POST", "soap/OpenSession")] == 3
+    assert eb.requests_made[("POST", "soap/AddMutatie")] == 1
+    eb.close_session()
+
+
+@pytest.mark.parametrize("answer", list(SESSION_EXPIRY_ANSWERS))
+def test_a_session_refused_twice_in_a_row_is_an_error_not_a_loop(sandbox, expiry, monkeypatch, answer):
+    expiry(answer)
+    monkeypatch.setattr(sandbox.books, "token_lifetime", 0)  # every new session is dead on arrival
+    eb = hook()
+    with pytest.raises((ApiError, SessionFault)) as caught:
+        eb.ledgers()
+    assert isinstance(caught.value, SessionFault) or caught.value.meaning == SESSION_EXPIRED
+    assert eb.requests_made[("POST", "soap/OpenSession")] == 2  # renewed once, then given up
+
+
+def test_a_session_is_renewed_by_age_before_it_can_expire(sandbox):
+    now = [1000.0]
+    eb = hook(clock=lambda: now[0])
+    assert eb.session_max_age == 15 * 60  # the default: well before any plausible expiry
+    eb.ledgers()
+    first = eb._session_id
+    now[0] += 15 * 60 - 1
+    eb.relation_by_email("nobody@example.nl")
+    assert eb._session_id == first and eb.requests_made[("POST", "soap/OpenSession")] == 1
+    now[0] += 1
+    eb.relation_by_email("nobody@example.nl")
+    assert eb._session_id != first
+    assert eb.requests_made[("POST", "soap/OpenSession")] == 2 and eb.requests_made[("POST", "soap/CloseSession")] == 1
+    with pytest.raises(ApiProblem, match="SOAP_SESSION_001"):  # the aged session was closed on e-Boekhouden's side
+        sandbox.books.check_soap_session(first, CODE2)
+    eb.close_session()
+
+
+def test_the_session_age_comes_from_the_connection_and_is_checked(sandbox, monkeypatch):
+    extra = {"api": "soap", "username": USER, "security_code_1": CODE1, "security_code_2": CODE2, "session_max_age": 60}
+    monkeypatch.setenv("AIRFLOW_CONN_EB_SOAP", json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_soap_url, "extra": extra}))
+    eb = hook()
+    assert eb.session_max_age == 60
+    eb.ledgers()
+    assert "session_max_age" not in eb.session().headers  # an option of the hook, not an HTTP header
+    eb.close_session()
+    monkeypatch.setenv("AIRFLOW_CONN_EB_SOAP", json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_soap_url, "extra": {**extra, "session_max_age": "soon"}}))
+    with pytest.raises(ConfigurationError, match="session_max_age must be a number of seconds"):
+        hook().ledgers()
+
+
+def test_the_already_booked_lookup_asks_a_narrow_date_range(sandbox, monkeypatch):
+    eb = hook()
+    relation_id = new_relation(eb, "DatumKlant", "datum@example.nl")
+    sent = []
+    real_send = eb._send
+    monkeypatch.setattr(eb, "_send", lambda operation, fields: (sent.append((operation, fields)), real_send(operation, fields))[1])
+    sale(eb, "SOAP-DATE", relation_id)  # dated 2026-11-20
+    eb.mutations_by_invoice_number("SOAP-DATE")  # the adoption lookup, without the order date
+    windows = [(f["cFilter"]["DatumVan"].date(), f["cFilter"]["DatumTm"].date()) for op, f in sent if op == "GetMutaties"]
+    today = dt.date.today()
+    assert windows[0] == (dt.date(2025, 11, 19), max(dt.date(2026, 11, 20), today) + dt.timedelta(days=366))
+    assert windows[1] == (today.replace(year=today.year - 10), today + dt.timedelta(days=366))
+    assert all(dt.date(1980, 1, 1) <= low <= high <= dt.date(2049, 12, 31) for low, high in windows)
+    with pytest.raises(ApiError) as refused:  # the narrow range still finds the sale: never overwritten
+        sale(eb, "SOAP-DATE", relation_id, amounts=("1.00",))
+    assert refused.value.meaning == DUPLICATE_NUMBER
+    eb.close_session()
+
+
+def test_lookup_windows_stay_inside_what_real_clients_use():
+    assert lookup_window("1980-03-01", today=dt.date(2026, 1, 1))[0] == dt.datetime(1980, 1, 1)
+    assert lookup_window(dt.date(2049, 6, 1), today=dt.date(2026, 1, 1))[1] == dt.datetime(2049, 12, 31)
+    assert lookup_window(None, today=dt.date(2026, 5, 4)) == (dt.datetime(2016, 5, 4), dt.datetime(2027, 5, 5))
 
 
 def test_wrong_security_codes_name_the_connection_and_never_the_codes(sandbox, monkeypatch, caplog):

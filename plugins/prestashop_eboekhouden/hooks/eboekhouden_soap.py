@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import threading
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import (
     DUPLICATE_NUMBER,
     RELATION_GONE,
+    REST_MEANINGS,
     SESSION_EXPIRED,
     AmbiguousWrite,
     ApiError,
@@ -53,12 +56,49 @@ SOORTEN = {
     5: "GeldOntvangen", 6: "GeldUitgegeven", 7: "Memoriaal",
 }  # fmt: skip
 SOORT_TYPES = {name: kind for kind, name in SOORTEN.items()}
-ALL_DATES = (dt.datetime(2000, 1, 1), dt.datetime(2099, 12, 31))  # the date filters are required
+# GetMutaties / GetFacturen need both dates. Real clients never ask outside 1980–2049; we ask much less: around the
+# order's date when we know it (a year either side: a bookkeeper may re-date a sale, a nearby number may clash), else
+# the last ten years up to a year ahead.
+DATE_BOUNDS = (dt.date(1980, 1, 1), dt.date(2049, 12, 31))
+LOOKUP_MARGIN = dt.timedelta(days=366)
+LOOKUP_YEARS_BACK = 10
+# A session is renewed well before e-Boekhouden could expire it (connection extra "session_max_age", seconds) and
+# after any answer whose error text speaks of the session: the real expiry answer is not published.
+SESSION_MAX_AGE = 15 * 60.0
+SESSION_TEXT = re.compile(r"sessi(?:on|e)", re.IGNORECASE)  # Session, SessionID, sessie
 WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
 BULK_AFTER = 25  # relation ids looked up one by one before all relations are listed at once
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
 # with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
+HOOK_EXTRAS = ("session_max_age",)  # connection extras of this hook (HttpHook would send them as headers)
+
+
+class SessionFault(TransientError):
+    """A soap:Fault (HTTP 500) whose text speaks of the session: open a new one and repeat the call."""
+
+
+def lookup_window(around: dt.date | str | None = None, today: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """DatumVan / DatumTm for an "already booked?" lookup: around the order date, inside real clients' 1980–2049."""
+    today = today or dt.date.today()
+    if around is None:
+        low, high = today.replace(year=today.year - LOOKUP_YEARS_BACK), today + LOOKUP_MARGIN
+    else:
+        day = dt.date.fromisoformat(around[:10]) if isinstance(around, str) else around
+        low, high = day - LOOKUP_MARGIN, max(day, today) + LOOKUP_MARGIN
+    return _at(max(low, DATE_BOUNDS[0])), _at(min(high, DATE_BOUNDS[1]))
+
+
+def _session_fault(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """requests response hook: a soap:Fault about the session becomes SessionFault (not a 500 to retry as is)."""
+    if response.status_code < 500 or b"Fault" not in response.content[:4096]:
+        return
+    try:
+        text = " ".join(etree.fromstring(response.content).xpath("//*[local-name()='Fault']/faultstring/text()"))
+    except (etree.XMLSyntaxError, ValueError):
+        return
+    if SESSION_TEXT.search(text):
+        raise SessionFault(f"e-Boekhouden SOAP answered a fault about the session: {text[:200]}")
 
 
 @functools.cache
@@ -101,8 +141,14 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
     hook_name = "e-Boekhouden SOAP API (legacy)"
     api_name = "e-Boekhouden SOAP"
 
-    def __init__(self, eboekhouden_conn_id: str = default_conn_name, **kwargs: Any):
+    def __init__(
+        self, eboekhouden_conn_id: str = default_conn_name, *, session_max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic, **kwargs: Any,
+    ):  # fmt: skip
         super().__init__(eboekhouden_conn_id, **kwargs)
+        self._session_max_age = session_max_age
+        self._clock = clock
+        self._opened_at = 0.0
         self._session_id: str | None = None
         self._session_lock = threading.Lock()
         self._code2: str | None = None
@@ -149,20 +195,49 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         self._code2 = code2
         return session_id
 
+    @property
+    def session_max_age(self) -> float:
+        """Seconds after which a session is replaced (kwarg, else connection extra "session_max_age", else 15 minutes)."""
+        if self._session_max_age is None:
+            value = (self.get_connection(self.conn_id).extra_dejson or {}).get("session_max_age")
+            try:
+                self._session_max_age = float(value) if value not in (None, "") else SESSION_MAX_AGE
+            except (TypeError, ValueError):
+                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be a number of seconds, not {value!r}") from None
+            if self._session_max_age <= 0:
+                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be more than 0 seconds")
+        return self._session_max_age
+
+    def _configure_auth(self, session: requests.Session) -> None:
+        """Keep this hook's extras out of the headers; read soap:Faults about the session before the retry rules do."""
+        for name in HOOK_EXTRAS:
+            session.headers.pop(name, None)
+        session.hooks["response"].append(_session_fault)
+
     def _session(self) -> tuple[str, str]:
-        """The session id (opened on first use) and security code 2, which every call repeats."""
+        """The session id (opened on first use, replaced once it is session_max_age old) and security code 2."""
+        aged, max_age = None, self.session_max_age
         with self._session_lock:
+            if self._session_id is not None and self._clock() - self._opened_at >= max_age:
+                aged, self._session_id = self._session_id, None
             if self._session_id is None:
                 self._session_id = self._open_session()
+                self._opened_at = self._clock()
             assert self._code2 is not None
-            return self._session_id, self._code2
+            current = self._session_id, self._code2
+        if aged is not None:
+            self._close(aged)
+        return current
 
     def close_session(self) -> None:
         """CloseSession; a failure only means the session expires by itself."""
         with self._session_lock:
             session_id, self._session_id = self._session_id, None
-        if session_id is None:
-            return
+        if session_id is not None:
+            self._close(session_id)
+
+    def _close(self, session_id: str) -> None:
+        """CloseSession of one session id, best effort."""
         try:
             self._send("CloseSession", {"SessionID": session_id})
         except (TransientError, ApiError, requests.RequestException):
@@ -203,19 +278,31 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         """ErrorMsg of an answer as ApiError (e-Boekhouden's code and description), None when it is empty."""
         error = result.get("ErrorMsg") or {}
         code = str(error.get("LastErrorCode") or "").strip()
-        if not code:
+        description = str(error.get("LastErrorDescription") or "").strip()
+        if not (code or description):
             return None
-        return ApiError(200, code, str(error.get("LastErrorDescription") or "").strip(), meaning=SOAP_MEANINGS.get(code))
+        meaning = SOAP_MEANINGS.get(code)
+        if meaning is None and code not in REST_MEANINGS and SESSION_TEXT.search(f"{code} {description}"):
+            meaning = SESSION_EXPIRED  # the real expiry answer is unknown: any error that speaks of the session
+        return ApiError(200, code or "SOAP_ERROR", description, meaning=meaning)
 
     def call(self, operation: str, **fields: Any) -> dict:
-        """An operation in the session; an expired session is renewed once and the call repeated."""
+        """An operation in the session; after an answer about the session it is renewed once and the call repeated.
+
+        Repeating a write then is safe: e-Boekhouden refused it for its session, it did not book it."""
         for renewed in (False, True):
             session_id, code2 = self._session()
-            result = self._send(operation, {"SessionID": session_id, "SecurityCode2": code2, **fields})
-            error = self._error_of(result)
+            try:
+                result = self._send(operation, {"SessionID": session_id, "SecurityCode2": code2, **fields})
+                error = self._error_of(result)
+            except SessionFault as fault:
+                if renewed:
+                    raise
+                error = ApiError(500, "SOAP_FAULT", str(fault), meaning=SESSION_EXPIRED)
             if error is None:
                 return result
             if error.meaning == SESSION_EXPIRED and not renewed:
+                self.log.info("e-Boekhouden SOAP: %s; opening a new session", error.reason)
                 with self._session_lock:
                     if self._session_id == session_id:
                         self._session_id = None
@@ -345,9 +432,10 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
             "amount": sum((_money(row.get("BedragInclBTW")) for row in rows), Decimal("0.00")),
         }  # fmt: skip
 
-    def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
-        """GetMutaties by invoice number (the exactly-once lookup)."""
-        result = self.call("GetMutaties", cFilter={"MutatieNr": 0, "Factuurnummer": invoice_number, "DatumVan": ALL_DATES[0], "DatumTm": ALL_DATES[1]})
+    def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None, around: dt.date | str | None = None) -> list[dict]:
+        """GetMutaties by invoice number (the exactly-once lookup), dated around ``around`` (the order date) when given."""
+        since, until = lookup_window(around)
+        result = self.call("GetMutaties", cFilter={"MutatieNr": 0, "Factuurnummer": invoice_number, "DatumVan": since, "DatumTm": until})
         found = [self._mutation(item) for item in _items(result, "Mutaties", "cMutatieList")]
         return [m for m in found if m["invoiceNumber"] == invoice_number and (mutation_type is None or m["type"] == mutation_type)]
 
@@ -366,7 +454,7 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
     def create_mutation(self, payload: dict) -> dict:
         """AddMutatie from a REST-shaped mutation → {id}; a sale whose number exists is refused, never overwritten."""
         kind, number = int(payload["type"]), str(payload.get("invoiceNumber") or "")
-        if kind == SALE and number and self.mutations_by_invoice_number(number, SALE):
+        if kind == SALE and number and self.mutations_by_invoice_number(number, SALE, around=payload["date"]):
             raise ApiError(
                 409, "NUMBER_EXISTS", f"Invoice number {number} already exists in e-Boekhouden (the SOAP API would overwrite it)",
                 meaning=DUPLICATE_NUMBER,
@@ -391,11 +479,12 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         """GetFacturen by invoiceNumber / relationId / date."""
         day = filters.get("date")
         relation_id = filters.get("relationId")
+        since, until = (_at(day), _at(day)) if day else lookup_window()
         result = self.call(
             "GetFacturen",
             cFilter={
                 "Factuurnummer": filters.get("invoiceNumber"), "Relatiecode": self._relation_code(relation_id) if relation_id else None,
-                "DatumVan": _at(day) if day else ALL_DATES[0], "DatumTm": _at(day) if day else ALL_DATES[1],
+                "DatumVan": since, "DatumTm": until,
             },
         )  # fmt: skip
         return [
