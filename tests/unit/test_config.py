@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prestashop_eboekhouden.config import TenantFileErrorException, get_tenant, load_tenant_file, load_tenants, rate_key
+from prestashop_eboekhouden.config import TenantFileErrorException, get_tenant, load_tenant_file, load_tenants, prestashop_connection_problems, rate_key
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())
@@ -91,3 +91,23 @@ def test_get_tenant_reads_one_file_and_fails_clearly(tmp_path):
     assert get_tenant("demo", tmp_path).tenant == "demo"
     with pytest.raises(LookupError, match="No tenant file for tenant 'nope'"):
         get_tenant("nope", tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("key", "auth", "problems"),
+    [
+        ("A" * 32, None, []),
+        ("A" * 32, "query", []),
+        ("A" * 32, "basic", []),
+        ("SANDBOXPRESTASHOPKEY0000000000000", None, [
+            "Connection prestashop_acme: the PrestaShop webservice key has 33 characters, but PrestaShop's keys have exactly 32 "
+            "(copy it again from Advanced parameters › Webservice, without spaces)"]),
+        ("", None, ["Connection prestashop_acme has no PrestaShop webservice key (put it in the password field)"]),
+        ("A" * 32, "bearer", [
+            'Connection prestashop_acme: extra "auth" is \'bearer\'; use "basic" (the default: the key as HTTP Basic user name) '
+            'or "query" (the key as ws_key, for hosts that strip the Authorization header)']),
+    ],
+)  # fmt: skip
+def test_prestashop_connection_is_checked_with_a_clear_message(key, auth, problems):
+    assert prestashop_connection_problems("prestashop_acme", key, auth) == problems
+    assert all(not key or key not in problem for problem in problems)  # the key itself is never repeated
