@@ -49,16 +49,15 @@ class PrestaShopConnectionError(ValueError):
 
 
 def _prestashop_error(response: requests.Response) -> tuple[int | None, str]:
-    """PrestaShop's first error code and message of a JSON error answer; (None, "") otherwise."""
+    """PrestaShop's first error code and all messages of a JSON error answer; (None, "") otherwise."""
     try:
-        errors = response.json().get("errors") or []
+        errors = [error for error in response.json().get("errors") or [] if isinstance(error, dict)]
     except (ValueError, AttributeError):
         return None, ""
-    for error in errors:
-        if isinstance(error, dict):
-            code = error.get("code")
-            return (int(code) if str(code).isdigit() else None), str(error.get("message") or "")
-    return None, ""
+    if not errors:
+        return None, ""
+    code = str(errors[0].get("code", ""))
+    return (int(code) if code.isdigit() else None), "; ".join(str(error.get("message") or "") for error in errors)
 
 
 def _mask(secret: str) -> None:
