@@ -191,7 +191,7 @@ def test_the_already_booked_lookup_asks_a_narrow_date_range(sandbox, monkeypatch
     windows = [(f["cFilter"]["DatumVan"].date(), f["cFilter"]["DatumTm"].date()) for op, f in sent if op == "GetMutaties"]
     today = dt.date.today()
     assert windows[0] == (dt.date(2025, 11, 19), max(dt.date(2026, 11, 20), today) + dt.timedelta(days=366))
-    assert windows[1] == (today.replace(year=today.year - 10), today + dt.timedelta(days=366))
+    assert windows[1] == (today - dt.timedelta(days=3653), today + dt.timedelta(days=366))
     assert all(dt.date(1980, 1, 1) <= low <= high <= dt.date(2049, 12, 31) for low, high in windows)
     with pytest.raises(ApiError) as refused:  # the narrow range still finds the sale: never overwritten
         sale(eb, "SOAP-DATE", relation_id, amounts=("1.00",))
@@ -202,7 +202,7 @@ def test_the_already_booked_lookup_asks_a_narrow_date_range(sandbox, monkeypatch
 def test_lookup_windows_stay_inside_what_real_clients_use():
     assert lookup_window("1980-03-01", today=dt.date(2026, 1, 1))[0] == dt.datetime(1980, 1, 1)
     assert lookup_window(dt.date(2049, 6, 1), today=dt.date(2026, 1, 1))[1] == dt.datetime(2049, 12, 31)
-    assert lookup_window(None, today=dt.date(2026, 5, 4)) == (dt.datetime(2016, 5, 4), dt.datetime(2027, 5, 5))
+    assert lookup_window(None, today=dt.date(2028, 2, 29)) == (dt.datetime(2018, 2, 28), dt.datetime(2029, 3, 1))  # ten years, even from a leap day
 
 
 def test_wrong_security_codes_name_the_connection_and_never_the_codes(sandbox, monkeypatch, caplog):

@@ -61,7 +61,7 @@ SOORT_TYPES = {name: kind for kind, name in SOORTEN.items()}
 # the last ten years up to a year ahead.
 DATE_BOUNDS = (dt.date(1980, 1, 1), dt.date(2049, 12, 31))
 LOOKUP_MARGIN = dt.timedelta(days=366)
-LOOKUP_YEARS_BACK = 10
+LOOKUP_BACK = dt.timedelta(days=3653)  # ten years
 # A session is renewed well before e-Boekhouden could expire it (connection extra "session_max_age", seconds) and
 # after any answer whose error text speaks of the session: the real expiry answer is not published.
 SESSION_MAX_AGE = 15 * 60.0
@@ -82,7 +82,7 @@ def lookup_window(around: dt.date | str | None = None, today: dt.date | None = N
     """DatumVan / DatumTm for an "already booked?" lookup: around the order date, inside real clients' 1980–2049."""
     today = today or dt.date.today()
     if around is None:
-        low, high = today.replace(year=today.year - LOOKUP_YEARS_BACK), today + LOOKUP_MARGIN
+        low, high = today - LOOKUP_BACK, today + LOOKUP_MARGIN
     else:
         day = dt.date.fromisoformat(around[:10]) if isinstance(around, str) else around
         low, high = day - LOOKUP_MARGIN, max(day, today) + LOOKUP_MARGIN
