@@ -154,10 +154,10 @@ def _rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
         return [BookingRow(mapping.revenue_ledger, mapping.vat_code, line.amount_incl, line.amount_excl, line.description, line.quantity, line.sku)]
     assert mapping.vat_ledger
     vat_text = f"VAT {_pct(line.vat_rate)}% {line.description}"
-    return [
-        BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku),
-        BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255]),  # all of it is (foreign) VAT
-    ]
+    rows = [BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku)]
+    if line.vat_amount != 0:  # no 0.00 rows: a line whose VAT rounds to nothing has no VAT row
+        rows.append(BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255]))  # all of it is (foreign) VAT
+    return rows
 
 
 def fixed_debtor_for(order: Order, regime: Regime, config: TenantConfig) -> str | None:
@@ -204,4 +204,5 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
         fixed_debtor=fixed_debtor_for(order, regime, config),
         rows=tuple(rows),
         invoice_number=order.invoice_number,
+        notes=order.notes,
     )

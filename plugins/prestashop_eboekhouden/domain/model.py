@@ -100,6 +100,7 @@ class Order:
     customer: Customer
     invoice_address: Address
     delivery_address: Address
+    notes: tuple[str, ...] = ()  # what the task log should say about this order (e.g. how a discount was split)
 
     @property
     def order_date(self) -> dt.date:

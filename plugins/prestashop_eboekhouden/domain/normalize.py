@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import ZERO, allocate, parse_amount, parse_decimal, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, fmt, parse_amount, parse_decimal, to_cents
 
 UNSET_DATE = "0000-00-00 00:00:00"
 # VAT rates that occur in the EU; a rate inferred from incl/excl amounts snaps to one of these.
@@ -95,6 +95,13 @@ def infer_rate(incl: Decimal, excl: Decimal, preferred: Iterable[Decimal] = ()) 
     return min(fitting, key=lambda rate: (abs(rate - exact), candidates.index(rate)))
 
 
+def _vat_rounds_away(excl: Decimal, rate: Decimal, quantity: Decimal) -> bool:
+    """Whether the VAT of this rate on each unit rounds to 0.00, so equal incl and excl amounts cannot
+    tell the rate (0.04 at 9% has 0.0036 VAT): the declared rate then stands."""
+    unit = abs(excl) / max(quantity, Decimal(1))
+    return to_cents(unit * rate / HUNDRED) == 0
+
+
 def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
     """A line's VAT % from its taxes association (summed when several); None when it has none."""
     taxes = (detail.get("associations") or {}).get("taxes")
@@ -127,10 +134,10 @@ def _product_line(detail: Mapping, where: str, ctx: ShopContext) -> Line | None:
         incl = to_cents(parse_decimal(detail.get("unit_price_tax_incl"), f"{where}.unit_price_tax_incl") * quantity)
         excl = to_cents(parse_decimal(detail.get("unit_price_tax_excl"), f"{where}.unit_price_tax_excl") * quantity)
     declared = _tax_rate(detail, where, ctx)
-    if incl == excl and incl != 0:
+    if incl == excl and incl != 0 and not (declared is not None and _vat_rounds_away(excl, declared, quantity)):
         rate = Decimal(0)  # VAT-exempt customer: the product's tax rule is not applied
     elif declared is not None:
-        rate = declared
+        rate = declared  # what PrestaShop declares wins; amounts decide only when it declares nothing
     else:
         rate = infer_rate(incl, excl)
         if rate is None:
@@ -195,30 +202,83 @@ def _surcharge_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None
     return Line("surcharge", "Surcharge", "", Decimal(1), rate, incl, excl)
 
 
-def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> list[Line]:
-    """The order discount spread over the cart's VAT rates by their share of the products incl VAT."""
+def _shares(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """A cent amount by the weights' shares, each rounded half-up, the rounding cents on the largest part."""
+    weight_sum = sum(weights, Decimal(0))
+    parts = [to_cents(total * w / weight_sum) for w in weights]
+    largest = max(range(len(weights)), key=lambda i: (weights[i], -i))
+    parts[largest] += total - sum(parts, ZERO)
+    return parts
+
+
+def _two_rate_split(incl: Decimal, excl: Decimal, rates: Sequence[Decimal]) -> tuple[list[Decimal], list[Decimal]] | None:
+    """The split over two rates that meets both the discount incl and excl with each part at its own rate
+    (incl = excl × (1 + rate)); None when there is no such split with non-negative parts."""
+    high, low = (1 + r / HUNDRED for r in rates)
+    if high == low:
+        return None
+    # x + y = excl and high·x + low·y = incl  →  x = (incl − low·excl) / (high − low)
+    excl_high = to_cents((incl - low * excl) / (high - low))
+    excl_low = excl - excl_high
+    incl_high = to_cents(excl_high * high)
+    incl_low = incl - incl_high
+    parts_incl, parts_excl = [incl_high, incl_low], [excl_high, excl_low]
+    if min(*parts_incl, *parts_excl) < 0:
+        return None
+    if any(abs(part_excl * (1 + rate / HUNDRED) - part_incl) > CENT for part_incl, part_excl, rate in zip(parts_incl, parts_excl, rates)):
+        return None
+    return parts_incl, parts_excl
+
+
+def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
+    """The order discount per VAT rate (manual: by share of total_products_wt), and notes for the task log.
+
+    The manual's proportional split is used when its excl parts meet the shop's discount excl within a
+    cent per rate. Otherwise the shop's own figures say where the discount sits: with two rates the split
+    that meets both the discount incl and excl, each part at its own rate. When there is none (or three
+    or more rates), the proportional split stays, the difference on its largest part, and a note says so.
+    Parts of 0.00 are not booked.
+    """
     incl = _amount(order, "total_discounts_tax_incl", "order")
     excl = _amount(order, "total_discounts_tax_excl", "order")
     if incl == 0 and excl == 0:
-        return []
+        return [], []
     if incl < 0 or excl < 0:
         raise MalformedOrder("order.total_discounts_tax_incl", f"is {incl}, a negative discount")
     base: dict[Decimal, Decimal] = defaultdict(Decimal)
     for line in products:
         base[line.vat_rate] += line.amount_incl
-    if not base or sum(base.values()) == 0:
+    base = {rate: amount for rate, amount in base.items() if amount != 0}
+    if not base:
         if shipping is None:
             raise OrderProblem(f"Discount {incl} on an order without products or shipping to spread it over")
         base = {shipping.vat_rate: shipping.amount_incl}
     rates = sorted(base, reverse=True)
-    parts_incl = allocate(incl, [base[r] for r in rates])
-    # excl per rate: the incl part without its VAT, scaled so the parts sum to the shop's discount excl
-    parts_excl = allocate(excl, [part / (1 + r / HUNDRED) for part, r in zip(parts_incl, rates)])
-    label = "Discount" if len(rates) == 1 else "Discount {rate}%"
-    return [
-        Line("discount", label.format(rate=_pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl)
-        for rate, part_incl, part_excl in zip(rates, parts_incl, parts_excl)
-    ]
+    parts_incl = _shares(incl, [base[r] for r in rates])
+    parts_excl = [to_cents(part / (1 + r / HUNDRED)) for part, r in zip(parts_incl, rates)]
+    difference = excl - sum(parts_excl, ZERO)
+    largest = max(range(len(rates)), key=lambda i: (parts_incl[i], -i))
+    notes: list[str] = []
+    if abs(difference) <= CENT * len(rates):
+        parts_excl[largest] += difference
+    else:
+        # a free-shipping voucher may sit on the shipping's rate: it counts as a rate of the cart then
+        candidates = rates + [shipping.vat_rate] if shipping is not None and len(rates) == 1 and shipping.vat_rate not in rates else rates
+        solved = _two_rate_split(incl, excl, sorted(candidates, reverse=True)) if len(candidates) == 2 else None
+        if solved is not None:
+            rates = sorted(candidates, reverse=True)
+            parts_incl, parts_excl = solved
+        else:
+            parts_excl[largest] += difference
+            notes.append(
+                f"Discount {fmt(incl)} incl / {fmt(excl)} excl VAT fits no split over the cart's VAT rates "
+                f"({', '.join(_pct(r) + '%' for r in rates)}): booked by the products' share, with "
+                f"{fmt(abs(difference))} excl VAT {'more' if difference > 0 else 'less'} on the {_pct(rates[largest])}% part"
+            )
+    kept = [(r, i, e) for r, i, e in zip(rates, parts_incl, parts_excl) if i != 0 or e != 0]
+    label = "Discount" if len(kept) == 1 else "Discount {rate}%"
+    lines = [Line("discount", label.format(rate=_pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl) for rate, part_incl, part_excl in kept]
+    return lines, notes
 
 
 def _pct(rate: Decimal) -> str:
@@ -295,7 +355,7 @@ def normalize_order(
     own_rates = [line.vat_rate for line in products]
     shipping = _shipping_line(order, own_rates)
     surcharge = _surcharge_line(order, own_rates)
-    discounts = _discount_lines(order, products, shipping)
+    discounts, notes = _discount_lines(order, products, shipping)
     lines = tuple([*products, *([shipping] if shipping else []), *([surcharge] if surcharge else []), *discounts])
 
     total_incl = (
@@ -337,4 +397,5 @@ def normalize_order(
         customer=the_customer,
         invoice_address=invoice,
         delivery_address=delivery,
+        notes=tuple(notes),
     )

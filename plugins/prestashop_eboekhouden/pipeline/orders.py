@@ -203,6 +203,8 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
                 log.exception("Order %s could not be processed", order_id)
                 problems[order_id] = (f"Order data could not be processed ({type(exc).__name__}: {str(exc)[:200]})", "MALFORMED")
                 continue
+            for note in plan.notes:
+                log.warning("Order %s (%s): %s", order_id, plan.reference, note)
             data = plan.to_dict()
             data["total_incl"], data["total_excl"] = str(plan.total_incl), str(plan.total_excl)
             plans.append(data)
