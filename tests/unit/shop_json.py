@@ -13,7 +13,7 @@ from prestashop_eboekhouden.config import parse_tenant
 from prestashop_eboekhouden.domain.model import OrderState, ShopContext
 
 TAX_RATES = {"1": "21.000", "2": "9.000", "3": "0.000", "4": "19.000", "5": "7.000", "6": "20.000", "7": "0.210", "8": "5.500"}
-COUNTRIES = {"13": "NL", "1": "DE", "3": "BE", "8": "FR", "21": "US", "19": "CH", "17": "GB", "2": "AT"}
+COUNTRIES = {"13": "NL", "1": "DE", "3": "BE", "8": "FR", "21": "US", "19": "CH", "17": "GB", "2": "AT", "9": "GR"}
 COUNTRY_IDS = {iso: cid for cid, iso in COUNTRIES.items()}
 
 TENANT = {

@@ -512,6 +512,57 @@ CASES = [
             ("8000", "HOOG_VERK_21", "-1.21", "-1.00", "Discount"),
         ],
     ),
+    Case(
+        "issue 15 #3: an ICP delivery to BE with a Dutch VAT number is refused",
+        # Untaxed, abroad, EU: ICP by the manual; NL004495445B01 is a valid number, but of the shop's own
+        # country: the customer would not be a foreign business, the 0% would be wrong.
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV", vat_number="NL004495445B01")],
+        error="VAT number NL004495445B01 is Dutch; an ICP delivery to BE needs a Belgian VAT number",
+    ),
+    Case(
+        "issue 15 #3: an ICP delivery to BE with a German VAT number is refused",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV", vat_number="DE136695976")],
+        error="VAT number DE136695976 is German; an ICP delivery to BE needs a Belgian VAT number",
+    ),
+    Case(
+        "issue 15 #3: an ICP delivery to Greece with a Greek VAT number (prefix EL) is booked",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="GR", company="Kafeneio AE", vat_number="EL094259216", city="Athina", postcode="10557")],
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine")],
+        debtor={"type": "B", "vat_number": "EL094259216", "country": "GR"},
+    ),
+    Case(
+        "issue 15 #7: the VAT number is compacted (BE-0428-759-497 → BE0428759497) before it goes on the debtor",
+        order(products_wt="900.000000", products="900.000000", paid_incl="900.000000", paid_excl="900.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=[address(country="BE", company="Brasserie Van Dijk BV", vat_number="BE-0428-759-497")],
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine")],
+        debtor={"type": "B", "vat_number": "BE0428759497"},
+    ),
+    Case(
+        "issue 15 #4: the company name comes from the address only: a private address stays a private debtor",
+        # The customer account says 'Jansen Holding', the invoice address has no company: private, P.
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE],
+        customer=customer(company="Jansen Holding"),
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"type": "P", "name": "Jan Jansen", "code_base": "JanJansen", "contact": ""},
+    ),
+    Case(
+        "issue 15 #5: a company name without letters or digits ('---') falls back to first + last name",
+        order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000"),
+        [KETTLE],
+        addresses=[address(company="---")],
+        rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
+        debtor={"type": "P", "name": "Jan Jansen", "code_base": "JanJansen", "contact": ""},
+    ),
 ]
 
 

@@ -60,6 +60,8 @@ def test_infer_rate(incl, excl, rate):
         ("", "Jo", "Ek", "JoEk"),
         ("", "Zoë", "van der Berg", "ZoëvanderB"),
         ("  ", "<b>Al</b>", "O'Neil 😀", "bAlbONeil"),
+        ("---", "Jan", "Jansen", "JanJansen"),
+        ("-", "Jan", "Jansen", "JanJansen"),
     ],
 )
 def test_relation_code_base(company, first, last, base):

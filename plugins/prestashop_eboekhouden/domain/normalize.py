@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
+from prestashop_eboekhouden.domain.prechecks import compact_vat_number
 from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
 from prestashop_eboekhouden.domain.money import CENT, ZERO, fmt, parse_amount, parse_decimal, to_cents
 
@@ -298,7 +299,7 @@ def _address(data: Mapping, ctx: ShopContext) -> Address:
         firstname=_text(data, "firstname", where),
         lastname=_text(data, "lastname", where),
         company=_text(data, "company", where),
-        vat_number=_text(data, "vat_number", where, limit=32).replace(" ", "").replace(".", "").upper(),
+        vat_number=compact_vat_number(_text(data, "vat_number", where, limit=40))[:32],
         address1=_text(data, "address1", where),
         address2=_text(data, "address2", where),
         postcode=_text(data, "postcode", where, limit=16),

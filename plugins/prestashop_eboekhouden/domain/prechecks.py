@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stdnum.eu import vat as eu_vat
+from stdnum.exceptions import ValidationError as StdnumError
 
 from prestashop_eboekhouden.domain.classify import Regime
 from prestashop_eboekhouden.domain.model import Order, ShopContext
@@ -10,15 +11,41 @@ from prestashop_eboekhouden.domain.money import ZERO, fmt
 
 # ISO country → the prefix of its VAT numbers, where they differ.
 VAT_PREFIX = {"GR": "EL"}
+# The country a VAT number belongs to, by its prefix.
+PREFIX_COUNTRY = {"EL": "GR"}
+# How a bookkeeper names the VAT number of an EU country.
+VAT_COUNTRY_ADJECTIVE = {
+    "AT": "Austrian", "BE": "Belgian", "BG": "Bulgarian", "CY": "Cypriot", "CZ": "Czech", "DE": "German", "DK": "Danish",
+    "EE": "Estonian", "ES": "Spanish", "FI": "Finnish", "FR": "French", "GR": "Greek", "HR": "Croatian", "HU": "Hungarian",
+    "IE": "Irish", "IT": "Italian", "LT": "Lithuanian", "LU": "Luxembourg", "LV": "Latvian", "MT": "Maltese", "NL": "Dutch",
+    "PL": "Polish", "PT": "Portuguese", "RO": "Romanian", "SE": "Swedish", "SI": "Slovenian", "SK": "Slovak",
+}  # fmt: skip
+
+
+def compact_vat_number(number: str) -> str:
+    """A VAT number without separators, upper case (python-stdnum: 'BE-0428-759-497' → 'BE0428759497');
+    Greek numbers with their EU prefix EL. A number stdnum cannot place is only stripped of separators."""
+    cleaned = "".join(ch for ch in number if ch not in " -./,").upper()
+    if cleaned.startswith("GR"):
+        cleaned = "EL" + cleaned[2:]
+    try:
+        return eu_vat.compact(cleaned)
+    except StdnumError:
+        return cleaned
 
 
 def vat_number_with_prefix(number: str, country_iso: str) -> str:
     """A VAT number with its country prefix (the shop often stores it without)."""
-    compact = number.replace(" ", "").replace(".", "").replace("-", "").upper()
+    compact = compact_vat_number(number)
     prefix = VAT_PREFIX.get(country_iso, country_iso)
     if compact[:2].isalpha():
         return compact
     return prefix + compact
+
+
+def vat_number_country(number: str) -> str:
+    """The ISO country of a prefixed VAT number (EL → GR)."""
+    return PREFIX_COUNTRY.get(number[:2], number[:2])
 
 
 def check_totals(order: Order) -> list[str]:
@@ -40,12 +67,17 @@ def check_currency(order: Order, ctx: ShopContext) -> list[str]:
 
 
 def check_icp_vat_number(order: Order) -> list[str]:
-    """An ICP order needs a valid EU VAT number of the customer."""
+    """An ICP order needs a valid VAT number of the delivery country (not the shop's own, not a third one)."""
     address = order.invoice_address
     raw = address.vat_number or order.delivery_address.vat_number
     if not raw:
         return [f"ICP order to {order.delivery_country} without a VAT number on the customer's address"]
-    number = vat_number_with_prefix(raw, address.country_iso or order.delivery_country)
+    country = order.delivery_country
+    number = vat_number_with_prefix(raw, country)  # a bare number is taken as one of the delivery country
+    number_country = vat_number_country(number)
+    if number_country != country and number_country in VAT_COUNTRY_ADJECTIVE:
+        wanted = VAT_COUNTRY_ADJECTIVE.get(country, country)
+        return [f"VAT number {number} is {VAT_COUNTRY_ADJECTIVE[number_country]}; an ICP delivery to {country} needs a {wanted} VAT number"]
     if not eu_vat.is_valid(number):
         return [f"ICP order: VAT number {raw} is not a valid EU VAT number"]
     return []

@@ -42,10 +42,18 @@ class Debtor:
         return asdict(self)
 
 
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def company_name(company: str) -> str:
+    """The company name, or '' when it holds no letter or digit ('---', '-': a form filled for the sake of it)."""
+    return company.strip() if _alnum(company) else ""
+
+
 def relation_code_base(company: str, firstname: str, lastname: str) -> str:
     """Company name, else first name + last name, letters and digits only, first 10 characters."""
-    base = company.strip() or f"{firstname}{lastname}"
-    return "".join(ch for ch in base if ch.isalnum())[:CODE_BASE_LENGTH]
+    return _alnum(company_name(company) or f"{firstname}{lastname}")[:CODE_BASE_LENGTH]
 
 
 def next_relation_code(base: str, existing_codes: Iterable[str]) -> str:
@@ -60,12 +68,16 @@ def next_relation_code(base: str, existing_codes: Iterable[str]) -> str:
 
 
 def debtor_for(order: Order) -> Debtor:
-    """The debtor of an order: company or person on the invoice address, matched by the customer's e-mail."""
+    """The debtor of an order: company or person on the invoice address, matched by the customer's e-mail.
+
+    The company name is the address's (manual: "Company name - [company]" of the address), never the
+    customer account's: a private buyer whose account once named a company stays a private debtor.
+    """
     address = order.invoice_address
     customer = order.customer
     firstname = address.firstname or customer.firstname
     lastname = address.lastname or customer.lastname
-    company = address.company or customer.company
+    company = company_name(address.company)
     person = " ".join(part for part in (firstname, lastname) if part)
     name = company or person
     code_base = relation_code_base(company, firstname, lastname)
