@@ -198,6 +198,11 @@ class TenantConfig(_Strict):
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
+    def configured_rates(self) -> frozenset[Decimal]:
+        """Every VAT percentage the tenant file maps (domestic and OSS)."""
+        keys = {*self.vat.rates, *(key for rates in self.vat.oss.values() for key in rates)}
+        return frozenset(Decimal(key) for key in keys)
+
     @property
     def prestashop_conn_id(self) -> str:
         """Airflow connection id of the shop."""

@@ -563,12 +563,33 @@ CASES = [
         rows=[("8000", "HOOG_VERK_21", "12.95", "10.70", "Kettle 1L")],
         debtor={"type": "P", "name": "Jan Jansen", "code_base": "JanJansen", "contact": ""},
     ),
+    Case(
+        "issue 15 #6: wrapping 1.03/0.85 is 21.18%, outside the manual's band; 21% fits to the cent (0.85 × 1.21 = 1.0285 → 1.03)",
+        # Total 12.10 + 1.03 = 13.13 incl, 10.00 + 0.85 = 10.85 excl.
+        order(products_wt="12.100000", products="10.000000", wrapping=("1.030000", "0.850000"), paid_incl="13.130000", paid_excl="10.850000"),
+        [detail("Mug", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        rows=[("8000", "HOOG_VERK_21", "12.10", "10.00", "Mug"), ("8000", "HOOG_VERK_21", "1.03", "0.85", "Surcharge")],
+    ),
+    Case(
+        "issue 15 #6: wrapping 1.22/1.00 is 22%: no configured rate fits to the cent (1.00 × 1.21 = 1.21), refused",
+        order(products_wt="12.100000", products="10.000000", wrapping=("1.220000", "1.000000"), paid_incl="13.320000", paid_excl="11.000000"),
+        [detail("Mug", 1, "12.100000", "10.000000", "12.100000", "10.000000")],
+        error="Gift wrapping 1.22 incl / 1.00 excl VAT is 22%: no VAT rate of the tenant file gives these amounts to the cent",
+    ),
+    Case(
+        "issue 15 #6: wrapping 0.50/0.46 is 8.7%: 9% fits to the cent (0.46 × 1.09 = 0.5014 → 0.50)",
+        # Total 10.90 + 0.50 = 11.40 incl, 10.00 + 0.46 = 10.46 excl.
+        order(products_wt="10.900000", products="10.000000", wrapping=("0.500000", "0.460000"), paid_incl="11.400000", paid_excl="10.460000"),
+        [detail("Book", 1, "10.900000", "10.000000", "10.900000", "10.000000", "2")],
+        rows=[("8010", "LAAG_VERK_9", "10.90", "10.00", "Book"), ("8010", "LAAG_VERK_9", "0.50", "0.46", "Surcharge")],
+    ),
 ]
 
 
 def _plan(case: Case):
-    order = normalize_order(case.order, case.details, case.customer, case.addresses, context(**case.ctx))
-    return order, build_plan(order, tenant(**case.tenant), context(**case.ctx))
+    config = tenant(**case.tenant)
+    order = normalize_order(case.order, case.details, case.customer, case.addresses, context(**case.ctx), config.configured_rates())
+    return order, build_plan(order, config, context(**case.ctx))
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.rows is not None], ids=lambda c: c.name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
@@ -186,8 +186,12 @@ def _shipping_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
     return Line("shipping", "Shipping", "", Decimal(1), rate, incl, excl)
 
 
-def _surcharge_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
-    """Gift wrapping as a 'Surcharge' line; a computed 20.4%–21% counts as 21%."""
+def _surcharge_line(order: Mapping, rates: Collection[Decimal]) -> Line | None:
+    """Gift wrapping as a 'Surcharge' line (manual: VAT % from incl − excl, above 20.4% and below 21% it is 21%).
+
+    Outside that band the rate is a configured one the amounts fit to the cent (incl = excl × (1 + rate),
+    rounded), the nearest to the computed percentage; when none fits the order is refused naming it.
+    """
     incl = _amount(order, "total_wrapping_tax_incl", "order")
     excl = _amount(order, "total_wrapping_tax_excl", "order")
     if incl == 0 and excl == 0:
@@ -196,10 +200,16 @@ def _surcharge_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None
         raise OrderProblem(f"Gift wrapping {incl} incl VAT has no amount excl VAT")
     computed = (incl - excl) / excl * HUNDRED
     low, high = WRAPPING_21_BAND
-    if low < computed <= high:
+    if low < computed < high:
         rate = Decimal(21)
     else:
-        rate = infer_rate(incl, excl, preferred) or computed.quantize(Decimal("0.01"))
+        fitting = [r for r in rates if to_cents(excl * (1 + r / HUNDRED)) == incl]
+        if not fitting:
+            raise OrderProblem(
+                f"Gift wrapping {fmt(incl)} incl / {fmt(excl)} excl VAT is {_pct(computed.quantize(Decimal('0.01')))}%: "
+                "no VAT rate of the tenant file gives these amounts to the cent"
+            )
+        rate = min(fitting, key=lambda r: (abs(r - computed), -r))
     return Line("surcharge", "Surcharge", "", Decimal(1), rate, incl, excl)
 
 
@@ -347,15 +357,20 @@ def normalize_order(
     customer: Mapping | None,
     addresses: Sequence[Mapping],
     ctx: ShopContext,
+    rates: Collection[Decimal] | None = None,
 ) -> Order:
-    """One webservice order (display=full) with its details, customer and addresses, as an Order."""
+    """One webservice order (display=full) with its details, customer and addresses, as an Order.
+
+    `rates` are the VAT percentages the tenant file maps (gift wrapping outside the manual's 21% band
+    must fit one of them); without them, the VAT rates that occur in the EU.
+    """
     if not isinstance(order, Mapping):
         raise MalformedOrder("order", "is not an object")
     order_id = _int(order, "id", "order", minimum=1)
     products = _product_lines(order, details, ctx)
     own_rates = [line.vat_rate for line in products]
     shipping = _shipping_line(order, own_rates)
-    surcharge = _surcharge_line(order, own_rates)
+    surcharge = _surcharge_line(order, COMMON_RATES if rates is None else rates)
     discounts, notes = _discount_lines(order, products, shipping)
     lines = tuple([*products, *([shipping] if shipping else []), *([surcharge] if surcharge else []), *discounts])
 

@@ -179,6 +179,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
     problems: dict[int, tuple[str, str]] = {}
     plans: list[dict] = []
     chunk = shop.ids_per_request
+    rates = config.configured_rates()
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         ctx = shop_context(config, shop)  # read once per task (the hook caches it)
@@ -194,7 +195,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
                 continue
             customer_id = str(raw.get("id_customer"))
             try:
-                order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx)
+                order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx, rates)
                 plan = build_plan(order, config, ctx)
             except OrderProblem as exc:
                 problems[order_id] = (exc.reason, exc.code)
