@@ -41,6 +41,7 @@ def test_mutation_books_rows_including_vat_so_the_total_is_the_shop_total():
         "invoiceNumber": "XKBKNABJK",
         "description": "XKBKNABJK - Bank wire",
         "termOfPayment": 14,
+        "paymentReference": "XKBKNABJK",  # manual: payment reference = the order number
         "inExVat": "IN",
         "rows": [
             {"ledgerId": 80, "vatCode": "HOOG_VERK_21", "amount": D("14.97"), "description": "Tea towel"},
@@ -51,6 +52,22 @@ def test_mutation_books_rows_including_vat_so_the_total_is_the_shop_total():
     # it would become 12.37 * 1.21 + 3.26 * 1.21 = 14.97 + 3.94 = 18.91: a cent short of what the customer paid.
     assert sum(r["amount"] for r in body["rows"]) == D("18.92")
     assert (D("3.26") * D("1.21")).quantize(D("0.01")) == D("3.94")
+
+
+def test_payment_reference_is_the_order_number_or_the_invoice_number_on_request():
+    raw = order(products_wt="12.950000", products="10.700000", paid_incl="12.950000", paid_excl="10.700000", invoice_number="123")
+    details = [detail("Kettle 1L", 1, "12.950000", "10.702479", "12.950000", "10.700000")]
+    normalized = normalize_order(raw, details, customer(), [address()], context())
+    by_reference = build_plan(normalized, tenant(eboekhouden={"sales_number_prefix": "WEB-"}), context())
+    assert mutation_payload(by_reference, LEDGERS, "1300", 7)["paymentReference"] == "XKBKNABJK"  # without our prefix
+    by_invoice = build_plan(normalized, tenant(eboekhouden={"sales_number": "invoice_number", "sales_number_prefix": "WEB-"}), context())
+    assert by_invoice.sales_number == "WEB-123"
+    assert mutation_payload(by_invoice, LEDGERS, "1300", 7)["paymentReference"] == "123"
+    assert invoice_payload(by_invoice, LEDGERS, "1300", 7, 3, with_mutation=True)["mutation"]["paymentReference"] == "123"
+    # a plan stored before the field existed still sends a reference: its sales number
+    stored = by_reference.to_dict()
+    del stored["payment_reference"]
+    assert mutation_payload(type(by_reference).from_dict(stored), LEDGERS, "1300", 7)["paymentReference"] == "WEB-XKBKNABJK"
 
 
 def test_json_writes_decimals_as_exact_numbers():

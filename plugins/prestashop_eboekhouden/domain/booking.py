@@ -56,6 +56,7 @@ class BookingPlan:
     rows: tuple[BookingRow, ...]
     invoice_number: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    payment_reference: str = ""  # manual: the order number, or the invoice number on request
 
     @property
     def total_incl(self) -> Decimal:
@@ -118,6 +119,14 @@ def base_sales_number(order: Order, config: TenantConfig) -> str:
     if len(sales_number) > MAX_SALES_NUMBER:
         raise ConfigurationProblem(f"Sales number {sales_number} is longer than {MAX_SALES_NUMBER} characters")
     return sales_number
+
+
+def payment_reference(order: Order, config: TenantConfig) -> str:
+    """The sale's payment reference (manual section 7): the order number, or the invoice number when the
+    tenant numbers its sales by invoice number; without the tenant's prefix (it is what the customer quotes)."""
+    if config.eboekhouden.sales_number == "invoice_number" and order.invoice_number:
+        return str(order.invoice_number)
+    return order.reference
 
 
 def _pct(rate: Decimal) -> str:
@@ -205,4 +214,5 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
         rows=tuple(rows),
         invoice_number=order.invoice_number,
         notes=order.notes,
+        payment_reference=payment_reference(order, config),
     )

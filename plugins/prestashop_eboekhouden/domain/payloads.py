@@ -75,6 +75,7 @@ def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_le
         "invoiceNumber": plan.sales_number,
         "description": plan.description[:200],
         "termOfPayment": plan.term_days,
+        "paymentReference": plan.payment_reference or plan.sales_number,
         "inExVat": "IN",
         "rows": [
             {
@@ -137,7 +138,7 @@ def invoice_payload(
         payload["mutation"] = {
             "ledgerId": _ledger(ledger_ids, debtor_ledger),
             "description": plan.description[:200],
-            "paymentReference": plan.sales_number,
+            "paymentReference": plan.payment_reference or plan.sales_number,
         }
     return payload
 
