@@ -136,6 +136,9 @@ class PaymentSettings(_Strict):
     always: bool = False
     without_outstanding_item: bool = False
     ledgers: dict[str, str] = Field(default_factory=lambda: {"default": "1100"})
+    # How far back booked orders wait for their payment (a bank transfer may come months later);
+    # independent of recheck.months_back, which is about open orders.
+    months_back: int = Field(default=12, ge=1, le=120)
 
     @field_validator("ledgers", mode="before")
     @classmethod

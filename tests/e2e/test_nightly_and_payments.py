@@ -99,6 +99,24 @@ def test_two_partial_payments_book_when_they_add_up(make_sandbox, state_store):
     assert sandbox.books.outstanding() == [o for o in sandbox.books.outstanding() if not o["invoiceNumber"].startswith("DEMO-")]
 
 
+def test_a_bank_transfer_four_months_after_the_order_is_booked(make_sandbox, state_store, tenants_dir):
+    # issue 15 #9: payments follow every booked order for payments.months_back (default 12), not only the
+    # open-order recheck's recheck.months_back (3 here); the order is from July, the transfer from November.
+    sandbox = make_sandbox()
+    oid = order(sandbox, "late@example.nl", "42.00", at="2026-07-15 10:30:00",
+                payments=[{"amount": "42.00", "payment_method": "Bank wire", "transaction_id": "BW-LATE", "date_add": "2026-11-19 09:00:00"}])
+    book_hour(dt.datetime(2026, 7, 15, 11))
+    assert state_store.get_orders("demo", [oid])[oid]["state"] == BOOKED
+    write_tenant(tenants_dir, {"payments": {"months_back": 3}})  # shorter than the order's age: not looked at
+    assert run_dag(PAYMENTS).state == "success"
+    assert payment_mutations(sandbox) == [] and stored_payments(state_store) == []
+    write_tenant(tenants_dir, {})  # the default: 12 months
+    assert run_dag(PAYMENTS).state == "success"
+    (payment,) = payment_mutations(sandbox)
+    assert [(r["amount"], r["invoiceNumber"]) for r in payment["rows"]] == [(D("42.00"), state_store.get_orders("demo", [oid])[oid]["sales_number"])]
+    assert payment["entryNumber"] == "BW-LATE"
+
+
 def test_unpaid_in_the_shop_waits_unless_payments_always(make_sandbox, state_store, tenants_dir):
     sandbox = make_sandbox()
     write_tenant(tenants_dir, {"prestashop": {"process_statuses": [2, 3, 4, 5, 10]}})

@@ -44,8 +44,9 @@ class PaymentsExtracted:
 
 
 def extract_payments(config: TenantConfig, shop: PrestaShopHook, store: StateStore, today: dt.date, run_id: str | None) -> PaymentsExtracted:
-    """Register the shop payments of booked, unpaid orders that the shop marks paid (or all, with payments.always)."""
-    awaiting = store.orders_awaiting_payment(config.tenant, since=cutoff_date(today, config.recheck.months_back))
+    """Register the shop payments of booked orders without a booked payment from the last payments.months_back
+    months, that the shop marks paid (or all, with payments.always)."""
+    awaiting = store.orders_awaiting_payment(config.tenant, since=cutoff_date(today, config.payments.months_back))
     if not awaiting:
         return PaymentsExtracted([], 0, 0, 0)
     by_id = {row["order_id"]: row for row in awaiting}
