@@ -6,7 +6,9 @@ An order spec (``ShopState.create_order``, ``POST /__sandbox__/orders``) is a di
 - ``address`` / ``delivery_address``: an id of the customer's, ``{"id": N}``, a country code (``"DE"``), or new
   fields ``{"country": "NL", "company", "vat_number", "address1", "address2", "postcode", "city", "phone",
   "firstname", "lastname"}`` (default: the customer's first live address; delivery defaults to the invoice address);
-- ``lines``: ``[{"name", "sku", "quantity", "tax_rate", "unit_price_incl" or "unit_price_excl", "product_id"?}]``;
+- ``lines``: ``[{"name", "sku", "quantity", "tax_rate", "unit_price_incl" or "unit_price_excl", "product_id"?,
+  "product_reference"?}]`` (``product_reference``: the product's reference in ``products`` when it differs from the
+  line's SKU, e.g. given to the product after the order; each line's product is a ``products`` record);
 - ``shipping_incl`` + ``shipping_rate``, ``wrapping_incl`` + ``wrapping_rate``, ``discount_incl`` (+ ``discount_excl``);
 - ``vat_exempt``: the customer pays no VAT (ICP, export): every line, shipping and wrapping at 0%, no tax association;
 - ``state``, ``payment`` (+ ``module``), ``reference``, ``date_add``, ``date_upd``, ``invoice_number``, ``invoice_date``,
@@ -60,6 +62,7 @@ RESOURCES = (
     "order_states",
     "currencies",
     "configurations",
+    "products",
 )
 SINGULAR = {
     "orders": "order",
@@ -72,6 +75,7 @@ SINGULAR = {
     "order_states": "order_state",
     "currencies": "currency",
     "configurations": "configuration",
+    "products": "product",
 }
 # Fields the shop keeps but the webservice never shows.
 HIDDEN_FIELDS = frozenset({"passwd", "secure_key", "reset_password_token"})
@@ -129,6 +133,7 @@ class LineSpec:
     unit_incl: Decimal
     unit_excl: Decimal
     product_id: int | None = None
+    product_reference: str | None = None
 
     @classmethod
     def from_spec(cls, data: Mapping[str, Any], vat_exempt: bool) -> LineSpec:
@@ -146,7 +151,11 @@ class LineSpec:
         if vat_exempt:
             rate, incl = ZERO, excl
         product_id = int(data["product_id"]) if data.get("product_id") else None
-        return cls(str(data.get("name") or "Product"), str(data.get("sku") or ""), quantity, rate, incl, excl, product_id)
+        reference = data.get("product_reference")
+        return cls(
+            str(data.get("name") or "Product"), str(data.get("sku") or ""), quantity, rate, incl, excl, product_id,
+            None if reference is None else str(reference),
+        )
 
     @property
     def total_incl(self) -> Decimal:
@@ -516,10 +525,13 @@ class ShopState:
         return tax_id
 
     def _product_id(self, line: LineSpec) -> int:
-        """A stable product id per SKU."""
-        if line.product_id:
-            return line.product_id
-        return self._products.setdefault(line.sku or line.name, len(self._products) + 1)
+        """A stable product id per SKU; the product is in ``products`` (its reference: the SKU, or the line's
+        product_reference)."""
+        product_id = line.product_id or self._products.setdefault(line.sku or line.name, len(self._products) + 1)
+        if product_id not in self._tables["products"]:
+            reference = line.sku if line.product_reference is None else line.product_reference
+            self._tables["products"][product_id] = {"id": product_id, "reference": reference, "name": line.name, "active": "1"}
+        return product_id
 
     def _detail(self, detail_id: int, order_id: int, line: LineSpec, vat_exempt: bool) -> dict[str, Any]:
         """An order_details record for one line."""

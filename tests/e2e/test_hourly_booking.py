@@ -225,6 +225,21 @@ def test_reprocess_from_errors_after_fixing_the_vat_mapping(make_sandbox, state_
     assert [(codes[r["ledgerId"]], r["vatCode"], r["amount"]) for r in mutation["rows"]] == [("8300", "GEEN", D("10.00")), ("1630", "GEEN", D("2.00"))]
 
 
+def test_invoice_lines_without_sku_take_the_product_reference_read_in_one_batch(make_sandbox, state_store, tenants_dir, eb_backend):
+    # issue 15 #11: a line whose SKU is empty gets the product's reference from the shop's products resource,
+    # read once for all such lines of the batch (not once per line or per order)
+    sandbox = make_sandbox()
+    write_tenant(tenants_dir, {"eboekhouden": {"book_as": "invoice", "sales_number": "id", "sales_number_prefix": "SKU"}})
+    who = customer("sku@example.nl", "Sanne", "Kok")
+    first = order(sandbox, who, [{**line("Bureaulamp", "24.20"), "sku": "", "product_id": 9101, "product_reference": "LAMP-9101"}, line("Lepel", "4.50", sku="LP-1")])
+    second = order(sandbox, who, [{**line("Vaas", "12.10"), "sku": "", "product_id": 9102, "product_reference": "VAAS-9102"}], at="2026-11-20 10:40:00")
+    before = sandbox.shop.stats.count("GET", "products")
+    assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
+    assert sandbox.shop.stats.count("GET", "products") - before == 1
+    items = {i["invoiceNumber"]: [it.get("code") for it in i["items"]] for i in sandbox.books.invoices() if str(i["invoiceNumber"]).startswith("SKU")}
+    assert items == {f"SKU{first}": ["LAMP-9101", "LP-1"], f"SKU{second}": ["VAAS-9102"]}
+
+
 def test_invoices_with_and_without_mutation(make_sandbox, state_store, tenants_dir, eb_backend):
     sandbox = make_sandbox()
     write_tenant(tenants_dir, {"eboekhouden": {"book_as": "invoice", "invoice_with_mutation": True, "sales_number": "id", "sales_number_prefix": "WEB"}})

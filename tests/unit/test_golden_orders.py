@@ -647,3 +647,21 @@ def test_all_problems_are_reported_together():
         _plan(case)
     assert caught.value.reason == "Order total 10.56 ≠ lines + shipping + wrapping − discount 10.55; No VAT mapping for 5.5% on line 1 'Livre'"
     assert caught.value.code == "PRECHECK"
+
+
+def test_a_line_without_sku_takes_the_products_reference_from_the_shop():
+    # issue 15 #11: manual, order lines: "SKU [articles][0][sku] if it is filled. If not, the product is
+    # retrieved from Prestashop and the SKU is determined based on that."
+    from prestashop_eboekhouden.domain.normalize import product_rows, products_without_sku
+
+    raw = order(products_wt="25.050000", products="20.700000", paid_incl="25.050000", paid_excl="20.700000")
+    details = [
+        detail("Kettle 1L", 1, "12.950000", "10.702479", "12.950000", "10.700000", sku="KET-1"),
+        {**detail("Lamp", 1, "12.100000", "10.000000", "12.100000", "10.000000", sku="", id="2"), "product_id": "307"},
+    ]
+    assert products_without_sku(product_rows(raw, details)) == {"307"}  # only the line without a SKU is looked up
+    normalized = normalize_order(raw, details, customer(), [address()], context(), product_references={"307": "LAMP-307"})
+    assert [(line.description, line.sku) for line in normalized.lines] == [("Kettle 1L", "KET-1"), ("Lamp", "LAMP-307")]
+    # the shop has no reference for the product either: the line goes without a code
+    normalized = normalize_order(raw, details, customer(), [address()], context(), product_references={})
+    assert [line.sku for line in normalized.lines] == ["KET-1", ""]

@@ -121,8 +121,9 @@ def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
     return total
 
 
-def _product_line(detail: Mapping, where: str, ctx: ShopContext) -> Line | None:
-    """One order_details row as a product line; quantity 0 is skipped."""
+def _product_line(detail: Mapping, where: str, ctx: ShopContext, product_references: Mapping[str, str]) -> Line | None:
+    """One order_details row as a product line; quantity 0 is skipped. The line code is the row's SKU,
+    else the product's reference in the shop (manual: read from the product when the SKU is empty)."""
     quantity = Decimal(_int(detail, "product_quantity", where, minimum=None))
     if quantity < 0:
         raise MalformedOrder(f"{where}.product_quantity", f"is {quantity}, a negative quantity")
@@ -144,7 +145,8 @@ def _product_line(detail: Mapping, where: str, ctx: ShopContext) -> Line | None:
         if rate is None:
             raise MalformedOrder(f"{where}.taxes", f"is missing and {incl}/{excl} fits no VAT rate")
     name = _text(detail, "product_name", where) or _text(detail, "product_reference", where) or f"Product {detail.get('product_id', '')}".strip()
-    return Line("product", name, _text(detail, "product_reference", where, limit=64), quantity, rate, incl, excl)
+    sku = _text(detail, "product_reference", where, limit=64) or product_references.get(str(detail.get("product_id")), "").strip()[:64]
+    return Line("product", name, sku, quantity, rate, incl, excl)
 
 
 def _rows_as_details(order: Mapping) -> list[dict]:
@@ -155,7 +157,21 @@ def _rows_as_details(order: Mapping) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext) -> list[Line]:
+def product_rows(order: Mapping, details: Sequence[Mapping]) -> list[Mapping]:
+    """The rows the product lines come from: order_details, else the order's own order_rows."""
+    return [row for row in (details or _rows_as_details(order)) if isinstance(row, Mapping)]
+
+
+def products_without_sku(rows: Iterable[Mapping]) -> set[str]:
+    """Product ids of rows whose SKU (product_reference) is empty: their reference is read from the shop."""
+    return {
+        str(row.get("product_id")).strip()
+        for row in rows
+        if not str(row.get("product_reference") or "").strip() and str(row.get("product_id") or "").strip() not in ("", "0")
+    }
+
+
+def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext, product_references: Mapping[str, str]) -> list[Line]:
     """The product lines, from order_details (or the order's own rows as fallback)."""
     source, label = (details, "order_details") if details else (_rows_as_details(order), "order_rows")
     if not source:
@@ -164,7 +180,7 @@ def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext)
     for index, detail in enumerate(source, start=1):
         if not isinstance(detail, Mapping):
             raise MalformedOrder(f"{label}[{index}]", "is not an object")
-        line = _product_line(detail, f"{label}[{index}]", ctx)
+        line = _product_line(detail, f"{label}[{index}]", ctx, product_references)
         if line is not None:
             lines.append(line)
     return lines
@@ -358,16 +374,18 @@ def normalize_order(
     addresses: Sequence[Mapping],
     ctx: ShopContext,
     rates: Collection[Decimal] | None = None,
+    product_references: Mapping[str, str] | None = None,
 ) -> Order:
     """One webservice order (display=full) with its details, customer and addresses, as an Order.
 
     `rates` are the VAT percentages the tenant file maps (gift wrapping outside the manual's 21% band
-    must fit one of them); without them, the VAT rates that occur in the EU.
+    must fit one of them); without them, the VAT rates that occur in the EU. `product_references` maps a
+    product id to its reference in the shop, for lines without a SKU.
     """
     if not isinstance(order, Mapping):
         raise MalformedOrder("order", "is not an object")
     order_id = _int(order, "id", "order", minimum=1)
-    products = _product_lines(order, details, ctx)
+    products = _product_lines(order, details, ctx, product_references or {})
     own_rates = [line.vat_rate for line in products]
     shipping = _shipping_line(order, own_rates)
     surcharge = _surcharge_line(order, COMMON_RATES if rates is None else rates)

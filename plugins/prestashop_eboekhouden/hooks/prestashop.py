@@ -232,6 +232,10 @@ class PrestaShopHook(ApiHook):
         """Every address of these customers (deleted ones too: an order may still point at one)."""
         return self.by_ids("addresses", "id_customer", customer_ids)
 
+    def products(self, ids: Iterable[int | str]) -> list[dict]:
+        """Products by id (their reference: the line code of an order line without a SKU)."""
+        return self.by_ids("products", "id", ids, display="[id,reference]")
+
     def order_payments(self, references: Iterable[str]) -> list[dict]:
         """Payments registered on orders, by order reference."""
         return self.by_ids("order_payments", "order_reference", references)

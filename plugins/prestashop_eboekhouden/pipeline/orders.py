@@ -16,9 +16,9 @@ from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import build_plan
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import ShopContext
-from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime
+from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime, product_rows, products_without_sku
 from prestashop_eboekhouden.domain.relations import normalize_email
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 from prestashop_eboekhouden.store import BOOKED, ERROR, StateStore
 
 log = logging.getLogger(__name__)
@@ -141,6 +141,19 @@ class Validated:
     refused: int
 
 
+def product_references(shop: PrestaShopHook, product_ids: Iterable[str]) -> dict[str, str]:
+    """Product id → reference, read in batches for the lines without a SKU; {} when the key may not read products."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    try:
+        rows = shop.products(ids)
+    except PrestaShopPermissionError:
+        log.warning("The PrestaShop key may not read products: %d lines without a SKU are booked without a product code", len(ids))
+        return {}
+    return {str(row.get("id")): str(row.get("reference") or "").strip() for row in rows}
+
+
 def _index(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = defaultdict(list)
     for item in items:
@@ -188,6 +201,9 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
         customer_ids = {str(o.get("id_customer")) for o in orders.values()}
         customers = {str(c.get("id")): c for c in shop.customers(customer_ids)}
         addresses = _index(shop.addresses_of_customers(customer_ids), "id_customer")
+        references = product_references(
+            shop, {pid for oid, raw in orders.items() if isinstance(raw, dict) for pid in products_without_sku(product_rows(raw, details.get(str(oid), [])))}
+        )
         for order_id in part:
             raw = orders.get(order_id)
             if raw is None:
@@ -195,7 +211,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
                 continue
             customer_id = str(raw.get("id_customer"))
             try:
-                order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx, rates)
+                order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx, rates, references)
                 plan = build_plan(order, config, ctx)
             except OrderProblem as exc:
                 problems[order_id] = (exc.reason, exc.code)
