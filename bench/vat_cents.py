@@ -76,11 +76,12 @@ def compare(urls: dict[str, str], booked: dict) -> dict:
         f"{urls['prestashop']}/api/orders", auth=(PS_KEY, ""), timeout=120,
         params={"output_format": "JSON", "display": "[id,total_paid_tax_incl,total_paid_tax_excl]"},
     ).json()["orders"]
+    shop_incl = {int(o["id"]): Decimal(o["total_paid_tax_incl"]).quantize(Decimal("0.01")) for o in shop_orders}
     shop_vat = {int(o["id"]): Decimal(o["total_paid_tax_incl"]).quantize(Decimal("0.01")) - Decimal(o["total_paid_tax_excl"]).quantize(Decimal("0.01")) for o in shop_orders}
     ledgers = {int(item["id"]): item["code"] for item in _exact(requests.get(f"{urls['eboekhouden']}/__sandbox__/ledgers", timeout=60))}
     mutations = {m["invoiceNumber"]: m for m in _exact(requests.get(f"{urls['eboekhouden']}/__sandbox__/mutations", timeout=120)) if m["type"] == 2}
     vat_ledgers = set(booked["vat_ledgers"])
-    orders = equal = rows = rows_equal = 0
+    orders = equal = rows = rows_equal = totals_equal = 0
     order_diffs: Counter = Counter()
     row_diffs: Counter = Counter()
     differing_kinds: Counter = Counter()
@@ -91,6 +92,7 @@ def compare(urls: dict[str, str], booked: dict) -> dict:
         if mutation is None:
             continue
         orders += 1
+        totals_equal += Decimal(str(mutation["amount"])) == shop_incl[item["order_id"]]
         oss_vat = sum((Decimal(str(r["amount"])) for r in mutation["rows"] if ledgers.get(int(r["ledgerId"])) in vat_ledgers), ZERO)
         eb_vat = Decimal(str(mutation["totalVat"])) + oss_vat
         diff = eb_vat - shop_vat[item["order_id"]]
@@ -112,7 +114,7 @@ def compare(urls: dict[str, str], booked: dict) -> dict:
             if abs(row_diff) > abs(largest_row[0]):
                 largest_row = (row_diff, f"{item['sales_number']} '{planned['description'][:30]}'")
     return {
-        "orders_booked": orders, "orders_vat_equal": equal, "orders_vat_differs": orders - equal,
+        "orders_booked": orders, "orders_total_equal": totals_equal, "orders_vat_equal": equal, "orders_vat_differs": orders - equal,
         "largest_order_difference": str(largest_order[0]), "largest_order_difference_at": largest_order[1],
         "order_differences": dict(sorted(order_diffs.items(), key=lambda kv: Decimal(kv[0]))),
         "rows": rows, "rows_vat_equal": rows_equal, "rows_vat_differs": rows - rows_equal,
@@ -140,7 +142,7 @@ def main() -> None:
         result = {"seeded": args.orders, "seed": args.seed, **compare(urls, booked)}
     print(f"Seeded orders ({args.orders}, seed {args.seed}) booked per line incl VAT (inExVat IN) into the e-Boekhouden REST emulator:")
     print(table([result], [
-        ("orders_booked", "orders booked"), ("orders_vat_equal", "VAT = shop's"), ("orders_vat_differs", "VAT differs"),
+        ("orders_booked", "orders booked"), ("orders_total_equal", "total incl = shop's"), ("orders_vat_equal", "VAT = shop's"), ("orders_vat_differs", "VAT differs"),
         ("largest_order_difference", "largest diff"), ("rows", "rows"), ("rows_vat_equal", "row VAT = line's"),
         ("rows_vat_differs", "row VAT differs"), ("largest_row_difference", "largest row diff"),
     ]))

@@ -458,8 +458,10 @@ CASES = [
             ("8010", "LAAG_VERK_9", "-1.31", "-1.20", "Discount 9%"),
         ],
         notes=[
-            "Discount 3.73 incl / 3.50 excl VAT fits no split over the cart's VAT rates (21%, 9%): "
-            "booked by the products' share, with 0.30 excl VAT more on the 21% part"
+            (
+                "Discount 3.73 incl / 3.50 excl VAT fits no split over the cart's VAT rates (21%, 9%): "
+                "booked by the products' share, with 0.30 excl VAT more on the 21% part"
+            )
         ],
     ),
     Case(
@@ -482,8 +484,10 @@ CASES = [
             ("8020", "GEEN", "-1.00", "-1.00", "Discount 0%"),
         ],
         notes=[
-            "Discount 3.30 incl / 3.10 excl VAT fits no split over the cart's VAT rates (21%, 9%, 0%): "
-            "booked by the products' share, with 0.10 excl VAT more on the 21% part"
+            (
+                "Discount 3.30 incl / 3.10 excl VAT fits no split over the cart's VAT rates (21%, 9%, 0%): "
+                "booked by the products' share, with 0.10 excl VAT more on the 21% part"
+            )
         ],
     ),
     Case(

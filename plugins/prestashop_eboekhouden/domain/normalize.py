@@ -11,9 +11,9 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
-from prestashop_eboekhouden.domain.prechecks import compact_vat_number
 from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
 from prestashop_eboekhouden.domain.money import CENT, ZERO, fmt, parse_amount, parse_decimal, to_cents
+from prestashop_eboekhouden.domain.prechecks import compact_vat_number
 
 UNSET_DATE = "0000-00-00 00:00:00"
 # VAT rates that occur in the EU; a rate inferred from incl/excl amounts snaps to one of these.
