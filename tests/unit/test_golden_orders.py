@@ -587,6 +587,32 @@ CASES = [
         [detail("Book", 1, "10.900000", "10.000000", "10.900000", "10.000000", "2")],
         rows=[("8010", "LAAG_VERK_9", "10.90", "10.00", "Book"), ("8010", "LAAG_VERK_9", "0.50", "0.46", "Surcharge")],
     ),
+    Case(
+        "issue 15 #8: an OSS line whose VAT rounds to 0.00 gets no VAT row",
+        # Sachet 0.04/0.04 with a declared 7%: 0.04 × 7% = 0.0028 → 0.00 VAT; the net row only.
+        # Total 23.80 + 0.04 = 23.84 incl, 20.00 + 0.04 = 20.04 excl.
+        order(products_wt="23.840000", products="20.040000", paid_incl="23.840000", paid_excl="20.040000"),
+        [
+            detail("Lamp", 1, "23.800000", "20.000000", "23.800000", "20.000000", "4"),
+            detail("Sugar sachet", 1, "0.040000", "0.040000", "0.040000", "0.040000", "5", id="2"),
+        ],
+        addresses=DE,
+        regime=Regime.OSS,
+        rows=[
+            ("8300", "GEEN", "20.00", "20.00", "Lamp"),
+            ("1630", "GEEN", "3.80", "0.00", "VAT 19% Lamp"),
+            ("8300", "GEEN", "0.04", "0.04", "Sugar sachet"),
+        ],
+    ),
+    Case(
+        "issue 15 #6: untaxed wrapping on an ICP order is 0% even when the tenant maps no 0% rate",
+        order(products_wt="900.000000", products="900.000000", wrapping=("2.000000", "2.000000"), paid_incl="902.000000", paid_excl="902.000000"),
+        [detail("Espresso machine", 2, "450.000000", "450.000000", "900.000000", "900.000000")],
+        addresses=BE_COMPANY,
+        tenant={"vat": {"rates": {"21": {"vat_code": "HOOG_VERK_21", "revenue_ledger": "8000"}}}},
+        regime=Regime.ICP,
+        rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine"), ("8100", "BI_EU_VERK", "2.00", "2.00", "Surcharge")],
+    ),
 ]
 
 

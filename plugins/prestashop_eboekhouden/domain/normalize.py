@@ -219,7 +219,8 @@ def _surcharge_line(order: Mapping, rates: Collection[Decimal]) -> Line | None:
     if low < computed < high:
         rate = Decimal(21)
     else:
-        fitting = [r for r in rates if to_cents(excl * (1 + r / HUNDRED)) == incl]
+        # 0% is always a rate: untaxed wrapping on an ICP, export or exempt order
+        fitting = [r for r in {Decimal(0), *rates} if to_cents(excl * (1 + r / HUNDRED)) == incl]
         if not fitting:
             raise OrderProblem(
                 f"Gift wrapping {fmt(incl)} incl / {fmt(excl)} excl VAT is {_pct(computed.quantize(Decimal('0.01')))}%: "
