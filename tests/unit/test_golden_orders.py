@@ -613,6 +613,46 @@ CASES = [
         regime=Regime.ICP,
         rows=[("8100", "BI_EU_VERK", "900.00", "900.00", "Espresso machine"), ("8100", "BI_EU_VERK", "2.00", "2.00", "Surcharge")],
     ),
+    Case(
+        "issue 15 #1: a voucher 5.00/4.67 on the books: the shop's rounding puts the exact two-rate solution 3 cents off; all at 7% fits",
+        # Proportional: 5.00 × 23.80/45.20 = 2.63 @19%, 2.37 @7%; excl 2.21 + 2.21 = 4.42 ≠ 4.67.
+        # Exactly: 0.12x = 5.00 − 1.07 × 4.67 = 0.0031 → x = 0.026 (a rounding artefact: 4.67 × 1.07 = 4.9969
+        # was rounded to 5.00 by the shop). x = 0.03 gives 0.04/0.03 @19% (off 0.0043) and 4.96/4.64 @7%
+        # (off 0.0048); x = 0 gives 5.00/4.67 @7%, off only 0.0031: the whole voucher at 7%, −4.67 net / −0.33 VAT.
+        # VAT 3.80 + 1.40 − 0.33 = 4.87 = 40.20 − 35.33.
+        order(products_wt="45.200000", products="40.000000", discounts=("5.000000", "4.670000"), paid_incl="40.200000", paid_excl="35.330000"),
+        [
+            detail("Lamp", 1, "23.800000", "20.000000", "23.800000", "20.000000", "4"),
+            detail("Books", 2, "10.700000", "10.000000", "21.400000", "20.000000", "5", id="2"),
+        ],
+        addresses=DE,
+        regime=Regime.OSS,
+        rows=[
+            ("8300", "GEEN", "20.00", "20.00", "Lamp"),
+            ("1630", "GEEN", "3.80", "0.00", "VAT 19% Lamp"),
+            ("8300", "GEEN", "20.00", "20.00", "Books"),
+            ("1630", "GEEN", "1.40", "0.00", "VAT 7% Books"),
+            ("8300", "GEEN", "-4.67", "-4.67", "Discount"),
+            ("1630", "GEEN", "-0.33", "0.00", "VAT 7% Discount"),
+        ],
+    ),
+    Case(
+        "issue 15 #1: 0% and 21% in the cart: the rounding cent of the proportional split goes on the taxed part",
+        # Shares of 32.10: 3.21 × 12.10/32.10 = 1.21 @21%, 2.00 @0% (the largest part); excl 1.00 + 2.00 = 3.00
+        # vs the shop's 3.01 (within 2 cents): the cent goes on the 21% part, a 0% part cannot hold VAT:
+        # −1.21/−1.01 @21%, −2.00/−2.00 @0%. Total 32.10 − 3.21 = 28.89 incl, 30.00 − 3.01 = 26.99 excl.
+        order(products_wt="32.100000", products="30.000000", discounts=("3.210000", "3.010000"), paid_incl="28.890000", paid_excl="26.990000"),
+        [
+            detail("Kettle 1L", 1, "12.100000", "10.000000", "12.100000", "10.000000"),
+            detail("Gift card", 1, "20.000000", "20.000000", "20.000000", "20.000000", "3", id="2"),
+        ],
+        rows=[
+            ("8000", "HOOG_VERK_21", "12.10", "10.00", "Kettle 1L"),
+            ("8020", "GEEN", "20.00", "20.00", "Gift card"),
+            ("8000", "HOOG_VERK_21", "-1.21", "-1.01", "Discount 21%"),
+            ("8020", "GEEN", "-2.00", "-2.00", "Discount 0%"),
+        ],
+    ),
 ]
 
 

@@ -241,21 +241,35 @@ def _shares(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
 
 def _two_rate_split(incl: Decimal, excl: Decimal, rates: Sequence[Decimal]) -> tuple[list[Decimal], list[Decimal]] | None:
     """The split over two rates that meets both the discount incl and excl with each part at its own rate
-    (incl = excl × (1 + rate)); None when there is no such split with non-negative parts."""
+    (incl = excl × (1 + rate), to the cent); None when there is no such split with non-negative parts.
+
+    Solved exactly, x + y = excl and high·x + low·y = incl, the cent-rounded shop figures put x a little
+    off (by up to half a cent over the rates' difference: 0.25 between 9% and 7%); so the cents around
+    the solution and the two ends (everything on one rate, the common voucher on one product or on the
+    shipping) are tried, and the one whose parts fit their rates best is taken.
+    """
     high, low = (1 + r / HUNDRED for r in rates)
     if high == low:
         return None
-    # x + y = excl and high·x + low·y = incl  →  x = (incl − low·excl) / (high − low)
-    excl_high = to_cents((incl - low * excl) / (high - low))
-    excl_low = excl - excl_high
-    incl_high = to_cents(excl_high * high)
-    incl_low = incl - incl_high
-    parts_incl, parts_excl = [incl_high, incl_low], [excl_high, excl_low]
-    if min(*parts_incl, *parts_excl) < 0:
-        return None
-    if any(abs(part_excl * (1 + rate / HUNDRED) - part_incl) > CENT for part_incl, part_excl, rate in zip(parts_incl, parts_excl, rates)):
-        return None
-    return parts_incl, parts_excl
+    exact = (incl - low * excl) / (high - low)  # excl at the high rate
+    near = to_cents(min(max(exact, ZERO), excl))
+    tried = {ZERO, excl, *(near + step * CENT for step in range(-2, 3))}
+    best: tuple[tuple[Decimal, Decimal], list[Decimal], list[Decimal]] | None = None
+    for excl_high in sorted(tried):
+        excl_low = excl - excl_high
+        if excl_high < 0 or excl_low < 0:
+            continue
+        incl_high = to_cents(excl_high * high)
+        incl_low = incl - incl_high
+        if incl_low < 0:
+            continue
+        misfit = max(abs(incl_high - excl_high * high), abs(incl_low - excl_low * low))
+        if misfit > CENT:
+            continue
+        key = (misfit, abs(excl_high - exact))
+        if best is None or key < best[0]:
+            best = (key, [incl_high, incl_low], [excl_high, excl_low])
+    return None if best is None else (best[1], best[2])
 
 
 def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
@@ -285,7 +299,10 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
     parts_incl = _shares(incl, [base[r] for r in rates])
     parts_excl = [to_cents(part / (1 + r / HUNDRED)) for part, r in zip(parts_incl, rates)]
     difference = excl - sum(parts_excl, ZERO)
-    largest = max(range(len(rates)), key=lambda i: (parts_incl[i], -i))
+    # the cents that make the excl parts meet the shop's go on the largest part that carries VAT (a 0% part
+    # cannot hold VAT: its excl stays its incl)
+    taxed = [i for i, rate in enumerate(rates) if rate != 0] or list(range(len(rates)))
+    largest = max(taxed, key=lambda i: (parts_incl[i], -i))
     notes: list[str] = []
     if abs(difference) <= CENT * len(rates):
         parts_excl[largest] += difference
