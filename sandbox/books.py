@@ -1,12 +1,16 @@
 """The emulated e-Boekhouden administration: sessions, ledgers, relations, mutations, invoices and their validation.
 
-Error codes from the fact sheet are used as documented. Where it names none, the sandbox uses its own
-(marked "sandbox" below): MUT_001 type, MUT_010/MUT_011/MUT_014 header ledger missing/unknown/wrong
-category, MUT_103 row ledger missing, MUT_106 row amount, MUT_110 vatAmount missing with AFW codes,
-MUT_112 sale VAT code on a purchase, MUT_114 row invoice number missing, MUT_021 payment reference
-exists; REL_001 type, REL_048 code too long; FACT_001..FACT_031 for invoices (FACT_018 is documented);
-API_SESSION_002 source too long, API_SESSION_004 wrong access token, API_SESSION_005 missing/expired
-session; LIST_001..LIST_003 for list parameters; API_BODY_001 for a body that is not JSON.
+Error codes and their titles are the official table's (``prestashop_eboekhouden.contract.eboekhouden``):
+an :class:`ApiProblem` with an official code always carries the official title; our own detail goes into
+``message``. Where the description names no code for a check the emulator makes, it answers ERR_002
+("Your request contains an invalid value.") with the property named.
+
+Knobs for what the official description leaves open (``BooksState`` attributes, also settable through
+``PUT /__sandbox__/settings``): ``mutation_list_amount`` (what a mutation list item's ``amount`` holds:
+``incl`` / ``excl`` / ``debtor`` (the debtor line, negative) / ``zero``), ``list_ids_zero`` (list items
+carry ``id`` 0), ``email_case`` (``insensitive`` / ``sensitive``: how the ``email`` filter compares),
+``session_delete`` (what ``DELETE /v1/session`` answers, which the description does not have: ``405``,
+``404`` or ``revoke``).
 
 The legacy SOAP API (sandbox/soap.py) works on the same administration: it logs in with a username and two
 security codes (SOAP_AUTH_001/002, sessions SOAP_SESSION_001), books rows with the VAT amounts the client
@@ -28,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox.appkit import RequestStats
+from sandbox.contract import ERROR_CODES, SOURCE_PATTERN, ContractLog
 from sandbox.money import HUNDRED, cents, to_decimal
 
 DEFAULT_TOKEN = "sandbox-eboekhouden-token"
@@ -67,8 +72,9 @@ class ApiProblem(Exception):
     def __init__(
         self, code: str, title: str, message: str = "", *, status: int = 400, kind: str = "validation", property_name: str = ""
     ) -> None:
-        super().__init__(f"{code} {title}")
-        self.code, self.title, self.message = code, title, message or title
+        official = ERROR_CODES.get(code)
+        super().__init__(f"{code} {official or title}")
+        self.code, self.title, self.message = code, official or title, message or title
         self.status, self.kind, self.property_name = status, kind, property_name
 
     def body(self) -> dict[str, Any]:
@@ -199,6 +205,7 @@ class BooksState:
     ) -> None:
         self.lock = threading.RLock()
         self.stats = RequestStats()
+        self.contract = ContractLog()  # what the REST emulator checked against the official contract
         self.soap_stats = RequestStats()
         self.access_token = access_token
         self.token_lifetime = token_lifetime
@@ -206,6 +213,11 @@ class BooksState:
         self.soap_security_code_1 = soap_security_code_1
         self.soap_security_code_2 = soap_security_code_2
         self.closed_until: str | None = None
+        # knobs where the official description is silent (see the module docstring)
+        self.mutation_list_amount = "incl"
+        self.list_ids_zero = False
+        self.email_case = "insensitive"
+        self.session_delete = "405"
         self.relation_patches: list[tuple[int, dict[str, Any]]] = []
         # sales the SOAP API overwrote: {id, invoiceNumber, oldAmount, newAmount, old, new}
         self.overwrites: list[dict[str, Any]] = []
@@ -229,8 +241,8 @@ class BooksState:
         source = _text(payload, "source")
         if not source:
             raise ApiProblem("API_SESSION_001", "Source is required", property_name="source")
-        if len(source) > MAX_SOURCE:
-            raise ApiProblem("API_SESSION_002", "Source is too long", f"source has at most {MAX_SOURCE} characters", property_name="source")
+        if not SOURCE_PATTERN.match(source):
+            raise ApiProblem("API_SESSION_002", "Source does not match pattern", f"source {source!r}: letters, digits, _ and spaces, at most {MAX_SOURCE}", property_name="source")
         token = _text(payload, "accessToken")
         if not token:
             raise ApiProblem("API_SESSION_003", "Access token is required", property_name="accessToken")
@@ -370,7 +382,7 @@ class BooksState:
         with self.lock:
             code = _text(payload, "code").strip() or self.next_code(name)
             if len(code) > MAX_CODE:
-                raise ApiProblem("REL_048", "Code is too long", f"a code has at most {MAX_CODE} characters", property_name="code")
+                raise ApiProblem("REL_006", "Code is too long", f"a code has at most {MAX_CODE} characters", property_name="code")
             if self._code_taken(code):
                 raise ApiProblem("REL_049", "Code already exists", f"a relation with code {code} exists", property_name="code")
             relation_id = next(reversed(self._relations), 1000) + 1  # ids only grow: the last key is the highest
@@ -385,7 +397,7 @@ class BooksState:
         with self.lock:
             record = self._relations.get(relation_id)
             if record is None:
-                raise ApiProblem("REL_003", "Relation not found", status=404, property_name="id")
+                raise ApiProblem("REL_055", "Relation not found", status=404, property_name="id")
             self.relation_patches.append((relation_id, dict(payload)))
             record.update({key: _text(payload, key) for key in RELATION_FIELDS if key in payload and key != "code"})
 
@@ -490,14 +502,14 @@ class BooksState:
     def _header_ledger(self, value: Any, kind: int) -> int:
         """The header ledger: required, existing, and of the category the type needs."""
         if value in (None, "", 0):
-            raise ApiProblem("MUT_010", "Ledger is required", property_name="ledgerId")
+            raise ApiProblem("MUTA_001", "Ledger id is missing", property_name="ledgerId")
         ledger = self._ledgers.get(_int_or_none(value) or -1)
         if ledger is None:
-            raise ApiProblem("MUT_011", "Ledger not found", f"ledger id {value} does not exist", property_name="ledgerId")
+            raise ApiProblem("MUT_007", "Ledger not found", f"ledger id {value} does not exist", property_name="ledgerId")
         needed = MUTATION_TYPES[kind][0]
         if needed and ledger["category"] != needed:
             raise ApiProblem(
-                "MUT_014",
+                {"DEB": "MUT_011", "CRED": "MUT_010"}.get(needed, "MUT_009"),
                 "Ledger not allowed",
                 f"a type {kind} mutation needs a {needed} ledger, not {ledger['code']}",
                 property_name="ledgerId",
@@ -548,7 +560,7 @@ class BooksState:
             and reference
             and any(m["paymentReference"] == reference for m in self._mutations.values())
         ):
-            raise ApiProblem("MUT_021", "Payment reference already exists", property_name="paymentReference")
+            raise ApiProblem("MUTA_008", "Payment reference already exists", property_name="paymentReference")
 
     def _validated_rows(self, rows: Any, kind: int, in_ex: str, relation_id: int | None, given_vat: bool = False) -> list[dict[str, Any]]:
         """The rows with their computed VAT; MUT_1xx on the first invalid one; a journal entry must balance."""
@@ -570,10 +582,11 @@ class BooksState:
             raise ApiProblem("MUT_100", "Row is invalid", property_name=prop)
         ledger_id = self._row_ledger(row.get("ledgerId"), kind, prop)
         vat = self._row_vat(row, kind, prop)
-        amount = _amount(row.get("amount"), "MUT_106", f"{prop}.amount")
-        vat_amount = _amount(row["vatAmount"], "MUT_106", f"{prop}.vatAmount") if row.get("vatAmount") is not None else None
+        amount = _amount(row.get("amount"), "ERR_002", f"{prop}.amount")
+        vat_amount = _amount(row["vatAmount"], "ERR_002", f"{prop}.vatAmount") if row.get("vatAmount") is not None else None
         if (vat.custom or given_vat) and vat_amount is None:
-            raise ApiProblem("MUT_110", "VAT amount is required", f"{vat.code} needs vatAmount", property_name=f"{prop}.vatAmount")
+            raise ApiProblem("MUTA_003", "VAT amount is required", f"{vat.code} needs vatAmount", property_name=f"{prop}.vatAmount")
+        row_relation = self._row_relation(row, kind, prop, required=not given_vat)
         invoice_number = self._paid_invoice_number(row, kind, relation_id, prop)
         if given_vat:
             tax = vat_amount if vat_amount is not None else ZERO
@@ -589,16 +602,28 @@ class BooksState:
             "amountInclVat": incl,
             "description": _text(row, "description"),
             "invoiceNumber": invoice_number,
-            "relationId": _int_or_none(row.get("relationId")),
+            "relationId": row_relation,
             "costCenterId": _int_or_none(row.get("costCenterId")),
         }
+
+    def _row_relation(self, row: Mapping[str, Any], kind: int, prop: str, required: bool = True) -> int | None:
+        """A row's relation: required on REST payment rows (types 3/4, MUT_112), must exist when given (MUT_113)."""
+        value = row.get("relationId")
+        if value in (None, "", 0):
+            if kind in (3, 4) and required:
+                raise ApiProblem("MUT_112", "Relation is missing", "a payment row names the relation it pays", property_name=f"{prop}.relationId")
+            return None
+        relation_id = _int_or_none(value)
+        if relation_id is None or relation_id not in self._relations:
+            raise ApiProblem("MUT_113", "Relation not found", f"relation id {value} does not exist", property_name=f"{prop}.relationId")
+        return relation_id
 
     def _row_ledger(self, value: Any, kind: int, prop: str) -> int | None:
         """A row's ledger: required except on payments (types 3/4), must exist when given."""
         if value in (None, "", 0):
             if kind in (3, 4):
                 return None
-            raise ApiProblem("MUT_103", "Ledger is required", property_name=f"{prop}.ledgerId")
+            raise ApiProblem("MUTA_004", "Ledger is required", property_name=f"{prop}.ledgerId")
         ledger_id = _int_or_none(value)
         if ledger_id is None or ledger_id not in self._ledgers:
             raise ApiProblem("MUT_104", "Ledger not found", f"ledger id {value} does not exist", property_name=f"{prop}.ledgerId")
@@ -615,7 +640,7 @@ class BooksState:
         if side == "sale" and vat.side == "purchase":
             raise ApiProblem("MUT_111", "VAT code must be of type sale", f"{code} is a purchase VAT code", property_name=f"{prop}.vatCode")
         if side == "purchase" and vat.side == "sale":
-            raise ApiProblem("MUT_112", "VAT code must be of type purchase", f"{code} is a sales VAT code", property_name=f"{prop}.vatCode")
+            raise ApiProblem("MUT_110", "VAT code must be of type purchase", f"{code} is a sales VAT code", property_name=f"{prop}.vatCode")
         return vat
 
     def _paid_invoice_number(self, row: Mapping[str, Any], kind: int, relation_id: int | None, prop: str) -> str:
@@ -624,7 +649,7 @@ class BooksState:
         if kind not in (3, 4):
             return number
         if not number:
-            raise ApiProblem("MUT_114", "Invoice number is required", property_name=f"{prop}.invoiceNumber")
+            raise ApiProblem("MUT_120", "Invoice number is required", property_name=f"{prop}.invoiceNumber")
         invoice_type = 2 if kind == 3 else 1
         if not any(self._mutations[i]["relationId"] == relation_id for i in self._by_number.get((invoice_type, number), [])):
             raise ApiProblem(
@@ -690,14 +715,14 @@ class BooksState:
                 raise ApiProblem("FACT_001", "Relation is required", property_name="relationId")
             if relation_id not in self._relations:
                 raise ApiProblem("FACT_002", "Relation not found", property_name="relationId")
-            date = _date(payload.get("date") or dt.date.today().isoformat(), "FACT_003", "FACT_003")
+            date = _date(payload.get("date") or dt.date.today().isoformat(), "FACT_011", "FACT_012")
             term = _int_or_none(payload.get("termOfPayment"))
             if term is None:
-                raise ApiProblem("FACT_004", "Term of payment is required", property_name="termOfPayment")
+                raise ApiProblem("FACT_015", "Term of payment is required", property_name="termOfPayment")
             template_id = self._invoice_template(payload.get("templateId"))
             in_ex = _text(payload, "inExVat") or "EX"
             if in_ex not in ("IN", "EX"):
-                raise ApiProblem("FACT_015", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
+                raise ApiProblem("FACT_010", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
             items = self._invoice_items(payload.get("items"), in_ex)
             number = self._invoice_number(payload.get("invoiceNumber"))
             invoice_id = max(self._invoices, default=0) + 1
@@ -720,12 +745,12 @@ class BooksState:
             if payload.get("mutation") is not None:
                 record["mutationId"] = self._book_invoice(record, payload["mutation"])
             self._invoices[invoice_id] = record
-            return {"id": invoice_id, "invoiceNumber": number, "inExVat": in_ex}
+            return {"id": invoice_id, "invoiceNumber": number}
 
     def _invoice_template(self, value: Any) -> int:
         """The template: required (FACT_017) and existing (FACT_018)."""
         if value in (None, "", 0):
-            raise ApiProblem("FACT_017", "Template is required", property_name="templateId")
+            raise ApiProblem("FACT_018", "Template is required", property_name="templateId")
         template_id = _int_or_none(value)
         if template_id not in self._templates:
             raise ApiProblem("FACT_018", "Template not found", f"invoice template {value} does not exist", property_name="templateId")
@@ -734,22 +759,22 @@ class BooksState:
     def _invoice_items(self, items: Any, in_ex: str) -> list[dict[str, Any]]:
         """Items with line amounts (quantity × price, to the cent) and VAT as on a mutation row."""
         if not isinstance(items, list) or not items:
-            raise ApiProblem("FACT_005", "Items are required", property_name="items")
+            raise ApiProblem("FACT_019", "Items are required", property_name="items")
         checked = []
         for index, item in enumerate(items):
             prop = f"items[{index}]"
             if not isinstance(item, Mapping):
-                raise ApiProblem("FACT_005", "Item is invalid", property_name=prop)
-            quantity = _amount(item.get("quantity", 1), "FACT_006", f"{prop}.quantity")
-            price = _number(item.get("pricePerUnit"), "FACT_006", f"{prop}.pricePerUnit")
+                raise ApiProblem("FACT_019", "Item is invalid", property_name=prop)
+            quantity = _amount(item.get("quantity", 1), "ERR_002", f"{prop}.quantity")
+            price = _number(item.get("pricePerUnit"), "FACT_ITEM_004", f"{prop}.pricePerUnit")
             vat = VAT_CODES.get(_text(item, "vatCode") or "GEEN")
             if vat is None or vat.side == "purchase" or vat.custom:
                 raise ApiProblem(
-                    "FACT_007", "Invalid VAT code", f"{item.get('vatCode')} cannot be used on an invoice", property_name=f"{prop}.vatCode"
+                    "FACT_ITEM_014", "Invalid VAT code", f"{item.get('vatCode')} cannot be used on an invoice", property_name=f"{prop}.vatCode"
                 )
             ledger_id = _int_or_none(item.get("ledgerId"))
             if item.get("ledgerId") not in (None, "") and ledger_id not in self._ledgers:
-                raise ApiProblem("FACT_008", "Ledger not found", property_name=f"{prop}.ledgerId")
+                raise ApiProblem("FACT_ITEM_012", "Ledger not found", property_name=f"{prop}.ledgerId")
             amount = cents(quantity * price)
             excl, tax, incl = row_amounts(amount, vat, in_ex)
             checked.append(
@@ -777,17 +802,17 @@ class BooksState:
                 candidate += 1
             return str(candidate)
         if len(number) > MAX_INVOICE_NUMBER:
-            raise ApiProblem("FACT_022", "Invoice number is too long", property_name="invoiceNumber")
+            raise ApiProblem("FACT_007", "Invoice number is too long", property_name="invoiceNumber")
         if not number[-1].isdigit():
-            raise ApiProblem("FACT_020", "Invoice number must end in a digit", property_name="invoiceNumber")
+            raise ApiProblem("FACT_009", "Invoice number must end in a digit", property_name="invoiceNumber")
         if any(i["invoiceNumber"] == number for i in self._invoices.values()):
-            raise ApiProblem("FACT_021", "Invoice number already exists", property_name="invoiceNumber")
+            raise ApiProblem("FACT_101", "Invoice number already exists", property_name="invoiceNumber")
         return number
 
     def _book_invoice(self, invoice: dict[str, Any], booking: Any) -> int:
         """The invoice's sale as a type 2 mutation (validated like any other; MUT_ errors pass through)."""
         if not isinstance(booking, Mapping):
-            raise ApiProblem("FACT_030", "Mutation is invalid", property_name="mutation")
+            raise ApiProblem("ERR_002", "Mutation is invalid", property_name="mutation")
         payload = {
             "type": 2,
             "date": invoice["date"],

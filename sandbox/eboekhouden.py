@@ -13,36 +13,41 @@ from fastapi.responses import Response
 
 from sandbox.appkit import ExactJSONResponse, admin_router, install_middleware, parse_json
 from sandbox.books import CRED_DEB, ApiProblem, BooksState, eb_error_body
+from sandbox.contract import ContractCheck
 from sandbox.faults import FaultInjector
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 2000
-OPERATORS = ("like", "not_eq", "not_like", "gt", "gte", "lt", "lte", "range")
-_OPERATOR = re.compile(r"^\[(\w+)\](.*)$", re.DOTALL)
+OPERATORS = ("eq", "not_eq", "like", "not_like", "gt", "gte", "lt", "lte", "range")
+_PARAM = re.compile(r"^(\w+)(?:\[(\w*)\])?$")
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
-# List endpoint → query parameter → item field it filters on.
-LEDGER_FILTERS = {"id": "id", "code": "code", "category": "category", "description": "description", "group": "group"}
-RELATION_FILTERS = {
-    "id": "id",
-    "code": "code",
-    "type": "type",
-    "email": "emailAddress",
-    "name": "name",
-    "contact": "contact",
-    "city": "city",
-}
-MUTATION_FILTERS = {
-    "id": "id", "type": "type", "date": "date", "invoiceNumber": "invoiceNumber", "description": "description",
-    "ledgerId": "ledgerId", "relationId": "relationId", "entryNumber": "entryNumber",
-}  # fmt: skip
-OUTSTANDING_FILTERS = {"invoiceNumber": "invoiceNumber", "relationId": "relationId", "mutationId": "mutationId"}
-INVOICE_FILTERS = {"id": "id", "invoiceNumber": "invoiceNumber", "relationId": "relationId", "date": "date", "reference": "reference"}
-TEMPLATE_FILTERS = {"id": "id", "name": "name", "type": "type", "active": "active"}
-MUTATION_LIST_FIELDS = ("id", "type", "date", "invoiceNumber", "ledgerId", "relationId", "amount", "entryNumber", "description")
-MUTATION_FIELDS = (*MUTATION_LIST_FIELDS, "termOfPayment", "inExVat", "paymentReference")
+# List endpoint → query parameter (as the official description lists it) → record field it filters on.
+# Parameters the description does not list are ignored, as the real API ignores unknown parameters.
+LEDGER_FILTERS = {"code": "code", "category": "category"}
+RELATION_FILTERS = {"code": "code", "type": "type", "email": "emailAddress", "name": "name", "contact": "contact", "city": "city"}
+MUTATION_FILTERS = {"id": "id", "type": "type", "date": "date", "invoiceNumber": "invoiceNumber", "description": "description"}
+OUTSTANDING_FILTERS = {"invoiceNumber": "invoiceNumber"}
+INVOICE_FILTERS = {"invoiceNumber": "invoiceNumber", "relationId": "relationId", "date": "date"}
+TEMPLATE_FILTERS = {"name": "name", "type": "type", "active": "active"}
+# What list items and objects carry: the official models' fields, nothing more.
+RELATION_LIST_FIELDS = ("id", "type", "code")
+LEDGER_LIST_FIELDS = ("id", "code", "description", "category", "group")
+MUTATION_LIST_FIELDS = ("id", "type", "date", "invoiceNumber", "ledgerId", "amount", "entryNumber")
+MUTATION_FIELDS = ("id", "type", "date", "description", "termOfPayment", "ledgerId", "relationId", "inExVat", "invoiceNumber", "entryNumber")
 ROW_FIELDS = ("ledgerId", "vatCode", "amount", "vatAmount", "description", "invoiceNumber", "relationId", "costCenterId")
-INVOICE_LIST_FIELDS = ("id", "invoiceNumber", "relationId", "date", "reference", "totalInclVat", "totalExclVat", "templateId")
+RELATION_FIELDS = (
+    "id", "type", "code", "date", "name", "contact", "address", "postalCode", "city", "country", "phoneNumber",
+    "mobilePhoneNumber", "emailAddress", "vatNumber", "iban", "bic", "website", "note",
+)  # fmt: skip
+
+
+KNOBS = {
+    "mutation_list_amount": ("incl", "excl", "debtor", "zero"),
+    "list_ids_zero": (False, True),
+    "email_case": ("insensitive", "sensitive"),
+    "session_delete": ("405", "404", "revoke"),
+}
 
 
 def path_key(path: str) -> str:
@@ -55,13 +60,13 @@ def _as_number(text: str) -> Decimal:
     try:
         return Decimal(text.strip())
     except InvalidOperation:
-        raise ApiProblem("LIST_003", "Filter value is invalid", f"{text!r} is not a number") from None
+        raise ApiProblem("ERR_002", "Filter value is invalid", f"{text!r} is not a number") from None
 
 
-def _like(pattern: str) -> re.Pattern[str]:
-    """SQL LIKE (% any run, _ one character) as a case-insensitive regular expression."""
-    parts = ("." if ch == "_" else ".*" if ch == "%" else re.escape(ch) for ch in pattern)
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+def _like(pattern: str, case_sensitive: bool = False) -> re.Pattern[str]:
+    """LIKE as the description has it (% any run, ? one character) as a regular expression."""
+    parts = ("." if ch == "?" else ".*" if ch == "%" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts), re.DOTALL if case_sensitive else re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -71,20 +76,26 @@ class Condition:
     operator: str
     operand: str
 
+    case_sensitive: bool = False
+
     @classmethod
-    def parse(cls, raw: str) -> Condition:
-        """'[like]Kla%' → like 'Kla%'; a bare value means equal."""
-        match = _OPERATOR.match(raw)
+    def parse(cls, name: str, value: str) -> tuple[str, Condition] | None:
+        """'code[like]', 'Kla%' → ('code', like 'Kla%'); 'code', 'x' → equal. The value is always literal:
+        'code', '[like]Kla%' looks for the code '[like]Kla%'. None for a name that is no filter."""
+        match = _PARAM.match(name)
         if not match:
-            return cls("eq", raw)
-        if match.group(1) not in OPERATORS:
-            raise ApiProblem("LIST_003", "Filter operator is invalid", f"[{match.group(1)}] is not one of {', '.join(OPERATORS)}")
-        return cls(match.group(1), match.group(2))
+            return None
+        operator = match.group(2) if match.group(2) is not None else "eq"
+        if operator not in OPERATORS:
+            raise ApiProblem("ERR_002", "Filter operator is invalid", f"[{operator}] is not one of {', '.join(OPERATORS)}", property_name=name)
+        if operator == "range" and value.count(",") != 1:
+            raise ApiProblem("ERR_002", "Range is invalid", f"{name}={value!r}: a range is two values a,b", property_name=name)
+        return match.group(1), cls(operator, value)
 
     def matches(self, value: Any) -> bool:
         """Whether a field value satisfies the condition (numbers as numbers, text case-insensitively)."""
         if self.operator in ("like", "not_like"):
-            found = value is not None and bool(_like(self.operand).fullmatch(_text(value)))
+            found = value is not None and bool(_like(self.operand, self.case_sensitive).fullmatch(_text(value)))
             return found if self.operator == "like" else not found
         if self.operator == "range":
             low, _, high = self.operand.partition(",")
@@ -96,8 +107,7 @@ class Condition:
             self.operator
         ]
 
-    @staticmethod
-    def _compare(value: Any, operand: str) -> int:
+    def _compare(self, value: Any, operand: str) -> int:
         """-1, 0 or 1: the value against the operand."""
         if value is None:
             return -1
@@ -105,7 +115,7 @@ class Condition:
             left: Any = Decimal(value)
             right: Any = _as_number(operand)
         else:
-            left, right = _text(value).casefold(), operand.strip().casefold()
+            left, right = (_text(value), operand) if self.case_sensitive else (_text(value).casefold(), operand.casefold())
         return (left > right) - (left < right)
 
 
@@ -117,27 +127,43 @@ def _text(value: Any) -> str:
 
 
 def _page(params: Mapping[str, str]) -> tuple[int, int]:
-    """The limit (1..2000, default 100) and offset (≥ 0) of a list request."""
+    """The limit (1..2000, default 100: PAGE_001) and offset (≥ 0: PAGE_002) of a list request."""
     try:
         limit = int(params.get("limit", DEFAULT_LIMIT))
+    except ValueError:
+        raise ApiProblem("PAGE_001", "Limit is invalid", "limit must be a whole number", property_name="limit") from None
+    try:
         offset = int(params.get("offset", 0))
     except ValueError:
-        raise ApiProblem("LIST_001", "Limit or offset is invalid", "limit and offset must be whole numbers") from None
+        raise ApiProblem("PAGE_002", "Offset is invalid", "offset must be a whole number", property_name="offset") from None
     if not 1 <= limit <= MAX_LIMIT:
-        raise ApiProblem("LIST_001", "Limit is invalid", f"limit must be between 1 and {MAX_LIMIT}", property_name="limit")
+        raise ApiProblem("PAGE_001", "Limit is invalid", f"limit must be between 1 and {MAX_LIMIT}", property_name="limit")
     if offset < 0:
-        raise ApiProblem("LIST_002", "Offset is invalid", "offset must not be negative", property_name="offset")
+        raise ApiProblem("PAGE_002", "Offset is invalid", "offset must not be negative", property_name="offset")
     return limit, offset
 
 
 def list_answer(
-    request: Request, items: Iterable[dict[str, Any]], filters: Mapping[str, str], shape: Callable[[dict], dict] = dict
+    request: Request,
+    items: Iterable[dict[str, Any]],
+    filters: Mapping[str, str],
+    shape: Callable[[dict], dict] = dict,
+    case_sensitive: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
-    """Filter (AND over all conditions), count, page and shape a list: {"items": [...], "count": N}."""
+    """Filter (AND over all conditions; operator in the parameter name), page and shape a list:
+    {"items": [...], "count": N} where N is the number of items in this page, as documented."""
     limit, offset = _page(request.query_params)
-    conditions = [(filters[name], Condition.parse(raw)) for name, raw in request.query_params.multi_items() if name in filters]
+    conditions = []
+    for name, raw in request.query_params.multi_items():
+        parsed = Condition.parse(name, raw)
+        if parsed is not None and parsed[0] in filters:
+            param, condition = parsed
+            if param in case_sensitive:
+                condition = Condition(condition.operator, condition.operand, case_sensitive=True)
+            conditions.append((filters[param], condition))
     matching = [item for item in items if all(condition.matches(item.get(field)) for field, condition in conditions)]
-    return {"items": [shape(item) for item in matching[offset : offset + limit]], "count": len(matching)}
+    page = [shape(item) for item in matching[offset : offset + limit]]
+    return {"items": page, "count": len(page)}
 
 
 def _pick(record: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
@@ -150,19 +176,45 @@ def _mutation_view(record: dict[str, Any]) -> dict[str, Any]:
     return {**_pick(record, MUTATION_FIELDS), "rows": [_pick(row, ROW_FIELDS) for row in record["rows"]]}
 
 
+def _mutation_item(books: BooksState) -> Callable[[dict], dict]:
+    """A mutation as a list item, with the knobs for what the description leaves open (amount, id 0)."""
+
+    def shape(record: dict[str, Any]) -> dict[str, Any]:
+        item = _pick(record, MUTATION_LIST_FIELDS)
+        item["amount"] = {
+            "incl": record["amount"], "excl": record["totalExclVat"], "debtor": -record["amount"], "zero": 0,
+        }[books.mutation_list_amount]  # fmt: skip
+        if books.list_ids_zero:
+            item["id"] = 0
+        return item
+
+    return shape
+
+
+def _invoice_item(record: dict[str, Any]) -> dict[str, Any]:
+    """An invoice as a list item (InvoiceListItem's names for the totals)."""
+    item = _pick(record, ("id", "invoiceNumber", "relationId", "date", "reference", "text", "termOfPayment", "templateId"))
+    return item | {"totalExcl": record["totalExclVat"], "totalAmount": record["totalInclVat"], "vatAmount": record["totalVat"]}
+
+
 async def _body(request: Request) -> Any:
-    """The request's JSON with exact amounts (API_BODY_001 when it is not JSON)."""
+    """The request's JSON with exact amounts (ERR_002 when it is not JSON, DATA_01 when there is none)."""
     try:
         body = parse_json(await request.body())
     except ValueError:
-        raise ApiProblem("API_BODY_001", "Request body is not valid JSON") from None
-    return body if body is not None else {}
+        raise ApiProblem("ERR_002", "Request body is not valid JSON") from None
+    if body is None:
+        raise ApiProblem("DATA_01", "No content body provided")
+    return body
+
+
+NOT_FOUND = {"Relation": "REL_055", "Mutation": "MUT_300", "Invoice": "FACT_021"}
 
 
 def _found(record: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    """The record, or a 404 problem."""
+    """The record, or a 404 with the official "not found" code of its kind."""
     if record is None:
-        raise ApiProblem("API_NOT_FOUND", f"{what} not found", status=404, kind="not-found", property_name="id")
+        raise ApiProblem(NOT_FOUND.get(what, "ERR_002"), f"{what} not found", status=404, kind="not-found", property_name="id")
     return record
 
 
@@ -177,7 +229,7 @@ def _api_router(books: BooksState) -> APIRouter:
     def authorize(request: Request) -> None:
         """401 unless the Authorization header holds a live session token."""
         if not books.session_valid(request.headers.get("authorization", "")):
-            raise ApiProblem("API_SESSION_005", "Session token is missing, invalid or expired", status=401, kind="security")
+            raise ApiProblem("SECURITY_010", "Session token is missing, invalid or expired", status=401, kind="security")
 
     router = APIRouter(prefix="/v1")
 
@@ -188,7 +240,9 @@ def _api_router(books: BooksState) -> APIRouter:
 
     @router.delete("/session")
     def close_session(request: Request) -> Response:
-        """Revoke the session token."""
+        """Not in the official description: 405 (default) or 404 as a real server may answer, or (knob) revoke."""
+        if books.session_delete != "revoke":
+            return Response(status_code=int(books.session_delete))
         authorize(request)
         books.close_session(request.headers["authorization"])
         return Response(status_code=204)
@@ -197,7 +251,7 @@ def _api_router(books: BooksState) -> APIRouter:
     def ledgers(request: Request) -> Response:
         """Ledger accounts."""
         authorize(request)
-        return _json(list_answer(request, books.ledgers(), LEDGER_FILTERS))
+        return _json(list_answer(request, books.ledgers(), LEDGER_FILTERS, lambda item: _pick(item, LEDGER_LIST_FIELDS)))
 
     @router.get("/ledger/{ledger_id:int}")
     def ledger(ledger_id: int, request: Request) -> Response:
@@ -207,15 +261,18 @@ def _api_router(books: BooksState) -> APIRouter:
 
     @router.get("/relation")
     def relations(request: Request) -> Response:
-        """Relations (email matches emailAddress, case-insensitively)."""
+        """Relations as thin list items (id, type, code); email matches emailAddress (case per the email_case knob)."""
         authorize(request)
-        return _json(list_answer(request, books.relations(), RELATION_FILTERS))
+        sensitive = frozenset({"email"}) if books.email_case == "sensitive" else frozenset()
+        shape = (lambda item: {**_pick(item, RELATION_LIST_FIELDS), "id": 0}) if books.list_ids_zero else (lambda item: _pick(item, RELATION_LIST_FIELDS))
+        return _json(list_answer(request, books.relations(), RELATION_FILTERS, shape, sensitive))
 
     @router.get("/relation/{relation_id:int}")
     def relation(relation_id: int, request: Request) -> Response:
         """One relation."""
         authorize(request)
-        return _json(_found(books.relation(relation_id), "Relation"))
+        record = _found(books.relation(relation_id), "Relation")
+        return _json({**_pick(record, RELATION_FIELDS), "date": books.relation_added(relation_id) or None})
 
     @router.post("/relation")
     async def create_relation(request: Request) -> Response:
@@ -234,7 +291,7 @@ def _api_router(books: BooksState) -> APIRouter:
     def mutations(request: Request) -> Response:
         """Mutation headers."""
         authorize(request)
-        return _json(list_answer(request, books.mutations(), MUTATION_FILTERS, lambda m: _pick(m, MUTATION_LIST_FIELDS)))
+        return _json(list_answer(request, books.mutations(), MUTATION_FILTERS, _mutation_item(books)))
 
     @router.get("/mutation/invoice/outstanding")
     def outstanding(request: Request) -> Response:
@@ -242,7 +299,7 @@ def _api_router(books: BooksState) -> APIRouter:
         authorize(request)
         cred_deb = request.query_params.get("credDeb", "")
         if cred_deb not in CRED_DEB:
-            raise ApiProblem("LIST_003", "credDeb is invalid", "credDeb must be D or C", property_name="credDeb")
+            raise ApiProblem("ERR_002", "credDeb is invalid", "credDeb must be D or C", property_name="credDeb")
         return _json(list_answer(request, books.outstanding(cred_deb), OUTSTANDING_FILTERS))
 
     @router.get("/mutation/{mutation_id:int}")
@@ -261,7 +318,7 @@ def _api_router(books: BooksState) -> APIRouter:
     def invoices(request: Request) -> Response:
         """Invoice headers."""
         authorize(request)
-        return _json(list_answer(request, books.invoices(), INVOICE_FILTERS, lambda i: _pick(i, INVOICE_LIST_FIELDS)))
+        return _json(list_answer(request, books.invoices(), INVOICE_FILTERS, _invoice_item))
 
     @router.get("/invoice/{invoice_id:int}")
     def invoice(invoice_id: int, request: Request) -> Response:
@@ -271,7 +328,7 @@ def _api_router(books: BooksState) -> APIRouter:
 
     @router.post("/invoice")
     async def create_invoice(request: Request) -> Response:
-        """Create an invoice (and with 'mutation' its sale): {id, invoiceNumber, inExVat}."""
+        """Create an invoice (and with 'mutation' its sale): {id, invoiceNumber}."""
         authorize(request)
         return _json(books.create_invoice(await _body(request)), 201)
 
@@ -318,6 +375,11 @@ def _books_admin_router(books: BooksState) -> APIRouter:
         """Open items, unpaged."""
         return _json(books.outstanding(credDeb if credDeb in CRED_DEB else "D"))
 
+    @router.get("/contract")
+    def contract() -> Response:
+        """How many requests and answers were checked against the official contract, and the violations."""
+        return _json(books.contract.as_json())
+
     @router.post("/expire-sessions")
     def expire_sessions() -> Response:
         """Expire every session token now."""
@@ -326,13 +388,18 @@ def _books_admin_router(books: BooksState) -> APIRouter:
 
     @router.put("/settings")
     async def settings(request: Request) -> Response:
-        """Change token_lifetime (seconds) and/or closed_until (YYYY-MM-DD or null)."""
+        """Change token_lifetime (seconds), closed_until (YYYY-MM-DD or null) and the knobs (see sandbox/books.py)."""
         body = await _body(request)
+        for knob, allowed in KNOBS.items():
+            if knob in body:
+                if body[knob] not in allowed:
+                    return _json({"error": f"{knob} is one of {sorted(allowed, key=str)}"}, 400)
+                setattr(books, knob, body[knob])
         if "token_lifetime" in body:
             books.token_lifetime = float(body["token_lifetime"])
         if "closed_until" in body:
             books.closed_until = body["closed_until"]
-        return _json({"token_lifetime": books.token_lifetime, "closed_until": books.closed_until})
+        return _json({"token_lifetime": books.token_lifetime, "closed_until": books.closed_until} | {k: getattr(books, k) for k in KNOBS})
 
     return router
 
@@ -343,6 +410,7 @@ def create_eboekhouden_app(state: BooksState, faults: FaultInjector | None = Non
     app = FastAPI(
         title="e-Boekhouden REST API (sandbox)", docs_url=None, redoc_url=None, openapi_url=None, default_response_class=ExactJSONResponse
     )
+    app.add_middleware(ContractCheck, log=state.contract)  # innermost: the emulator's own answers, before any fault
     install_middleware(app, state.stats, faults, eb_error_body, path_key)
 
     @app.exception_handler(ApiProblem)

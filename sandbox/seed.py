@@ -643,7 +643,7 @@ def _history(books: BooksState, relation_ids: list[int], today: dt.date) -> None
     )
     books.create_mutation(
         {**header, "type": 3, "ledgerId": ledger["1100"], "relationId": paid_by, "invoiceNumber": "2025-0412"}
-        | {"rows": [{"amount": Decimal("121.00"), "vatCode": "GEEN", "invoiceNumber": "2025-0412"}]}
+        | {"rows": [{"amount": Decimal("121.00"), "vatCode": "GEEN", "invoiceNumber": "2025-0412", "relationId": paid_by}]}
     )
     books.create_mutation(
         {
