@@ -88,9 +88,11 @@ class ContractCheck:
             await self.app(scope, receive, send)
             return
         chunks = []
+        disconnected = False
         while True:  # the whole body first: a route may refuse the request before reading it
             message = await receive()
             if message["type"] != "http.request":
+                disconnected = True  # the client went away mid-request (a killed worker): nothing to judge
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
@@ -116,5 +118,7 @@ class ContractCheck:
             await send(message)
 
         await self.app(scope, replay, capture)
+        if disconnected:
+            return
         query = scope.get("query_string", b"").decode("latin-1")
         self.log.check(scope["method"], scope["path"], query, body, status, b"".join(answer))

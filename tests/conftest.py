@@ -39,3 +39,37 @@ def airflow_db(airflow_home: Path) -> Path:
 def eb_backend(request) -> str:
     """The e-Boekhouden backend a test's tenant uses: 'rest' unless parametrized (tests/e2e runs both)."""
     return getattr(request, "param", "rest")
+
+
+@pytest.fixture(autouse=True)
+def eboekhouden_requests_obey_the_contract(monkeypatch):
+    """Every request to an e-Boekhouden REST path (``/v1/``) that this process sends — through requests, so
+    also against requests_mock — is validated against the official contract; a violation fails the test."""
+    from urllib.parse import urlsplit
+
+    import requests
+
+    from sandbox.contract import check_request, tally
+
+    violations: list[str] = []
+    original = requests.Session.prepare_request  # requests_mock replaces Session.send, never this
+
+    def prepare_request(self, request):
+        prepared = original(self, request)
+        parts = urlsplit(prepared.url)
+        if "/v1/" in parts.path:
+            violations.extend(check_request(prepared.method, parts.path, parts.query, prepared.body))
+            tally("client requests validated")
+        return prepared
+
+    monkeypatch.setattr(requests.Session, "prepare_request", prepare_request)
+    yield violations
+    assert violations == [], "requests that do not conform to the official e-Boekhouden contract"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many requests and answers the contract checks validated in this session."""
+    from sandbox.contract import TOTALS
+
+    if TOTALS:
+        terminalreporter.write_line("e-Boekhouden contract: " + ", ".join(f"{name} {count}" for name, count in sorted(TOTALS.items())))

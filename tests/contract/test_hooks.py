@@ -18,6 +18,9 @@ SHOP = "http://shop.test:8081/webshop"
 EB = "https://api.eb.test"
 KEY = "PSKEYSECRET4711" + "0" * 17  # webservice keys have 32 characters
 TOKEN = "EB-TOKEN-SECRET-0815"
+# a sale as the contract wants it (every request these tests send is validated against the official contract)
+SALE = {"type": 2, "date": "2026-11-20", "ledgerId": 11, "relationId": 5, "invoiceNumber": "S1", "inExVat": "IN",
+        "rows": [{"ledgerId": 80, "vatCode": "HOOG_VERK_21", "amount": Decimal("12.10")}]}  # fmt: skip
 
 
 @pytest.fixture(autouse=True)
@@ -220,7 +223,7 @@ def test_expired_session_is_renewed_once_on_401():
         m.post(f"{EB}/v1/session", [{"json": {"token": "old", "expiresIn": 1}}, {"json": {"token": "new", "expiresIn": 3600}}])
         m.get(f"{EB}/v1/relation", [
             {"status_code": 401, "json": {"type": "security", "code": "API_401", "title": "Unauthorized"}},
-            {"json": {"items": [{"id": 5, "code": "JanJansen", "emailAddress": "jan@example.nl"}], "count": 1}},
+            {"json": {"items": [{"id": 5, "type": "P", "code": "JanJansen"}], "count": 1}},
         ])
         assert hook.relation_by_email("jan@example.nl")["id"] == 5
         assert [r.headers.get("Authorization") for r in m.request_history if r.method == "GET"] == ["old", "new"]
@@ -232,7 +235,7 @@ def test_validation_errors_carry_code_and_title_and_are_not_retried():
         _session(m)
         m.post(f"{EB}/v1/mutation", status_code=400, json={"type": "validation", "code": "MUT_109", "title": "Invalid VAT code", "status": 400})
         with pytest.raises(ApiError) as caught:
-            hook.create_mutation({"type": 2})
+            hook.create_mutation(SALE)
         assert caught.value.reason == "MUT_109 Invalid VAT code"
         assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
 
@@ -256,7 +259,7 @@ def test_an_error_answer_cut_off_on_the_way_is_read_again_not_taken_as_a_refusal
             {"json": {"id": 1}},
         ])
         with pytest.raises(AmbiguousWrite, match="unreadable error"):  # looked up by the caller before sending again
-            hook.create_mutation({"type": 2})
+            hook.create_mutation(SALE)
         assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
 
 
@@ -266,7 +269,7 @@ def test_an_html_refusal_stays_a_refusal_with_the_status():
         _session(m)
         m.post(f"{EB}/v1/mutation", status_code=403, text="<html>Forbidden</html>", headers={"Content-Type": "text/html"}, reason="Forbidden")
         with pytest.raises(ApiError) as caught:
-            hook.create_mutation({"type": 2})
+            hook.create_mutation(SALE)
         assert caught.value.reason == "HTTP_403 Forbidden"
 
 
@@ -280,7 +283,7 @@ def test_a_write_with_an_unknown_outcome_is_not_resent_blindly(failure):
         _session(m)
         m.post(f"{EB}/v1/mutation", [failure, {"json": {"id": 1}}])
         with pytest.raises(AmbiguousWrite):
-            hook.create_mutation({"type": 2})
+            hook.create_mutation(SALE)
         assert len([r for r in m.request_history if r.path == "/v1/mutation"]) == 1
 
 
@@ -289,7 +292,7 @@ def test_a_write_refused_before_processing_is_retried():
     with rm.Mocker() as m:
         _session(m)
         m.post(f"{EB}/v1/mutation", [{"status_code": 429, "headers": {"Retry-After": "1"}}, {"json": {"id": 42}}])
-        assert hook.create_mutation({"type": 2}) == {"id": 42}
+        assert hook.create_mutation(SALE) == {"id": 42}
 
 
 def test_amounts_go_out_as_exact_numbers_and_come_back_as_decimals():
@@ -298,8 +301,8 @@ def test_amounts_go_out_as_exact_numbers_and_come_back_as_decimals():
         _session(m)
         m.post(f"{EB}/v1/mutation", json={"id": 7})
         m.get(f"{EB}/v1/mutation/invoice/outstanding", text='{"items": [{"invoiceNumber": "S1", "outstandingAmount": 18.92}], "count": 1}')
-        hook.create_mutation({"rows": [{"amount": Decimal("0.10")}]})
-        assert m.request_history[1].text == '{"rows":[{"amount":0.10}]}'
+        hook.create_mutation({**SALE, "rows": [{"ledgerId": 80, "vatCode": "GEEN", "amount": Decimal("0.10")}]})
+        assert '"rows":[{"ledgerId":80,"vatCode":"GEEN","amount":0.10}]' in m.request_history[1].text
         assert hook.outstanding("S1")[0]["outstandingAmount"] == Decimal("18.92")
 
 
@@ -308,6 +311,46 @@ def test_no_secret_in_errors_or_logs(caplog):
     with rm.Mocker() as m:
         m.post(f"{EB}/v1/session", status_code=401, json={"type": "security", "code": "API_SESSION_002", "title": "Invalid access token"})
         with pytest.raises(ApiError) as caught:
-            hook.count("v1/ledger")
+            hook.ledgers()
     assert caught.value.reason.startswith("API_SESSION_002 e-Boekhouden refused the API token of connection 'eboekhouden_t' (Invalid access token); make a new one")
     assert TOKEN not in str(caught.value) and TOKEN not in caplog.text
+
+
+# ---- the official contract: filters, paging, session, source --------------------------------------
+
+
+def test_filters_put_the_operator_in_the_parameter_name_and_lists_page_until_a_short_page():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        page = [{"id": i, "type": "P", "code": f"KlaartjePi{i}"} for i in range(2000)]
+        m.get(f"{EB}/v1/relation", [{"json": {"items": page, "count": 2000}}, {"json": {"items": page[:3], "count": 3}}])
+        codes = hook.relation_codes_like("KlaartjePi")
+        assert len(codes) == 2003  # count is per page: reading stops at the short page, not at offset >= count
+        asked = [r for r in m.request_history if r.path == "/v1/relation"]
+        assert [r.qs["offset"] for r in asked] == [["0"], ["2000"]] and asked[0].qs["limit"] == ["2000"]
+        assert "code%5Blike%5D=KlaartjePi%25" in asked[0].url  # code[like]=KlaartjePi%, URL-escaped
+        assert "code=%5Blike%5D" not in asked[0].url
+
+
+@pytest.mark.parametrize("status", [404, 405, 204])
+def test_closing_a_session_tolerates_an_api_without_delete(status):
+    hook = eb()
+    with rm.Mocker() as m:
+        m.post(f"{EB}/v1/session", json={"token": "sess-1", "expiresIn": 3600})
+        m.delete(f"{EB}/v1/session", status_code=status)
+        m.get(f"{EB}/v1/ledger", json={"items": [{"id": 11, "code": "1300"}], "count": 1})
+        assert hook.test_connection() == (True, "e-Boekhouden API answered")
+        hook.ledgers()
+        hook.close_session()  # never raises
+
+
+@pytest.mark.parametrize(("source", "problem"), [("PS-EB", "letters, digits"), ("MYWEBSHOP.NL", "at most 10"), ("Shop/1", "letters, digits")])
+def test_a_source_the_api_would_refuse_is_named_before_any_request(monkeypatch, source, problem):
+    from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
+
+    monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": {"source": source}}))
+    with rm.Mocker() as m, pytest.raises(ConfigurationError) as caught:
+        eb().ledgers()
+    assert "eboekhouden_t" in str(caught.value) and "source" in str(caught.value) and problem in str(caught.value)
+    assert m.request_history == []

@@ -126,7 +126,8 @@ def test_payment_mutation_follows_the_manual():
         "description": "iDEAL - 4711 - tr_qwer",
         "inExVat": "IN",
         "entryNumber": "tr_qwer",
-        "rows": [{"amount": D("18.92"), "vatCode": "GEEN", "invoiceNumber": "DEMO-XKBKNABJK", "description": "iDEAL - 4711 - tr_qwer"}],
+        # the row names the relation too: the official description answers MUT_112 "Relation is missing" otherwise
+        "rows": [{"amount": D("18.92"), "vatCode": "GEEN", "invoiceNumber": "DEMO-XKBKNABJK", "relationId": 7, "description": "iDEAL - 4711 - tr_qwer"}],
     }
 
 

@@ -162,7 +162,8 @@ def payment_payload(
         "invoiceNumber": sales_number,
         "description": description[:200],
         "inExVat": "IN",
-        "rows": [{"amount": amount, "vatCode": NO_VAT, "invoiceNumber": sales_number, "description": description[:200]}],
+        # the row names the relation it pays too (MUT_112 "Relation is missing" otherwise)
+        "rows": [{"amount": amount, "vatCode": NO_VAT, "invoiceNumber": sales_number, "relationId": relation_id, "description": description[:200]}],
     }
     if transaction_id:
         payload["entryNumber"] = transaction_id[:50]

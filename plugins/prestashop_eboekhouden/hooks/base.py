@@ -33,12 +33,15 @@ NON_HEADER_EXTRAS = frozenset(
 )
 
 
-# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it.
-CODE_TAKEN = "code_taken"  # the relation code exists already: take the next free one
-DUPLICATE_NUMBER = "duplicate_number"  # a booking with this sales number exists: look it up, adopt it if it is ours
-RELATION_GONE = "relation_gone"  # the relation the booking names does not exist (any more)
-SESSION_EXPIRED = "session_expired"  # log in again and repeat the call
-REST_MEANINGS = {"REL_049": CODE_TAKEN, "MUT_019": DUPLICATE_NUMBER, "MUT_020": DUPLICATE_NUMBER, "MUT_013": RELATION_GONE}
+# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it: the
+# outcomes and the REST codes that stand for them are defined once, in the official contract.
+from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: E402
+    CODE_TAKEN,
+    DUPLICATE_NUMBER,
+    OUTCOMES as REST_MEANINGS,
+    RELATION_GONE,
+    SESSION_EXPIRED,
+)
 
 
 class ApiError(Exception):

@@ -1,8 +1,14 @@
 """EBoekhoudenHook: the e-Boekhouden REST API (session, ledgers, relations, mutations, invoices).
 
 Connection ``eboekhouden_<tenant>``: host = API base URL, password = API token, extra
-``{"source": "<integration id, max 10 characters>"}``. The token and the session token never
-appear in a log line or an error text (the session token is registered with Airflow's masker).
+``{"source": "<integration id: letters, digits, _ and spaces, at most 10>"}``. The token and the session
+token never appear in a log line or an error text (the session token is registered with Airflow's masker).
+
+Every request follows the official contract (``contract/eboekhouden.py``): filters put the operator in
+the parameter name (``code[like]=Base%``), lists are read page by page until a page comes back shorter
+than ``limit`` (``count`` is the number of items in the page, not a total), list items are thin (a
+relation item has only id, type and code), and error codes become outcomes in one place
+(``contract.OUTCOMES``).
 """
 
 from __future__ import annotations
@@ -13,11 +19,12 @@ from typing import Any
 
 import requests
 
+from prestashop_eboekhouden.contract.eboekhouden import MAX_LIMIT, source_problem
 from prestashop_eboekhouden.domain.payloads import to_json
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, _Retryable, redact_url
 
 DEFAULT_SOURCE = "PSEB"
-LIST_LIMIT = 500
+LIST_LIMIT = MAX_LIMIT  # items per page: the most the API allows, so a listing costs as few requests as it can
 
 
 class ConfigurationError(Exception):
@@ -72,7 +79,13 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         token = connection.password
         if not token:
             raise ConfigurationError(f"Connection {self.conn_id} has no API token (put it in the password field)")
-        source = str((connection.extra_dejson or {}).get("source") or DEFAULT_SOURCE)[:10]
+        source = str((connection.extra_dejson or {}).get("source") or DEFAULT_SOURCE)
+        problem = source_problem(source)
+        if problem:
+            raise ConfigurationError(
+                f"Connection {self.conn_id}: extra 'source' {problem} (e-Boekhouden refuses it with API_SESSION_002); "
+                "use e.g. \"PSEB\""
+            )
         return token, source
 
     def _open_session(self) -> str:
@@ -114,14 +127,19 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         return True
 
     def close_session(self) -> None:
-        """DELETE /v1/session: revoke the session token."""
+        """Forget the session token and ask the API to revoke it (DELETE /v1/session).
+
+        The official description has no DELETE /v1/session: a 404 or 405 (or any other answer, or none)
+        is fine — the token expires by itself — and never fails the task."""
         with self._token_lock:
             token, self._token = self._token, None
         if token is None:
             return
         try:
             self._count("DELETE", "v1/session")
-            self.session().delete(self.url_from_endpoint("v1/session"), headers={"Authorization": token}, timeout=self._timeout)
+            answer = self.session().delete(self.url_from_endpoint("v1/session"), headers={"Authorization": token}, timeout=self._timeout)
+            if answer.status_code >= 400:
+                self.log.debug("e-Boekhouden answered %s to DELETE /v1/session; the session expires by itself", answer.status_code)
         except requests.RequestException:
             self.log.warning("Could not revoke the e-Boekhouden session; it expires by itself")
 
@@ -155,14 +173,14 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
     # ---- lists ---------------------------------------------------------------------------------
 
     def list_all(self, endpoint: str, params: dict | None = None, limit: int = LIST_LIMIT) -> Iterator[dict]:
-        """Every item of a list endpoint, paged with limit/offset."""
+        """Every item of a list endpoint: pages of ``limit`` until one comes back shorter (``count`` is per page)."""
         offset = 0
         while True:
             data = self.call("GET", endpoint, params={**(params or {}), "limit": limit, "offset": offset})
             items = (data or {}).get("items") or []
             yield from items
             offset += len(items)
-            if not items or offset >= int((data or {}).get("count") or 0):
+            if len(items) < limit:
                 return
 
     def first(self, endpoint: str, params: dict) -> dict | None:
@@ -170,11 +188,6 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
         items = (data or {}).get("items") or []
         return items[0] if items else None
-
-    def count(self, endpoint: str, params: dict | None = None) -> int:
-        """How many items match (one small request)."""
-        data = self.call("GET", endpoint, params={**(params or {}), "limit": 1, "offset": 0})
-        return int((data or {}).get("count") or 0)
 
     # ---- ledgers and templates -----------------------------------------------------------------
 
@@ -194,20 +207,20 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
     # ---- relations -----------------------------------------------------------------------------
 
     def relation_by_email(self, email: str) -> dict | None:
-        """The relation with this e-mail address (e-Boekhouden compares case-insensitively)."""
+        """GET /v1/relation?email=: the first relation with this address, as a list item ({id, type, code})."""
         return self.first("v1/relation", {"email": email.strip()})
 
+    def relation(self, relation_id: int) -> dict:
+        """GET /v1/relation/{id}: the full relation (name, e-mail, ...)."""
+        return self.call("GET", f"v1/relation/{int(relation_id)}")
+
     def relation_codes_like(self, base: str) -> list[str]:
-        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...)."""
-        return [str(item["code"]) for item in self.list_all("v1/relation", {"code": f"[like]{base}%"})]
+        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...): ``code[like]=Base%``, paged."""
+        return [str(item["code"]) for item in self.list_all("v1/relation", {"code[like]": f"{base}%"})]
 
     def relations(self) -> Iterator[dict]:
-        """Every relation of the administration."""
+        """Every relation of the administration as list items ({id, type, code}), paged."""
         return self.list_all("v1/relation")
-
-    def relation_count(self) -> int:
-        """How many relations the administration has."""
-        return self.count("v1/relation")
 
     def relation_by_code(self, code: str) -> dict | None:
         """The relation with exactly this code."""
@@ -227,8 +240,8 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         return list(self.list_all("v1/mutation", params))
 
     def mutation(self, mutation_id: int) -> dict:
-        """One mutation with its rows."""
-        return self.call("GET", f"v1/mutation/{mutation_id}")
+        """GET /v1/mutation/{id}: one mutation with its relation, date and rows."""
+        return self.call("GET", f"v1/mutation/{int(mutation_id)}")
 
     def create_mutation(self, payload: dict) -> dict:
         """POST /v1/mutation → {id}."""
@@ -246,10 +259,6 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         """Outstanding debtor items for a sales number."""
         return list(self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D", "invoiceNumber": invoice_number}))
 
-    def outstanding_count(self) -> int:
-        """How many debtor items are outstanding."""
-        return self.count("v1/mutation/invoice/outstanding", {"credDeb": "D"})
-
     def all_outstanding(self) -> Iterator[dict]:
         """Every outstanding debtor item."""
         return self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D"})
@@ -257,7 +266,7 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
     def test_connection(self) -> tuple[bool, str]:
         """Open and revoke a session, and read one ledger."""
         try:
-            self.count("v1/ledger")
+            self.first("v1/ledger", {})
             return True, "e-Boekhouden API answered"
         except Exception as exc:  # noqa: BLE001 - shown to the user as the check's result
             return False, str(exc)

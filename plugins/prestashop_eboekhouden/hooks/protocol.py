@@ -25,7 +25,7 @@ class BookkeepingApi(Protocol):
         """Id of the named invoice template; ConfigurationError when missing."""
 
     def relation_by_email(self, email: str) -> dict | None:
-        """The relation with this e-mail address ({id, code, emailAddress})."""
+        """The relation with this e-mail address: at least {id, code} (REST answers a thin list item)."""
 
     def relation_by_code(self, code: str) -> dict | None:
         """The relation with exactly this code."""
@@ -33,17 +33,20 @@ class BookkeepingApi(Protocol):
     def relation_codes_like(self, base: str) -> list[str]:
         """Codes that start with a base name."""
 
-    def relation_count(self) -> int:
-        """How many relations the administration has."""
-
     def relations(self) -> Iterator[dict]:
-        """Every relation."""
+        """Every relation: at least {id, code} each."""
 
     def create_relation(self, payload: dict) -> dict:
         """Create a debtor → {id, code}."""
 
     def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
-        """Mutations with this invoice number ({id, type, amount, entryNumber, invoiceNumber})."""
+        """Mutations with this invoice number: list items ({id, type, date, invoiceNumber, entryNumber, ...}).
+
+        A backend whose items also carry the relation (relationId or relationCode) is decided on them;
+        otherwise the booking code reads the full mutation (``mutation``)."""
+
+    def mutation(self, mutation_id: int) -> dict:
+        """The full mutation: relationId, date, rows (only asked of a backend whose list items lack the relation)."""
 
     def create_mutation(self, payload: dict) -> dict:
         """Create a mutation → {id}."""
@@ -56,9 +59,6 @@ class BookkeepingApi(Protocol):
 
     def outstanding(self, invoice_number: str) -> list[dict]:
         """Outstanding debtor items of a sales number."""
-
-    def outstanding_count(self) -> int:
-        """How many debtor items are outstanding."""
 
     def all_outstanding(self) -> Iterator[dict]:
         """Every outstanding debtor item."""

@@ -14,14 +14,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
 from prestashop_eboekhouden.domain.payloads import can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
-from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code, normalize_email
+from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code
 from prestashop_eboekhouden.hooks.base import CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
+from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
 from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.store import StateStore
 
@@ -91,54 +90,52 @@ class BookingIncomplete(Exception):
 
 
 class DebtorResolver:
-    """Finds or creates the debtor for e-mail addresses; never modifies an existing relation."""
+    """Finds or creates the debtor for e-mail addresses; never modifies an existing relation.
+
+    A debtor is remembered in the state store per tenant (normalized e-mail → relation id and code) once
+    found or created, so a returning customer costs no request. One unknown to the store costs one
+    ``GET /v1/relation?email=`` (a thin list item: id, type, code is all that is needed). A new one
+    takes the first free RelationCode for its base name from ``code[like]=Base%`` — or, when many
+    debtors of the batch are unknown, from one paged listing of all codes made once for the batch.
+    """
 
     def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True):
         self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
-        self.bulk = bulk  # list all relations once when cheaper than one lookup per e-mail
+        self.bulk = bulk  # list all codes once when many debtors are unknown (cheaper than one code[like] per new debtor)
         self._lock = threading.Lock()
         self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
-        self._by_email: dict[str, dict] | None = None
+        self._list_codes = False
         self._codes: set[str] | None = None
         self._fixed: dict[str, int] = {}
 
     def prepare(self, debtors: Iterable[Debtor]) -> dict[str, tuple[int, str]]:
-        """Relations already known to the store; decides whether listing all relations is cheaper."""
+        """Relations already known to the store; decides whether the codes are listed once for the batch."""
         keys = {d.key for d in debtors}
         known = self.store.known_relations(self.config.tenant, keys)
-        unknown = len(keys) - len(known)
-        if self.bulk and unknown >= BULK_MIN_UNKNOWN and self.eb.relation_count() <= unknown * LIST_LIMIT:
-            self._load_all()
+        self._list_codes = self.bulk and len(keys) - len(known) >= BULK_MIN_UNKNOWN
         return {key: (int(r["relation_id"]), r["code"]) for key, r in known.items()}
 
-    def _load_all(self) -> None:
-        by_email: dict[str, dict] = {}
-        codes: set[str] = set()
-        for relation in self.eb.relations():
-            codes.add(str(relation.get("code", "")).casefold())
-            email = normalize_email(str(relation.get("emailAddress") or relation.get("email") or ""))
-            if email and email not in by_email:
-                by_email[email] = relation
-        self._by_email, self._codes = by_email, codes
-
     def _find(self, debtor: Debtor) -> dict | None:
-        if self._by_email is not None:
-            return self._by_email.get(debtor.key)
+        """The relation with the debtor's e-mail address: as the shop spells it, then in lower case
+        (in case the API compares addresses exactly and the shop's spelling changed)."""
         found = self.eb.relation_by_email(debtor.email)
-        if found is None:
-            return None
-        email = normalize_email(str(found.get("emailAddress") or found.get("email") or debtor.email))
-        return found if email == debtor.key else None
+        if found is None and debtor.email.strip() != debtor.email.strip().lower():
+            found = self.eb.relation_by_email(debtor.email.strip().lower())
+        return found
 
     def _taken_codes(self, base: str) -> set[str]:
-        if self._codes is not None:
-            return self._codes
+        """Codes taken for a base name (case-folded): from the batch's listing of all codes, else code[like]."""
+        if self._list_codes:
+            with self._lock:
+                if self._codes is None:
+                    self._codes = {str(r.get("code") or "").casefold() for r in self.eb.relations()}
+                return set(self._codes)
         return {code.casefold() for code in self.eb.relation_codes_like(base)}
 
     def _create(self, debtor: Debtor) -> dict:
         """Create the debtor with the first free RelationCode for its base name."""
         with self._base_locks[debtor.code_base.casefold()]:
-            taken = set(self._taken_codes(debtor.code_base))
+            taken = self._taken_codes(debtor.code_base)
             for _ in range(SEND_ATTEMPTS):
                 code = next_relation_code(debtor.code_base, taken)
                 try:
@@ -147,33 +144,28 @@ class DebtorResolver:
                     if exc.meaning != CODE_TAKEN:
                         raise
                     taken.add(code.casefold())
+                    self._taken(code)
                     continue
                 except AmbiguousWrite:
-                    found = self._find_fresh(debtor)
+                    found = self._find(debtor)
                     if found is not None:  # created after all: its code is taken for the next namesake too
-                        self._remember(debtor, found)
+                        self._taken(str(found.get("code") or code))
                         return found
                     continue  # not created: the same code is still the first free one
-                relation = {"id": created["id"], "code": created.get("code") or code, "emailAddress": debtor.email}
-                self._remember(debtor, relation)
+                relation = {"id": created["id"], "code": created.get("code") or code}
+                self._taken(str(relation["code"]))
                 self.outcome.add("relations_created")
                 return relation
         raise TransientError(f"Could not create debtor {debtor.code_base} after {SEND_ATTEMPTS} attempts")
 
-    def _remember(self, debtor: Debtor, relation: dict) -> None:
-        """A relation this run created, in the run's listing caches (codes taken, e-mail → relation)."""
+    def _taken(self, code: str) -> None:
+        """A code now in use, in the batch's listing of codes (when there is one)."""
         with self._lock:
             if self._codes is not None:
-                self._codes.add(str(relation.get("code") or "").casefold())
-            if self._by_email is not None:
-                self._by_email[debtor.key] = relation
-
-    def _find_fresh(self, debtor: Debtor) -> dict | None:
-        found = self.eb.relation_by_email(debtor.email)
-        return found if found and normalize_email(str(found.get("emailAddress") or debtor.email)) == debtor.key else None
+                self._codes.add(code.casefold())
 
     def resolve(self, debtor: Debtor) -> tuple[int, str]:
-        """Relation id and code for a debtor: remembered, found by e-mail, or created."""
+        """Relation id and code for a debtor: remembered in the store, found by e-mail, or created."""
         known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
         if known:
             return int(known["relation_id"]), known["code"]
@@ -197,11 +189,8 @@ class DebtorResolver:
         return self._fixed[code]
 
     def forget(self, debtor: Debtor) -> None:
-        """The remembered relation is gone in e-Boekhouden."""
+        """The remembered relation is gone in e-Boekhouden (deleted or merged by the bookkeeper)."""
         self.store.forget_relation(self.config.tenant, debtor.key)
-        with self._lock:
-            if self._by_email is not None:
-                self._by_email.pop(debtor.key, None)
 
 
 class SaleBooker:
@@ -235,43 +224,74 @@ class SaleBooker:
 
     # ---- exactly once --------------------------------------------------------------------------
 
-    def find_existing(self, plan: BookingPlan, relation_id: int | None = None) -> dict | None:
-        """The booking of this sales number if e-Boekhouden has it; raises ApiError on a foreign one."""
+    def find_existing(self, plan: BookingPlan, relation: tuple[int, str] | None = None) -> dict | None:
+        """The booking of this sales number if e-Boekhouden has it and it is this sale; raises ApiError
+        (a number clash, in Errors) when the number belongs to another booking."""
         if self.config.eboekhouden.book_as == "invoice":
-            return self._find_invoice(plan, relation_id)
+            return self._find_invoice(plan, relation)
         found = self.eb.mutations_by_invoice_number(plan.sales_number, SALE)
-        return self._match(plan, found, "mutation")
+        return self._decide(plan, relation, [self._whole_mutation(plan, item) for item in found], "mutation")
 
-    def _find_invoice(self, plan: BookingPlan, relation_id: int | None) -> dict | None:
+    def _whole_mutation(self, plan: BookingPlan, item: dict) -> dict:
+        """What the decision needs of a listed sale: its relation and date, from the full object.
+
+        A REST list item has neither relation nor documented amount, so the full mutation is read
+        (``GET /v1/mutation/{id}``). A list item without an id (0, as real clients report) cannot be read;
+        its sale is then found among the outstanding items (mutationId, relationId, date). If it is not
+        there either (already paid), only its date is known: it is treated as in doubt — adopted when the
+        date is this sale's (our sales numbers are unique per tenant), never called a clash on a guess."""
+        if "relationId" in item or "relationCode" in item:  # a backend whose list items are whole (legacy SOAP)
+            return item
+        if item.get("id"):
+            return {**self.eb.mutation(int(item["id"])), "id": int(item["id"])}
+        open_item = next((i for i in self.eb.outstanding(plan.sales_number) if str(i.get("invoiceNumber")) == plan.sales_number), None)
+        if open_item is not None and open_item.get("mutationId"):
+            return {**self.eb.mutation(int(open_item["mutationId"])), "id": int(open_item["mutationId"])}
+        if open_item is not None:
+            return {**item, "id": None, "relationId": open_item.get("relationId"), "date": open_item.get("date") or item.get("date")}
+        return {**item, "id": None, "in_doubt": True}
+
+    def _find_invoice(self, plan: BookingPlan, relation: tuple[int, str] | None) -> dict | None:
         if can_be_invoice_number(plan.sales_number):
             found = self.eb.invoices(invoiceNumber=plan.sales_number)
-        elif relation_id is not None:
-            found = [i for i in self.eb.invoices(relationId=relation_id, date=plan.date.isoformat()) if i.get("reference") == plan.sales_number]
+        elif relation is not None:
+            found = [i for i in self.eb.invoices(relationId=relation[0], date=plan.date.isoformat()) if i.get("reference") == plan.sales_number]
         else:
             return None
-        return self._match(plan, found, "invoice")
+        return self._decide(plan, relation, found, "invoice")
 
     @staticmethod
-    def _amount_of(item: dict) -> Decimal | None:
-        for key in ("amount", "totalInclVat", "totalAmount"):
-            if item.get(key) is not None:
-                return Decimal(str(item[key])).quantize(Decimal("0.01"))
-        return None
+    def _day(value: object) -> str:
+        return str(value or "")[:10]
 
-    def _match(self, plan: BookingPlan, found: list[dict], kind: str) -> dict | None:
-        """Adopt an existing booking only when it is this sale (same total); else it is a number clash."""
+    def _decide(self, plan: BookingPlan, relation: tuple[int, str] | None, found: list[dict], kind: str) -> dict | None:
+        """Adopt the booking that is this sale — same debtor and same date — else report a number clash."""
         if not found:
             return None
+        date = plan.date.isoformat()
         for item in found:
-            amount = self._amount_of(item)
-            if amount is None or amount == plan.total_incl:
+            same_date = self._day(item.get("date")) == date
+            if item.get("in_doubt"):
+                if same_date:
+                    log.warning("Sales number %s: e-Boekhouden listed it without an id; adopted on its date", plan.sales_number)
+                    return {**item, "kind": kind}
+                continue
+            if relation is None:
+                same_debtor = True
+            elif item.get("relationId") is not None:
+                same_debtor = int(item["relationId"]) == relation[0]
+            else:
+                same_debtor = str(item.get("relationCode") or "").casefold() == relation[1].casefold()
+            if same_debtor and same_date:
                 return {**item, "kind": kind}
         other = found[0]
         raise ApiError(
             409,
             "DUPLICATE_NUMBER",
             f"Sales number {plan.sales_number} already exists in e-Boekhouden for another booking "
-            f"({kind} {other.get('id')}, {self._amount_of(other)} ≠ {plan.total_incl}); use sales_number_prefix",
+            f"({kind} {other.get('id') or '?'} of {self._day(other.get('date')) or 'an unknown date'}"
+            f"{', relation ' + str(other.get('relationId') or other.get('relationCode')) if other.get('relationId') or other.get('relationCode') else ''}); "
+            "use sales_number_prefix",
         )
 
     def _payload(self, plan: BookingPlan, relation_id: int) -> tuple[str, dict]:
@@ -296,7 +316,7 @@ class SaleBooker:
         number = item.get("invoiceNumber") or plan.sales_number
         self.claims.booked(
             self.config.tenant, order_id, self.owner, self.run_id,
-            eb_kind=kind, eb_id=int(item["id"]) if item.get("id") is not None else None, eb_number=str(number),
+            eb_kind=kind, eb_id=int(item["id"]) if item.get("id") else None, eb_number=str(number),
             relation_id=relation[0], relation_code=relation[1],
             reason="Adopted the booking e-Boekhouden already had" if adopted else None,
         )
@@ -313,7 +333,7 @@ class SaleBooker:
         try:
             relation = self._relation(plan)
             if claim.had_intent:
-                existing = self.find_existing(plan, relation[0])
+                existing = self.find_existing(plan, relation)
                 if existing is not None:
                     self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
                     return
@@ -338,7 +358,7 @@ class SaleBooker:
             return send_once(
                 record_intent=lambda: self.claims.record_intent(self.config.tenant, order_id, self.owner),
                 send=lambda: self._send(kind, body),
-                find=lambda: self.find_existing(plan, relation[0]),
+                find=lambda: self.find_existing(plan, relation),
                 sleep=self._sleep,
                 what=f"order {order_id} ({plan.sales_number})",
             )
@@ -346,7 +366,7 @@ class SaleBooker:
         try:
             item, adopted = attempt()
         except ApiError as exc:
-            existing = self.find_existing(plan, relation[0]) if exc.meaning == DUPLICATE_NUMBER else None
+            existing = self.find_existing(plan, relation) if exc.meaning == DUPLICATE_NUMBER else None
             if existing is not None:
                 item, adopted = existing, True
             elif exc.meaning == RELATION_GONE and not plan.fixed_debtor:

@@ -98,11 +98,18 @@ class PaymentBooker:
         self._sleep = sleep
 
     def _load_outstanding(self, count_needed: int) -> None:
-        """List all outstanding debtor items once when that is cheaper than one lookup per order."""
+        """List all outstanding debtor items once when that is cheaper than one lookup per order.
+
+        The API gives no total (``count`` is per page), so the listing is read page by page and given up
+        (one lookup per order instead) as soon as it has cost as many pages as the lookups would."""
         if count_needed < BULK_MIN_UNKNOWN:
             return
-        if self.eb.outstanding_count() <= count_needed * LIST_LIMIT:
-            self._outstanding = {str(item.get("invoiceNumber")): item for item in self.eb.all_outstanding()}
+        listed: dict[str, dict] = {}
+        for number, item in enumerate(self.eb.all_outstanding(), start=1):
+            listed.setdefault(str(item.get("invoiceNumber")), item)
+            if number > count_needed * LIST_LIMIT:
+                return
+        self._outstanding = listed
 
     def outstanding_item(self, sales_number: str) -> dict | None:
         """The sale's outstanding item, or None when there is none (not booked, or settled)."""
@@ -151,10 +158,20 @@ class PaymentBooker:
             self.store.mark_order_paid(self.config.tenant, order["order_id"])
 
     def _find_existing(self, order: dict, payment: dict) -> dict | None:
+        """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
+        the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
+        meaning the API does not document. A list item without an id (0) is matched on the entry number."""
         for item in self.eb.mutations_by_invoice_number(order["sales_number"], PAYMENT):
-            same_entry = str(item.get("entryNumber") or "") == (payment["transaction_id"] or "")[:50]
-            amount = item.get("amount")
-            if same_entry and (amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]):
+            if str(item.get("entryNumber") or "") != (payment["transaction_id"] or "")[:50]:
+                continue
+            if "relationCode" in item or "relationId" in item:  # a backend whose items are whole (legacy SOAP)
+                rows_total = item.get("amount")
+            elif not item.get("id"):
+                return item
+            else:
+                full = self.eb.mutation(int(item["id"]))
+                rows_total = sum((Decimal(str(row.get("amount") or 0)) for row in full.get("rows") or []), Decimal("0"))
+            if rows_total is None or Decimal(str(rows_total)).quantize(Decimal("0.01")) == payment["amount"]:
                 return item
         return None
 
