@@ -7,8 +7,8 @@ an :class:`ApiProblem` with an official code always carries the official title; 
 
 Knobs for what the official description leaves open (``BooksState`` attributes, also settable through
 ``PUT /__sandbox__/settings``): ``mutation_list_amount`` (what a mutation list item's ``amount`` holds:
-``incl`` / ``excl`` / ``debtor`` (the debtor line, negative) / ``zero``), ``list_ids_zero`` (list items
-carry ``id`` 0), ``email_case`` (``insensitive`` / ``sensitive``: how the ``email`` filter compares),
+``incl`` / ``excl`` / ``debtor`` (the debtor line, negative) / ``zero``), ``list_ids_zero`` (mutation
+list items carry ``id`` 0, as real clients report), ``email_case`` (``insensitive`` / ``sensitive``: how the ``email`` filter compares),
 ``session_delete`` (what ``DELETE /v1/session`` answers, which the description does not have: ``405``,
 ``404`` or ``revoke``).
 

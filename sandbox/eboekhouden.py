@@ -264,8 +264,7 @@ def _api_router(books: BooksState) -> APIRouter:
         """Relations as thin list items (id, type, code); email matches emailAddress (case per the email_case knob)."""
         authorize(request)
         sensitive = frozenset({"email"}) if books.email_case == "sensitive" else frozenset()
-        shape = (lambda item: {**_pick(item, RELATION_LIST_FIELDS), "id": 0}) if books.list_ids_zero else (lambda item: _pick(item, RELATION_LIST_FIELDS))
-        return _json(list_answer(request, books.relations(), RELATION_FILTERS, shape, sensitive))
+        return _json(list_answer(request, books.relations(), RELATION_FILTERS, lambda item: _pick(item, RELATION_LIST_FIELDS), sensitive))
 
     @router.get("/relation/{relation_id:int}")
     def relation(relation_id: int, request: Request) -> Response:

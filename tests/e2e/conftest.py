@@ -114,6 +114,10 @@ def make_sandbox(monkeypatch, airflow_db, tenants_dir, state_store, fast, eb_bac
     yield start
     for sandbox in started:
         sandbox.stop()
+    for sandbox in started:  # both sides obeyed the official contract in every exchange
+        checked = sandbox.books.contract.as_json()
+        assert checked["request_violations"] == [], "the hooks sent requests the official e-Boekhouden contract does not allow"
+        assert checked["answer_violations"] == [], "the emulator answered what the real e-Boekhouden API would not"
 
 
 _RUNS = Counter()

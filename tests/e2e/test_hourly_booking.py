@@ -181,7 +181,7 @@ def test_a_debtor_e_boekhouden_refuses_sends_that_order_to_errors_and_the_rest_b
     assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
     rows = state_store.get_orders("demo", [refused, fine])
     assert (rows[refused]["state"], rows[refused]["error_code"]) == (ERROR, "REL_023")
-    assert rows[refused]["reason"].startswith("REL_023 Email address is invalid")
+    assert rows[refused]["reason"].startswith("REL_023 Email is invalid.")
     assert rows[fine]["state"] == BOOKED and len(sale_mutations(sandbox)) == 1
 
 

@@ -121,6 +121,12 @@ class DebtorResolver:
         found = self.eb.relation_by_email(debtor.email)
         if found is None and debtor.email.strip() != debtor.email.strip().lower():
             found = self.eb.relation_by_email(debtor.email.strip().lower())
+        if found is not None and not found.get("id"):  # an item without an id cannot be booked to, nor created again
+            raise ApiError(
+                409, "RELATION_WITHOUT_ID",
+                f"e-Boekhouden lists relation {found.get('code') or '?'} for {debtor.email} without an id; "
+                "book this order by hand or ask e-Boekhouden support",
+            )
         return found
 
     def _taken_codes(self, base: str) -> set[str]:
