@@ -78,7 +78,7 @@ def test_sale_already_settled_in_e_boekhouden(make_sandbox, state_store):
     bank = sandbox.books.ledger_by_code("1100")
     sandbox.books.create_mutation({  # the bookkeeper matched the bank transfer by hand
         "type": 3, "date": "2026-11-21", "ledgerId": bank["id"], "relationId": sale["relationId"], "inExVat": "IN",
-        "rows": [{"amount": "15.00", "vatCode": "GEEN", "invoiceNumber": sale["invoiceNumber"]}],
+        "rows": [{"amount": "15.00", "vatCode": "GEEN", "invoiceNumber": sale["invoiceNumber"], "relationId": sale["relationId"]}],
     })
     assert run_dag(PAYMENTS).state == "success"
     (row,) = stored_payments(state_store)
