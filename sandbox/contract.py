@@ -7,7 +7,10 @@ The emulator and the hook obey one contract; the sandbox runs without ``plugins/
 from __future__ import annotations
 
 import sys
+import threading
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 try:
     from prestashop_eboekhouden.contract import eboekhouden as contract
@@ -20,10 +23,6 @@ SOURCE_PATTERN = contract.SOURCE_PATTERN
 check_request = contract.check_request
 check_answer = contract.check_answer
 
-
-import threading  # noqa: E402
-from collections import Counter  # noqa: E402
-from typing import Any  # noqa: E402
 
 # Every check made in this process (all emulators): what the test session reports at its end.
 TOTALS: Counter[str] = Counter()

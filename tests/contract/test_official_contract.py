@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from prestashop_eboekhouden.contract import eboekhouden as c
 
 SHEET = Path("/work/shared/reference/eboekhouden-rest-official.md")
@@ -28,7 +27,7 @@ def test_error_table_has_the_official_codes_with_their_meanings():
         assert invented not in c.ERROR_CODES
     if SHEET.exists():  # every row of the sheet's table, word for word
         table = SHEET.read_text().split("## Error codes (the API's own table)")[1]
-        rows = {code: meaning for code, meaning in re.findall(r"^\| ([A-Z_0-9]+) \| (.*?) \|$", table, re.M) if code != "code"}
+        rows = {code: meaning for code, meaning in re.findall(r"^\| ([A-Z_0-9]+) \| (.*?) \|$", table, re.MULTILINE) if code != "code"}
         assert rows == c.ERROR_CODES
 
 

@@ -25,6 +25,17 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests.adapters import HTTPAdapter
 
+from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - re-exported for the hooks and the booking code
+    CODE_TAKEN,
+    DUPLICATE_NUMBER,
+    RELATION_GONE,
+    SESSION_EXPIRED,
+)
+
+# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it: the
+# outcomes and the REST codes that stand for them are defined once, in the official contract.
+from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES as REST_MEANINGS
+
 DEFAULT_TIMEOUT = (10.0, 60.0)
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 # Connection extras that configure this package, never to be sent as HTTP headers.
@@ -33,15 +44,6 @@ NON_HEADER_EXTRAS = frozenset(
 )
 
 
-# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it: the
-# outcomes and the REST codes that stand for them are defined once, in the official contract.
-from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: E402
-    CODE_TAKEN,
-    DUPLICATE_NUMBER,
-    OUTCOMES as REST_MEANINGS,
-    RELATION_GONE,
-    SESSION_EXPIRED,
-)
 
 
 class ApiError(Exception):

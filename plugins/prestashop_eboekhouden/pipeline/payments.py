@@ -22,8 +22,8 @@ from prestashop_eboekhouden.domain.payloads import payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
 from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
-from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
 from prestashop_eboekhouden.pipeline.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
@@ -170,7 +170,7 @@ class PaymentBooker:
                 return item
             else:
                 full = self.eb.mutation(int(item["id"]))
-                rows_total = sum((Decimal(str(row.get("amount") or 0)) for row in full.get("rows") or []), Decimal("0"))
+                rows_total = sum((Decimal(str(row.get("amount") or 0)) for row in full.get("rows") or []), Decimal(0))
             if rows_total is None or Decimal(str(rows_total)).quantize(Decimal("0.01")) == payment["amount"]:
                 return item
         return None
