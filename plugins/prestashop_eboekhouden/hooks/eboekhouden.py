@@ -210,10 +210,6 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         """GET /v1/relation?email=: the first relation with this address, as a list item ({id, type, code})."""
         return self.first("v1/relation", {"email": email.strip()})
 
-    def relation(self, relation_id: int) -> dict:
-        """GET /v1/relation/{id}: the full relation (name, e-mail, ...)."""
-        return self.call("GET", f"v1/relation/{int(relation_id)}")
-
     def relation_codes_like(self, base: str) -> list[str]:
         """Codes that start with a base (KlaartjePi, KlaartjePi1, ...): ``code[like]=Base%``, paged."""
         return [str(item["code"]) for item in self.list_all("v1/relation", {"code[like]": f"{base}%"})]
