@@ -67,9 +67,34 @@ def eboekhouden_requests_obey_the_contract(monkeypatch):
     assert violations == [], "requests that do not conform to the official e-Boekhouden contract"
 
 
-def pytest_terminal_summary(terminalreporter):
-    """How many requests and answers the contract checks validated in this session."""
+_CONTRACT_COUNTS = REPO / "test-artifacts" / "contract-checks"
+
+
+def pytest_sessionstart(session):
+    """A fresh tally of contract checks (the controller clears what an earlier session left)."""
+    if not hasattr(session.config, "workerinput"):
+        for old in _CONTRACT_COUNTS.glob("*.json") if _CONTRACT_COUNTS.exists() else []:
+            old.unlink()
+
+
+def pytest_sessionfinish(session):
+    """Each process (also an xdist worker) leaves its tally of contract checks for the summary."""
+    import json
+
     from sandbox.contract import TOTALS
 
     if TOTALS:
-        terminalreporter.write_line("e-Boekhouden contract: " + ", ".join(f"{name} {count}" for name, count in sorted(TOTALS.items())))
+        _CONTRACT_COUNTS.mkdir(parents=True, exist_ok=True)
+        (_CONTRACT_COUNTS / f"{os.getpid()}.json").write_text(json.dumps(dict(TOTALS)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many requests and answers the contract checks validated in this session, all processes together."""
+    import json
+    from collections import Counter
+
+    totals: Counter = Counter()
+    for part in _CONTRACT_COUNTS.glob("*.json") if _CONTRACT_COUNTS.exists() else []:
+        totals.update(json.loads(part.read_text()))
+    if totals:
+        terminalreporter.write_line("e-Boekhouden contract: " + ", ".join(f"{name} {count}" for name, count in sorted(totals.items())))
