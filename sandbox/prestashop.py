@@ -22,7 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from sandbox.appkit import admin_router, install_middleware, parse_json
 from sandbox.faults import FaultInjector
-from sandbox.shop import KEY_LENGTH, RESOURCES, SINGULAR, ShopState
+from sandbox.shop import KEY_LENGTH, LIST_KEYS, RESOURCES, SINGULAR, ShopState
 
 REALM = 'Basic realm="Welcome to PrestaShop Webservice, please enter the authentication key as the login. No password required."'
 READ_METHODS = ("GET", "HEAD")
@@ -390,7 +390,7 @@ def _webservice_router(state: ShopState) -> APIRouter:
             """The list answer."""
             query = ListQuery.parse(dict(request.query_params), state.fields(resource))
             items = query.finish(state.select(resource, query.matches))  # filter first, copy only the matches
-            return ({resource: items} if items else []), 200
+            return ({LIST_KEYS.get(resource, resource): items} if items else []), 200
 
         return _answer(state, request, resource, produce)
 
@@ -442,6 +442,18 @@ def _shop_admin_router(state: ShopState) -> APIRouter:
     async def add_payment(request: Request) -> Response:
         """Register a payment on an order reference."""
         return await run(request, lambda payment: {"order_payment": state.add_payment(**payment)}, 201)
+
+    @router.post("/order_slips")
+    async def create_slip(request: Request) -> Response:
+        """Create a credit slip on an order from a compact spec (lines, shipping, amount_incl)."""
+        return await run(request, lambda spec: {"order_slip": state.create_slip(spec)}, 201)
+
+    @router.get("/slip_tags")
+    def slip_tags() -> dict[str, list[int]]:
+        """Credit slip ids per seed tag (slip_full, slip_amount, slip_order_unbooked, ...)."""
+        with state.lock:
+            names = sorted({tag for tags in state.slip_tags.values() for tag in tags})
+        return {name: state.tagged_slips(name) for name in names}
 
     @router.put("/keys/{key}")
     async def set_key(key: str, request: Request) -> Response:

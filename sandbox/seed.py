@@ -7,6 +7,12 @@ international, international_with_vat, unmapped_fr, unmapped_line. Other tags: r
 mixed_case_email, known_relation, long_name, delivery_differs, address_deleted, company_with_vat,
 company_without_vat, mixed_rates, oss_de_7, discount, discount_100, wrapping, free_shipping, cent_mismatch,
 payment_split, payment_mismatch, split_cart.
+
+Credit slips (``ShopState.slip_tags``) come after the orders, chosen without randomness so the orders stay exactly
+as before: slip_full (a delivered order refunded whole), slip_lines (one line of a multi-line order), slip_shipping
+(shipping only), slip_amount (an amount without lines, over the order's rates), slip_oss (a German OSS order),
+slip_order_unbooked (an order set to Refunded, never in a state to book), slip_order_refused (an order whose
+booking the prechecks refuse), slip_cent_mismatch (products total one cent off its lines).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import string
 import threading
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -147,6 +153,7 @@ class SeedReport:
 
     tags: Counter[str] = field(default_factory=Counter)
     known_customers: list[Customer] = field(default_factory=list)
+    slip_tags: Counter[str] = field(default_factory=Counter)
 
 
 def _ascii(text: str) -> str:
@@ -219,6 +226,7 @@ class ShopSeeder:
             self._order(kinds[index], marks[index], times[index])
             index += 1
         self._mark_known_customers()
+        self._slips()
         return self.report
 
     def _kinds(self, orders: int) -> list[str]:
@@ -557,6 +565,22 @@ class ShopSeeder:
             self.report.tags["known_relation"] += len(self._orders_of[customer.id])
         self.report.known_customers = known
 
+    # ---- credit slips ------------------------------------------------------------------------
+
+    def _slips(self) -> None:
+        """The seeded credit slips (see the module docstring): each on its own order, the first that fits, none random."""
+        used: set[int] = set()
+        for tag, fits, spec in SLIP_PLAN:
+            order = next((o for o in self.shop.items("orders") if o["id"] not in used and fits(o, self.shop.tags.get(o["id"], frozenset()))), None)
+            if order is None:
+                continue
+            used.add(order["id"])
+            details = self.shop.order_details(order["id"])
+            upd = dt.datetime.strptime(order["date_upd"], "%Y-%m-%d %H:%M:%S")
+            when = upd if order["current_state"] == "7" else max(upd, min(upd + dt.timedelta(hours=1), self.anchor))
+            self.shop.create_slip({"order": order["id"], "date_add": _fmt(when), "tags": [tag], **spec(order, details)})
+            self.report.slip_tags[tag] += 1
+
     # ---- live orders -------------------------------------------------------------------------
 
     def live_order(self, when: dt.datetime | None = None) -> dict[str, Any]:
@@ -565,6 +589,47 @@ class ShopSeeder:
         moment = when or self.shop.clock()
         self.anchor = max(self.anchor, moment)
         return self._order(kind, set(), moment)
+
+
+PLAIN_TAGS = frozenset({"nl_private", "repeat_customer", "free_shipping", "mixed_rates", "delivery_differs"})
+
+
+def _delivered(order: dict[str, Any]) -> bool:
+    """Shipped or delivered: what customers send back."""
+    return order["current_state"] in ("4", "5")
+
+
+def _plain_nl(order: dict[str, Any], tags: frozenset[str]) -> bool:
+    """A delivered Dutch private order without peculiarities."""
+    return _delivered(order) and "nl_private" in tags and tags <= PLAIN_TAGS
+
+
+def _shipped_for_a_fee(order: dict[str, Any], tags: frozenset[str]) -> bool:
+    """A plain Dutch order that paid for shipping."""
+    return _plain_nl(order, tags) and Decimal(order["total_shipping_tax_incl"]) > 0
+
+
+def _several_lines(order: dict[str, Any], tags: frozenset[str]) -> bool:
+    """A plain Dutch order with lines at two rates."""
+    return _plain_nl(order, tags) and "mixed_rates" in tags
+
+
+def _every_line(order: dict[str, Any], details: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything: each line whole and the shipping."""
+    return {"lines": [{"detail": d["id"]} for d in details], "shipping": True}
+
+
+# Tag → which order fits (first by id) → the slip's spec for it.
+SLIP_PLAN: tuple[tuple[str, Callable[[dict[str, Any], frozenset[str]], bool], Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]], ...] = (
+    ("slip_full", _shipped_for_a_fee, _every_line),
+    ("slip_lines", _several_lines, lambda o, d: {"lines": [{"detail": d[-1]["id"], "quantity": 1}]}),
+    ("slip_shipping", _shipped_for_a_fee, lambda o, d: {"shipping": True}),
+    ("slip_amount", _several_lines, lambda o, d: {"amount_incl": "5.00"}),
+    ("slip_oss", lambda o, t: "oss_de" in t and o["current_state"] in ("2", "3", "4", "5"), lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}], "shipping": True}),
+    ("slip_order_unbooked", lambda o, t: o["current_state"] == "7" and t <= PLAIN_TAGS, _every_line),
+    ("slip_order_refused", lambda o, t: "unmapped_fr" in t and o["current_state"] in ("2", "3", "4", "5"), lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}]}),
+    ("slip_cent_mismatch", _plain_nl, lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}], "total_adjustment": "0.01"}),
+)
 
 
 def _scaled(count: int, orders: int) -> int:

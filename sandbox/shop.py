@@ -17,6 +17,15 @@ An order spec (``ShopState.create_order``, ``POST /__sandbox__/orders``) is a di
 - ``payments``: ``[{"amount", "payment_method", "transaction_id", "date_add"}]``; absent → one full payment in a paid state;
 - ``tags``: labels kept in :attr:`ShopState.tags` (not shown by the webservice).
 
+A credit slip spec (``ShopState.create_slip``, ``POST /__sandbox__/order_slips``) refunds part or all of an order:
+
+- ``order``: the order's id;
+- ``lines``: ``[{"detail": id_order_detail, "quantity": N}]`` (quantity defaults to what is left to refund);
+- ``shipping``: ``true`` for the order's whole shipping, or ``shipping_incl`` for part of it (at the carrier's rate);
+- ``amount_incl``: a partial refund without lines (an amount only), its VAT spread over the order's rates;
+- ``total_adjustment``: added to the slip's products total (a deliberate mismatch with its lines);
+- ``date_add`` (default now), ``tags`` (kept in :attr:`ShopState.slip_tags`).
+
 Amounts are strings, ints or Decimals (never floats). Dates are shop-local ``YYYY-MM-DD HH:MM:SS``.
 """
 
@@ -63,6 +72,7 @@ RESOURCES = (
     "currencies",
     "configurations",
     "products",
+    "order_slip",
 )
 SINGULAR = {
     "orders": "order",
@@ -76,7 +86,10 @@ SINGULAR = {
     "currencies": "currency",
     "configurations": "configuration",
     "products": "product",
+    "order_slip": "order_slip",
 }
+# Resource → the key of its list answer, where PrestaShop names it otherwise (OrderSlip's objectsNodeName).
+LIST_KEYS = {"order_slip": "order_slips"}
 # Fields the shop keeps but the webservice never shows.
 HIDDEN_FIELDS = frozenset({"passwd", "secure_key", "reset_password_token"})
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -269,6 +282,7 @@ class ShopState:
         self.keys: dict[str, frozenset[str] | None] = {_checked_key(key): None}
         self.strip_authorization = False  # a php-fpm/CGI host that drops the Authorization header (knob)
         self.tags: dict[int, frozenset[str]] = {}
+        self.slip_tags: dict[int, frozenset[str]] = {}
         self._tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES}
         self._products: dict[str, int] = {}
         self._load_reference_data()
@@ -769,3 +783,113 @@ class ShopState:
         unpaid = not any(p["order_reference"] == order["reference"] for p in self._tables["order_payments"].values())
         if unpaid and Decimal(order["total_paid_tax_incl"]) != 0:
             self.add_payment(order["reference"], order["total_paid_tax_incl"], order["payment"], date_add=when)
+
+    # ---- credit slips ----------------------------------------------------------------------------
+
+    def _detail_rate(self, detail: dict[str, Any]) -> Decimal:
+        """The VAT rate of an order line, from its tax association (0 without one)."""
+        taxes = detail.get("associations", {}).get("taxes") or []
+        return Decimal(self._tables["taxes"][int(taxes[0]["id"])]["rate"]) if taxes else ZERO
+
+    def _slip_lines(self, order_id: int, wanted: Iterable[Mapping[str, Any]]) -> list[tuple[dict[str, Any], int, Decimal, Decimal]]:
+        """(detail, quantity, amount incl, amount excl) per refunded line; ValueError for a line not of the order or over-refunded."""
+        details = {d["id"]: d for d in self._tables["order_details"].values() if d["id_order"] == str(order_id)}
+        rows = []
+        for line in wanted:
+            detail = details.get(int(line["detail"]))
+            if detail is None:
+                raise ValueError(f"order detail {line['detail']} is not a line of order {order_id}")
+            left = int(detail["product_quantity"]) - int(detail["product_quantity_refunded"])
+            quantity = int(line.get("quantity", left))
+            if not 0 < quantity <= left:
+                raise ValueError(f"order detail {detail['id']}: {quantity} to refund, {left} left")
+            incl = cents(Decimal(detail["unit_price_tax_incl"]) * quantity)
+            excl = cents(Decimal(detail["unit_price_tax_excl"]) * quantity)
+            rows.append((detail, quantity, incl, excl))
+        return rows
+
+    def _amount_excl(self, order_id: int, amount_incl: Decimal) -> Decimal:
+        """An amount-only refund without VAT: spread over the order's lines in proportion to their totals incl."""
+        details = [d for d in self._tables["order_details"].values() if d["id_order"] == str(order_id)]
+        products_incl = sum((Decimal(d["total_price_tax_incl"]) for d in details), ZERO)
+        if products_incl == 0:
+            return amount_incl
+        excl = sum(
+            (amount_incl * Decimal(d["total_price_tax_incl"]) / products_incl * 100 / (100 + self._detail_rate(d)) for d in details), ZERO
+        )
+        return cents(excl)
+
+    def create_slip(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """A credit slip on an order (see the module docstring), the refunded quantities noted on its lines; returns the slip."""
+        with self.lock:
+            order = self._tables["orders"].get(int(spec["order"]))
+            if order is None:
+                raise KeyError(f"no order {spec['order']}")
+            rows = self._slip_lines(order["id"], spec.get("lines", ()))
+            amount_only = spec.get("amount_incl") is not None
+            if amount_only and rows:
+                raise ValueError("a slip refunds lines or an amount, not both")
+            if amount_only:
+                products_incl = cents(to_decimal(spec["amount_incl"]))
+                products_excl = self._amount_excl(order["id"], products_incl)
+            else:
+                products_incl = sum((incl for _, _, incl, _ in rows), ZERO)
+                products_excl = sum((excl for _, _, _, excl in rows), ZERO)
+            if spec.get("shipping") is True:
+                shipping_incl, shipping_excl = Decimal(order["total_shipping_tax_incl"]), Decimal(order["total_shipping_tax_excl"])
+            else:
+                shipping_incl = cents(to_decimal(spec.get("shipping_incl", "0")))
+                shipping_excl = excl_from_incl(shipping_incl, Decimal(order["carrier_tax_rate"]), CENT)
+            if products_incl <= 0 and shipping_incl <= 0:
+                raise ValueError("a slip refunds at least one line, an amount or shipping")
+            products_incl += to_decimal(spec.get("total_adjustment", "0"))
+            lines = [d for d in self._tables["order_details"].values() if d["id_order"] == str(order["id"])]
+            whole = (  # everything at once: PrestaShop's standard refund, not a partial one
+                not amount_only
+                and shipping_incl == Decimal(order["total_shipping_tax_incl"])
+                and all(d["product_quantity_refunded"] == "0" for d in lines)
+                and sum(q for _, q, _, _ in rows) == sum(int(d["product_quantity"]) for d in lines)
+            )
+            slip_id = self._next_id("order_slip")
+            when = shop_time(spec.get("date_add"), self.clock())
+            record = {
+                "id": slip_id,
+                "id_customer": order["id_customer"],
+                "id_order": str(order["id"]),
+                "conversion_rate": "1.000000",
+                "total_products_tax_excl": ps_amount(products_excl),
+                "total_products_tax_incl": ps_amount(products_incl),
+                "total_shipping_tax_excl": ps_amount(shipping_excl),
+                "total_shipping_tax_incl": ps_amount(shipping_incl),
+                "amount": ps_amount(products_incl),
+                "shipping_cost": "1" if shipping_incl else "0",
+                "shipping_cost_amount": ps_amount(shipping_incl),
+                "partial": "0" if whole else "1",
+                "date_add": when,
+                "date_upd": when,
+                "order_slip_type": "0",
+                "associations": {
+                    "order_slip_details": [
+                        {  # getWsOrderSlipDetails: "id_order_slip as id"
+                            "id": str(slip_id),
+                            "id_order_detail": str(detail["id"]),
+                            "product_quantity": str(quantity),
+                            "amount_tax_excl": ps_amount(excl),
+                            "amount_tax_incl": ps_amount(incl),
+                        }
+                        for detail, quantity, incl, excl in rows
+                    ]
+                },
+            }
+            for detail, quantity, incl, excl in rows:
+                detail["product_quantity_refunded"] = str(int(detail["product_quantity_refunded"]) + quantity)
+                detail["total_refunded_tax_incl"] = ps_amount(Decimal(detail["total_refunded_tax_incl"]) + incl)
+                detail["total_refunded_tax_excl"] = ps_amount(Decimal(detail["total_refunded_tax_excl"]) + excl)
+            self._tables["order_slip"][slip_id] = record
+            self.slip_tags[slip_id] = frozenset(spec.get("tags", ()))
+            return clone(record)
+
+    def tagged_slips(self, tag: str) -> list[int]:
+        """Ids of the credit slips carrying a tag."""
+        with self.lock:
+            return sorted(slip_id for slip_id, tags in self.slip_tags.items() if tag in tags)
