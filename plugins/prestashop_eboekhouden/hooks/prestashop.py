@@ -28,7 +28,9 @@ IDS_PER_REQUEST = 100
 PAGE_SIZE = 100
 ROWS_PER_PAGE = 1000  # rows of a filtered list (order details of 100 orders, light order rows): one page, not ten
 # Resource → the plural key of its list answer, where it differs from the resource name.
-LIST_KEYS = {"order_states": "order_states", "order_details": "order_details", "order_payments": "order_payments"}
+LIST_KEYS = {"order_states": "order_states", "order_details": "order_details", "order_payments": "order_payments", "order_slip": "order_slips"}
+# Resources whose full records are heavy (associations): pages of page_size, not ROWS_PER_PAGE.
+HEAVY = frozenset({"orders", "order_slip"})
 
 
 WEBSERVICE_SETTINGS = "Advanced parameters › Webservice"
@@ -194,7 +196,7 @@ class PrestaShopHook(ApiHook):
         unique = sorted({str(i) for i in ids if str(i) not in ("", "0")}, key=lambda v: (len(v), v))
         found: list[dict] = []
         for chunk in _chunks(unique, self.ids_per_request):
-            rows_per_page = self.page_size if display == "full" and resource == "orders" else max(self.page_size, ROWS_PER_PAGE)
+            rows_per_page = self.page_size if display == "full" and resource in HEAVY else max(self.page_size, ROWS_PER_PAGE)
             for page in self.pages(resource, page_size=rows_per_page, display=display, filters={field: _ids_filter(chunk)}):
                 found.extend(page)
         return found
@@ -223,6 +225,19 @@ class PrestaShopHook(ApiHook):
     def order_details(self, order_ids: Iterable[int]) -> list[dict]:
         """Order lines with totals and tax associations, for many orders at once."""
         return self.by_ids("order_details", "id_order", order_ids)
+
+    def slips_updated(self, since: dt.datetime, until: dt.datetime) -> Iterator[list[dict]]:
+        """Full credit slips (with order_slip_details) whose date_upd is in [since, until), shop-local times, page by page."""
+        last_second = until - dt.timedelta(seconds=1)  # PrestaShop's interval filter is inclusive
+        yield from self.pages("order_slip", filters={"date_upd": f"[{_shop_time(since)},{_shop_time(last_second)}]"}, date_filter=True)
+
+    def slips(self, ids: Iterable[int]) -> list[dict]:
+        """Full credit slips by id."""
+        return self.by_ids("order_slip", "id", ids)
+
+    def slips_of_orders(self, order_ids: Iterable[int]) -> list[dict]:
+        """Full credit slips of these orders."""
+        return self.by_ids("order_slip", "id_order", order_ids)
 
     def customers(self, ids: Iterable[int]) -> list[dict]:
         """Customers by id."""
