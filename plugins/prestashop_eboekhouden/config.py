@@ -121,6 +121,8 @@ class EBoekhoudenSettings(_Strict):
     payment_term_days: int = Field(default=14, ge=0, le=365)
     sales_number: Literal["reference", "invoice_number", "id"] = "reference"
     sales_number_prefix: str = Field(default="", max_length=20)
+    # a credit slip's sales number: the order's + this + the slip id ("XKBKNABJK-C12"); ends in a digit, as invoices need
+    credit_suffix: str = Field(default="-C", min_length=1, max_length=10, pattern=r"^[A-Za-z0-9_./-]+$")
     concurrency: int = Field(default=8, ge=1, le=32)
 
     @field_validator("debtor_ledger", mode="before")

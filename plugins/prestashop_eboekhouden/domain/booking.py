@@ -57,6 +57,8 @@ class BookingPlan:
     invoice_number: int | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
     payment_reference: str = ""  # manual: the order number, or the invoice number on request
+    kind: str = "sale"  # or "credit": a credit slip booked as a credit sale (negative rows)
+    slip_id: int | None = None  # the credit slip's id (credits only)
 
     @property
     def total_incl(self) -> Decimal:
