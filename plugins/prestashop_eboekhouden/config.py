@@ -103,6 +103,8 @@ class PrestaShopSettings(_Strict):
     shop_country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
     process_statuses: list[int] = Field(min_length=1)
     page_size: int = Field(default=100, ge=1, le=1000)
+    # book credit slips (refunds) as credit sales; false for a key that may not read order_slip
+    credit_slips: bool = True
 
     @field_validator("shop_country")
     @classmethod

@@ -20,6 +20,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 from airflow.sdk.definitions.param import ParamsDict
 
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.operators.credits import BookCreditsOperator
 from prestashop_eboekhouden.operators.tasks import (
     BookOrdersOperator,
     BookPaymentsOperator,
@@ -108,7 +109,7 @@ def hourly_dag(config: TenantConfig) -> DAG:
     )
     with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
         dag.params.update(params)
-        _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant, **TASK_ARGS))
+        _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant, **TASK_ARGS), credits="window")
     return dag
 
 
@@ -116,12 +117,12 @@ def nightly_dag(config: TenantConfig) -> DAG:
     """Nightly recheck of open orders."""
     doc = NIGHTLY_DOC.format(tenant=config.tenant, months=config.recheck.months_back)
     with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
-        _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS))
+        _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS), credits="recheck")
     return dag
 
 
-def _order_pipeline(config: TenantConfig, extract) -> None:
-    """extract → validate → book (one mapped task per batch) → report."""
+def _order_pipeline(config: TenantConfig, extract, credits: str) -> None:
+    """extract → validate → book (one mapped task per batch) → report; and after the booking, the credit slips."""
     validate = ValidateOrdersOperator(task_id="validate_orders", tenant=config.tenant, order_ids=extract.output["order_ids"], **TASK_ARGS)
     book = BookOrdersOperator.partial(task_id="book_orders", tenant=config.tenant, pool=config.pool, **TASK_ARGS).expand(order_ids=validate.output)
     report = ReportOperator(
@@ -129,6 +130,8 @@ def _order_pipeline(config: TenantConfig, extract) -> None:
         trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_orders_booked", uri=f"x-bookkeeping://{config.tenant}/orders")],
     )
     validate >> book >> report
+    if config.prestashop.credit_slips:  # a leaf of its own: when it fails, the run fails
+        book >> BookCreditsOperator(task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", **TASK_ARGS)
 
 
 def payments_dag(config: TenantConfig) -> DAG:

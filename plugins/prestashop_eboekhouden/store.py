@@ -146,6 +146,32 @@ payments = Table(
     Index("ix_presta_eb_payments_date_id", "tenant", "payment_date", "payment_id"),
 )
 
+# Credit slips (PrestaShop order_slip), booked as credit sales: their own table, keyed by the slip id (slip ids and
+# order ids are separate counters in PrestaShop), with the same exactly-once columns as orders.
+credits = Table(
+    "presta_eb_credits",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("slip_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("order_id", BigInteger, nullable=False),
+    Column("reference", String(64), nullable=False, default=""),
+    Column("sales_number", String(64)),
+    Column("slip_date", Date),
+    Column("date_upd", DateTime),
+    Column("amount_incl", Money),
+    Column("amount_excl", Money),
+    Column("eb_kind", String(16)),
+    Column("eb_number", String(64)),
+    Column("relation_code", String(32)),
+    Column("relation_id", BigInteger),
+    Column("plan", JSON),
+    *_claim_columns(),
+    UniqueConstraint("tenant", "sales_number", name="uq_presta_eb_credits_sales_number"),
+    Index("ix_presta_eb_credits_state_date_id", "tenant", "state", "slip_date", "slip_id"),
+    Index("ix_presta_eb_credits_order", "tenant", "order_id"),
+    Index("ix_presta_eb_credits_reference", "tenant", "reference"),
+)
+
 relations = Table(
     "presta_eb_relations",
     metadata,
@@ -168,6 +194,9 @@ runs = Table(
     Column("summary", JSON, nullable=False),
     Index("ix_presta_eb_runs_tenant", "tenant", "finished_at"),
 )
+
+
+_KEYS = {orders.name: "order_id", payments.name: "payment_id", credits.name: "slip_id"}
 
 
 def utcnow() -> dt.datetime:
@@ -312,6 +341,7 @@ class StateStore:
         self.ensure_schema()
         self.order_claims = _Claims(self, orders, "order_id")
         self.payment_claims = _Claims(self, payments, "payment_id")
+        self.credit_claims = _Claims(self, credits, "slip_id")
 
     @staticmethod
     def _make_engine(url: str) -> Engine:
@@ -372,7 +402,7 @@ class StateStore:
 
     def _rows_by_key(self, table: Table, tenant: str, ids: Iterable[int]) -> dict[int, dict]:
         """Stored rows of a table by their key (order id or payment id)."""
-        key = table.c.order_id if table is orders else table.c.payment_id
+        key = table.c[_KEYS[table.name]]
         found: dict[int, dict] = {}
         with self.engine.connect() as conn:
             for chunk in _chunks(list(dict.fromkeys(ids))):
@@ -389,7 +419,7 @@ class StateStore:
         if not problems:
             return
         now = utcnow()
-        key = table.c.order_id if table is orders else table.c.payment_id
+        key = table.c[_KEYS[table.name]]
         values = {"state": state, "reason": bindparam("reason"), "error_code": bindparam("code"), "updated_at": now, "run_id": run_id}
         if state == ERROR:
             values["last_try"] = now
@@ -517,6 +547,75 @@ class StateStore:
         """All of the order's payments are booked: the daily DAG stops looking at it."""
         with self.begin() as conn:
             conn.execute(update(orders).where(orders.c.tenant == tenant, orders.c.order_id == order_id).values(payment_state="paid", updated_at=utcnow()))
+
+    # ---- credit slips ---------------------------------------------------------------------------
+
+    def record_slips(self, tenant: str, seen: Iterable[dict], run_id: str | None = None) -> dict[int, dict]:
+        """Insert slips not seen before as Open (a slip never changes in the shop); returns each slip's stored row."""
+        seen = list(seen)
+        now = utcnow()
+        existing = self.get_credits(tenant, [s["slip_id"] for s in seen])
+        fresh = [
+            {**item, "tenant": tenant, "state": OPEN, "attempts": 0, "first_seen": now, "updated_at": now, "run_id": run_id}
+            for item in seen
+            if item["slip_id"] not in existing
+        ]
+        with self.begin() as conn:
+            _insert_new(conn, credits, fresh)
+        return self.get_credits(tenant, [s["slip_id"] for s in seen])
+
+    def get_credits(self, tenant: str, ids: Iterable[int]) -> dict[int, dict]:
+        """Stored credit slips by slip id."""
+        return self._rows_by_key(credits, tenant, ids)
+
+    def set_credits_open(self, tenant: str, slip_ids: Iterable[int], reason: str, run_id: str | None = None) -> None:
+        """Slips that wait (their order is not booked yet): Open with the reason, unless booked."""
+        self._set_state(credits, tenant, dict.fromkeys(slip_ids, (reason, None)), OPEN, run_id)
+
+    def set_credit_errors(self, tenant: str, problems: dict[int, tuple[str, str]], run_id: str | None = None) -> None:
+        """Slips refused (their order was refused, a precheck): Errors with reason and code, unless booked."""
+        self._set_state(credits, tenant, problems, ERROR, run_id)
+
+    def save_credit_plans(self, tenant: str, plans: Sequence[dict], run_id: str | None = None) -> None:
+        """Store validated credit plans (Open, ready to book) with their sales numbers and the order's relation."""
+        if not plans:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "b_slip_id": plan["slip_id"], "plan": plan, "sales_number": plan["sales_number"],
+                "amount_incl": Decimal(plan["total_incl"]), "amount_excl": Decimal(plan["total_excl"]),
+                "relation_id": plan.get("relation_id"), "relation_code": plan.get("relation_code"),
+            }
+            for plan in plans
+        ]  # fmt: skip
+        with self.begin() as conn:
+            conn.execute(
+                update(credits)
+                .where(credits.c.tenant == tenant, credits.c.slip_id == bindparam("b_slip_id"), credits.c.state != BOOKED)
+                .values(
+                    plan=bindparam("plan"), sales_number=bindparam("sales_number"), amount_incl=bindparam("amount_incl"),
+                    amount_excl=bindparam("amount_excl"), relation_id=bindparam("relation_id"), relation_code=bindparam("relation_code"),
+                    state=OPEN, reason="Ready to book", error_code=None, updated_at=now, run_id=run_id,
+                ),
+                rows,
+            )
+
+    def open_credits(self, tenant: str) -> list[dict]:
+        """Open credit slips, oldest first (what the nightly recheck looks at again)."""
+        stmt = (
+            select(credits.c.slip_id, credits.c.order_id)
+            .where(credits.c.tenant == tenant, credits.c.state == OPEN)
+            .order_by(credits.c.slip_date, credits.c.slip_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def run_credits(self, tenant: str, run_id: str) -> list[dict]:
+        """State and amounts of the credit slips a run touched last."""
+        stmt = select(credits.c.slip_id, credits.c.state, credits.c.amount_incl).where(credits.c.tenant == tenant, credits.c.run_id == run_id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
 
     # ---- debtors ------------------------------------------------------------------------------
 

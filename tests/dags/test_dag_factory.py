@@ -105,7 +105,12 @@ def test_dag_settings():
         assert dag.start_date == pendulum.datetime(2026, 1, 1, tz=AMS)
         for task in dag.tasks:
             assert task.retries == 3 and task.retry_exponential_backoff
-    assert [t.task_id for t in hourly.topological_sort()] == ["extract_orders", "validate_orders", "book_orders", "report"]
+    assert [t.task_id for t in hourly.topological_sort()] == ["extract_orders", "validate_orders", "book_orders", "report", "book_credits"]
+    # credit slips after the orders are booked, a leaf of their own (its failure fails the run), whatever the batches did
+    for dag, mode in ((hourly, "window"), (nightly, "recheck")):
+        credits = dag.get_task("book_credits")
+        assert credits.upstream_task_ids == {"book_orders"} and not credits.downstream_task_ids
+        assert (credits.mode, credits.trigger_rule, credits.pool) == (mode, "all_done", "eboekhouden_demo")
     assert [t.task_id for t in payments.topological_sort()] == ["extract_payments", "book_payments", "report"]
     assert hourly.get_task("book_orders").pool == "eboekhouden_demo"
     assert payments.get_task("book_payments").pool == "eboekhouden_demo"

@@ -135,9 +135,9 @@ def check_slip(slip: Slip, order: Order) -> list[str]:
     return problems
 
 
-def credit_sales_number(order: Order, slip: Slip, config: TenantConfig) -> str:
-    """The order's sales number + the credit suffix + the slip id, within e-Boekhouden's invoice number length."""
-    number = f"{base_sales_number(order, config)}{config.eboekhouden.credit_suffix}{slip.id}"
+def credit_sales_number(order: Order, slip: Slip, config: TenantConfig, order_sales_number: str | None = None) -> str:
+    """The order's sales number (as booked, when given) + the credit suffix + the slip id, within e-Boekhouden's length."""
+    number = f"{order_sales_number or base_sales_number(order, config)}{config.eboekhouden.credit_suffix}{slip.id}"
     if len(number) > MAX_SALES_NUMBER:
         raise ConfigurationProblem(f"Credit sales number {number} is longer than {MAX_SALES_NUMBER} characters")
     return number
@@ -173,8 +173,11 @@ def credit_lines(slip: Slip, order: Order, detail_lines: Mapping[int, Line]) -> 
     return lines, notes
 
 
-def build_credit_plan(slip: Slip, order: Order, detail_lines: Mapping[int, Line], config: TenantConfig, ctx: ShopContext) -> BookingPlan:
-    """The credit sale of a slip: the order's debtor and regime, negative rows summing to minus the slip's total."""
+def build_credit_plan(
+    slip: Slip, order: Order, detail_lines: Mapping[int, Line], config: TenantConfig, ctx: ShopContext, order_sales_number: str | None = None
+) -> BookingPlan:
+    """The credit sale of a slip: the order's debtor and regime, negative rows summing to minus the slip's total
+    (``order_sales_number``: the number the order was booked under, when it differs from the tenant's rule)."""
     if slip.order_id != order.id:
         raise MalformedOrder("order_slip.id_order", f"is {slip.order_id}, not order {order.id}")
     shop_country = (config.prestashop.shop_country or ctx.shop_country).upper()
@@ -192,7 +195,7 @@ def build_credit_plan(slip: Slip, order: Order, detail_lines: Mapping[int, Line]
                 config_problems.append(exc.reason)
     problems += list(dict.fromkeys(config_problems))
     try:
-        sales_number = credit_sales_number(order, slip, config)
+        sales_number = credit_sales_number(order, slip, config, order_sales_number)
         debtor = debtor_for(order)
     except OrderProblem as exc:
         problems.append(exc.reason)

@@ -385,9 +385,18 @@ class SaleBooker:
         kind = item.get("kind", kind)
         self._booked(order_id, plan, kind, {**item, "invoiceNumber": item.get("invoiceNumber") or plan.sales_number}, relation, adopted)
 
+    def _stored(self, ids: Sequence[int]) -> dict[int, dict]:
+        """The stored rows of what this booker books, by key (orders here; credit slips in CreditBooker)."""
+        return self.store.get_orders(self.config.tenant, ids)
+
+    @staticmethod
+    def _key(plan: BookingPlan) -> int:
+        """The store key of a plan (the order id)."""
+        return plan.order_id
+
     def book(self, order_ids: Sequence[int], concurrency: int | None = None) -> BookOutcome:
         """Book a batch with bounded concurrency; a debtor's orders are booked in sequence."""
-        rows = self.store.get_orders(self.config.tenant, order_ids)
+        rows = self._stored(order_ids)
         plans = [BookingPlan.from_dict(r["plan"]) for r in rows.values() if r.get("plan") and r["state"] != "booked"]
         self.outcome.skipped += len([oid for oid in order_ids if oid not in rows or rows[oid]["state"] == "booked"])
         if not plans:
@@ -396,12 +405,12 @@ class SaleBooker:
             self._prepare(plans)
         except ConfigurationError as exc:  # e.g. the invoice template is missing: every order says why
             for plan in plans:
-                self.claims.refused(self.config.tenant, plan.order_id, None, str(exc), "CONFIG", self.run_id)
+                self.claims.refused(self.config.tenant, self._key(plan), None, str(exc), "CONFIG", self.run_id)
             self.outcome.add("refused", len(plans))
             return self.outcome
         groups: dict[str, list[int]] = defaultdict(list)
         for plan in plans:
-            groups[plan.debtor.key].append(plan.order_id)
+            groups[plan.debtor.key].append(self._key(plan))
         workers = concurrency or self.config.eboekhouden.concurrency
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="book") as pool:
             for future in [pool.submit(self._book_group, ids) for ids in groups.values()]:
