@@ -95,12 +95,31 @@ def test_seeded_shop_every_order_in_one_state_and_booked_once(make_sandbox, stat
             assert row["state"] in (BOOKED, ERROR), row
             assert row["state"] == BOOKED or row["reason"]
     booked = [r for r in stored.values() if r["state"] == BOOKED]
+    slips = sandbox.shop.items("order_slip")
+    credits = state_store.get_credits("demo", [s["id"] for s in slips])
+    assert len(credits) == len(slips) >= 4  # the seeded credit slips are all in the store too
+    booked_credits = [c for c in credits.values() if c["state"] == BOOKED]
     mutations = sale_mutations(sandbox)
-    assert len(booked) > 60 and len(mutations) == len(booked)
+    assert len(booked) > 60 and booked_credits and len(mutations) == len(booked) + len(booked_credits)
     assert set(per_number(mutations).values()) == {1}
     by_number = {m["invoiceNumber"]: m for m in mutations}
-    for row in booked:  # e-Boekhouden's total of every sale equals the shop's total
+    for row in booked + booked_credits:  # e-Boekhouden's total of every sale (and credit, negative) equals the shop's
         assert by_number[row["sales_number"]]["amount"] == row["amount_incl"]
+    for slip in slips:  # a booked credit gives back exactly the slip's total
+        row = credits[slip["id"]]
+        if row["state"] == BOOKED:
+            assert -row["amount_incl"] == Decimal(slip["total_products_tax_incl"]) + Decimal(slip["total_shipping_tax_incl"])
+    expected = {
+        "slip_order_unbooked": (OPEN, "Waiting for the order to be booked"),
+        "slip_order_refused": (ERROR, "The order was refused: "),
+        "slip_cent_mismatch": (ERROR, "Credit slip "),
+        "slip_full": (BOOKED, None),
+        "slip_amount": (BOOKED, None),
+    }
+    for slip_id, tags in sandbox.shop.slip_tags.items():
+        for tag in tags & set(expected):
+            state, reason = expected[tag]
+            assert credits[slip_id]["state"] == state and (reason is None or credits[slip_id]["reason"].startswith(reason)), (tag, credits[slip_id])
     errors = {r["error_code"] for r in stored.values() if r["state"] == ERROR}
     assert errors <= {"PRECHECK", "CONFIG"}
     tagged = sandbox.shop.tags
