@@ -152,7 +152,7 @@ def _plans(
         customer_id = str(raw_order.get("id_customer"))
         try:
             order_details = list({str(d.get("id")): d for d in details.get(str(row["order_id"]), [])}.values())
-            order = normalize_order(raw_order, order_details, customers.get(customer_id), addresses.get(customer_id, []), ctx)
+            order = normalize_order(raw_order, order_details, customers.get(customer_id), addresses.get(customer_id, []), ctx, config.configured_rates())
             plan = build_credit_plan(normalize_slip(raws[sid]), order, order_detail_lines(order_details, ctx), config, ctx, row.get("sales_number"))
             booked_regime = (row.get("plan") or {}).get("regime")
             if booked_regime and booked_regime != plan.regime.value:
