@@ -174,3 +174,13 @@ def test_a_run_without_data_interval_takes_the_last_hour_or_since_until_triggere
     assert shop_window({"dag_run": run, "params": {}}, config) == (dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11))
     since = shop_window({"dag_run": run, "params": {"since": "2026-11-16T00:00:00+01:00"}}, config)
     assert since == (dt.datetime(2026, 11, 16), dt.datetime(2026, 11, 20, 11, 17))
+
+
+def test_a_tenant_without_credit_slips_has_no_credit_task(tmp_path, monkeypatch):
+    _write(tmp_path, "plain.yaml", {**DEMO, "tenant": "plain", "prestashop": {**DEMO["prestashop"], "credit_slips": False}})
+    _write(tmp_path, "refunds.yaml", {**DEMO, "tenant": "refunds"})
+    monkeypatch.setenv("PRESTA_EB_TENANTS_DIR", str(tmp_path))
+    dags = build_tenant_dags(tmp_path)
+    for name in ("orders_hourly", "open_orders_nightly"):
+        assert "book_credits" not in dags[f"plain__{name}"].task_ids
+        assert "book_credits" in dags[f"refunds__{name}"].task_ids
