@@ -160,7 +160,7 @@ def _plans(
         except OrderProblem as exc:
             problems[sid] = (exc.reason, exc.code)
             continue
-        except Exception as exc:  # noqa: BLE001 - one odd slip must not stop the others
+        except Exception as exc:
             log.exception("Credit slip %s could not be processed", sid)
             problems[sid] = (f"Credit slip data could not be processed ({type(exc).__name__}: {str(exc)[:200]})", "MALFORMED")
             continue
