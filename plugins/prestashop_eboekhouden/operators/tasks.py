@@ -13,6 +13,7 @@ from typing import Any
 import pendulum
 import pendulum.parsing.exceptions
 from airflow.sdk import BaseOperator
+from airflow.sdk.bases.skipmixin import SkipMixin
 
 from prestashop_eboekhouden.config import TenantConfig, get_tenant
 from prestashop_eboekhouden.store import StateStore, get_store
@@ -99,8 +100,14 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
     return start, end
 
 
-class ExtractOrdersOperator(TenantOperator):
-    """Orders updated in the run's hour (or the orders named in param order_ids) → the store."""
+class ExtractOrdersOperator(TenantOperator, SkipMixin):
+    """Orders updated in the run's hour (or the orders named in param order_ids) → the store.
+
+    An hour in which no order changed ends the run here: validate, book and report are skipped, so an
+    idle tenant-hour starts one task process instead of three (skipped tasks start no process).
+    """
+
+    inherits_from_skipmixin = True  # serialized so the scheduler keeps the skipped tasks skipped when cleared
 
     def execute(self, context: Any) -> dict:
         from prestashop_eboekhouden.pipeline.orders import extract_ids, extract_window
@@ -122,7 +129,13 @@ class ExtractOrdersOperator(TenantOperator):
             result.seen, len(result.to_process), result.waiting, result.already_booked, dict(shop.requests_made),
         )
         context["ti"].xcom_push(key="order_ids", value=result.to_process)
-        return {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
+        counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
+        if not (result.to_process or result.seen or result.unreadable):
+            # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
+            context["ti"].xcom_push(key="return_value", value=counts)
+            self.log.info("No order changed in this window: the rest of the run is skipped")
+            self.skip(ti=context["ti"], tasks=list(self.get_flat_relatives(upstream=False)))
+        return counts
 
 
 class RecheckOpenOrdersOperator(TenantOperator):
