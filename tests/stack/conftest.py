@@ -9,6 +9,7 @@ share the stack without sharing orders. The teardown checks that nothing the sta
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from .harness import Stack, StackUnavailable, tenant_file
+from .harness import Stack, StackUnavailable, start_postgres, tenant_file
 
 AMS = "Europe/Amsterdam"
 ANCHOR = dt.datetime(2026, 11, 20, 12, 0)
@@ -32,13 +33,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def stack_base() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="presta-eb-stack-"))
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(stack_base):
+    """The PostgreSQL server of the stack (pytest-postgresql's executor on a free port)."""
+    try:
+        server = start_postgres(stack_base)
+    except StackUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_base, postgres) -> Iterator[Stack]:
     """The stack, started once; stopped at the end of the session, and checked for leftovers."""
     from sandbox import SandboxServers
 
-    base = Path(tempfile.mkdtemp(prefix="presta-eb-stack-"))
     sandbox = SandboxServers(seed=42, orders=0, anchor=ANCHOR).start()
-    stack = Stack(base=base, tenants={name: tenant_file(name, prefix) for name, prefix in TENANTS.items()}, sandbox=sandbox)
+    stack = Stack(base=stack_base, tenants={name: tenant_file(name, prefix) for name, prefix in TENANTS.items()}, sandbox=sandbox, postgres=postgres)
     try:
         try:
             stack.start()
@@ -48,13 +66,12 @@ def stack() -> Iterator[Stack]:
             raise AssertionError(f"{exc}\n{stack_logs(stack)}") from None
         yield stack
     finally:
-        stack.stop()
+        stack.stop(servers=False)
+        if stack.redis is not None:
+            stack.redis.stop()
         sandbox.stop()
     left = stack.leftovers()
     assert not left, f"processes of the stack left running: {[p.pid for p in left]}"
-    import shutil
-
-    shutil.rmtree(base, ignore_errors=True)
 
 
 def stack_logs(stack: Stack, lines: int = 30) -> str:

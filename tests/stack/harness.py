@@ -258,8 +258,8 @@ class Stack:
     def start(self) -> Stack:
         t0 = time.monotonic()
         self.timings: dict[str, float] = {}
-        self.postgres = start_postgres(self.base)
-        self.redis = start_redis(self.base)
+        self.postgres = self.postgres or start_postgres(self.base)
+        self.redis = self.redis or start_redis(self.base)
         create_databases(self.postgres.port, ["airflow", "presta_eb_state"])
         self.timings["postgres+redis"] = time.monotonic() - t0
         home = self.base / "airflow-home"
@@ -354,7 +354,7 @@ class Stack:
         finally:
             app.close()
 
-    def stop(self, timeout: float = 5) -> None:
+    def stop(self, timeout: float = 5, servers: bool = True) -> None:
         """SIGTERM to every part at once, SIGKILL to what is left after timeout seconds; then Redis and PostgreSQL."""
         procs = [proc for part in self.parts.values() for proc in part.tree()]
         for proc in procs:
@@ -374,7 +374,7 @@ class Stack:
                 part.process.kill()
             if part.process is not None:
                 part.process.wait(5)
-        for server in (self.redis, self.postgres):
+        for server in (self.redis, self.postgres) if servers else ():
             if server is not None:
                 try:
                     server.stop()
