@@ -19,7 +19,7 @@ COPY --chown=airflow:0 requirements.txt /requirements.txt
 # resolves the pins (the pattern of https://airflow.apache.org/docs/docker-stack/build.html).
 RUN pip install --no-cache-dir "apache-airflow==3.3.2" -r /requirements.txt
 
-# CeleryExecutor needs the Celery provider, which the official image ships but requirements.txt
-# does not pin (the local venv runs LocalExecutor). Fail the build here, not the worker at start-up.
+# CeleryExecutor needs the Celery provider (pinned in requirements.txt, as tests/stack runs it locally).
+# Fail the build here, not the worker at start-up.
 # (Package metadata only: importing airflow at build time would write an airflow.cfg into the image.)
 RUN python -c "import importlib.metadata as m; print('Celery provider', m.version('apache-airflow-providers-celery'))"

@@ -5,6 +5,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 bash scripts/venv.sh dev
+bash scripts/stack-deps.sh           # PostgreSQL and Redis for tests/stack (Debian packages, installed when missing)
 bash scripts/browser.sh || true   # headless Chromium for the dashboard browser test (skipped with a reason if it cannot be had)
 set +e
 .venv/bin/python -m pytest -p no:cacheprovider "$@"
