@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pendulum
+import psutil
 import pytest
 
-from .harness import Stack, StackUnavailable, start_postgres, tenant_file
+from .harness import Stack, StackUnavailable, leftovers, start_postgres, tenant_file
 
 AMS = "Europe/Amsterdam"
 ANCHOR = dt.datetime(2026, 11, 20, 12, 0)
@@ -34,9 +35,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def stack_base() -> Iterator[Path]:
+    """The stack's folder; at the very end (PostgreSQL stopped too), no process of the stack may be left."""
     base = Path(tempfile.mkdtemp(prefix="presta-eb-stack-"))
     yield base
+    left = leftovers(base)
+    described = [(proc.pid, " ".join(proc.info["cmdline"] or [])[:120]) for proc in left]
+    for proc in left:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
     shutil.rmtree(base, ignore_errors=True)
+    assert not described, f"processes of the stack left running: {described}"
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +80,6 @@ def stack(stack_base, postgres) -> Iterator[Stack]:
         if stack.redis is not None:
             stack.redis.stop()
         sandbox.stop()
-    left = stack.leftovers()
-    assert not left, f"processes of the stack left running: {[p.pid for p in left]}"
 
 
 def stack_logs(stack: Stack, lines: int = 30) -> str:

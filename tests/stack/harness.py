@@ -87,6 +87,22 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float, interval: floa
     raise AssertionError(f"Timed out after {timeout:.0f} s waiting for {what}" + (f" (last error: {last!r})" if last else ""))
 
 
+def leftovers(base: Path) -> list[psutil.Process]:
+    """Processes still alive that belong to a stack under `base` (its command line or Airflow home names it)."""
+    mine = []
+    marker = str(base)
+    for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
+        try:
+            if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            text = " ".join(proc.info["cmdline"] or [])
+            if marker in text or (proc.info["environ"] or {}).get("AIRFLOW_HOME", "").startswith(marker):
+                mine.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+    return mine
+
+
 # -- PostgreSQL and Redis ------------------------------------------------------------------------
 
 
@@ -380,21 +396,6 @@ class Stack:
                     server.stop()
                 except Exception:  # noqa: BLE001 - the other server must still be stopped
                     pass
-
-    def leftovers(self) -> list[psutil.Process]:
-        """Processes of this stack still alive (none after stop())."""
-        mine = []
-        marker = str(self.base)
-        for proc in psutil.process_iter(["pid", "cmdline", "environ"]):
-            try:
-                if proc.pid == os.getpid() or proc.status() == psutil.STATUS_ZOMBIE:
-                    continue
-                text = " ".join(proc.info["cmdline"] or [])
-                if marker in text or (proc.info["environ"] or {}).get("AIRFLOW_HOME", "").startswith(marker):
-                    mine.append(proc)
-            except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
-                continue
-        return mine
 
     # -- set-up helpers ----------------------------------------------------------------------------
 
