@@ -32,9 +32,9 @@ from types import SimpleNamespace
 import pendulum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import REPO, sandbox_process, save, set_latency, table  # noqa: E402
+from harness import sandbox_process, save, set_latency, table
 
-from tests.stack.harness import Stack, tenant_file, wait_for  # noqa: E402
+from tests.stack.harness import Stack, tenant_file, wait_for
 
 IDLE_DAY = (2026, 11, 10)  # hours in which the idle shop has no order
 # bench/orders_throughput.py's in-process figures (REST, new customers) from the README, for comparison
@@ -116,14 +116,13 @@ def throughput(orders: int, latency_ms: int = 20) -> dict:
             stack.start()
             set_latency(urls, latency_ms)
             store = stack.state_store()
-            started_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            started_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             started = time.monotonic()
             run_id = stack.trigger("bench__orders_hourly", conf={"since": "2000-01-01T00:00:00", "until": "2026-11-20T12:00:01"})
             state = stack.wait_run("bench__orders_hourly", run_id, timeout=3600)
             run_s = time.monotonic() - started
-            from sqlalchemy import func, select
-
             from prestashop_eboekhouden.store import orders as table_
+            from sqlalchemy import func, select
 
             with store.begin() as conn:
                 booked, last = conn.execute(select(func.count(), func.max(table_.c.booked_at)).where(table_.c.tenant == "bench", table_.c.state == "booked")).one()

@@ -12,7 +12,7 @@ import datetime as dt
 
 import pendulum
 
-from .conftest import assert_booked_once, local, make_orders, stack_logs
+from .conftest import assert_booked_once, make_orders, stack_logs
 from .harness import wait_for
 
 RACE_HOUR = dt.datetime(2026, 11, 16, 10)
