@@ -62,12 +62,12 @@ def cpu(stack: Stack) -> dict[str, float]:
     }
 
 
-def idle_tenants(count: int, hours: int) -> dict:
+def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
     """N tenants, an idle shop, `hours` triggered hours each."""
     names = [f"t{i:04d}" for i in range(count)]
     with sandbox_process(0, days_back=1) as urls, tempfile.TemporaryDirectory(prefix="tenants-scale-") as tmp:
         sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"])
-        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-") for i, n in enumerate(names)}, sandbox=sandbox)
+        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-") for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
         try:
             stack.start()
             # unpaused at creation, each hourly DAG first runs its latest real hour: let those finish
@@ -95,7 +95,7 @@ def idle_tenants(count: int, hours: int) -> dict:
     scheduler_per_run = used["scheduler"] / runs
     total = per_hour["workers"] + per_hour["api-server"] + scheduler_per_run
     return {
-        "tenants": count, "hours": hours, "runs": runs, "run_states": states, "wall_s": round(wall, 1),
+        "tenants": count, "preload": preload, "hours": hours, "runs": runs, "run_states": states, "wall_s": round(wall, 1),
         "task_starts_per_tenant_hour": round(starts / runs, 2),
         "worker_cpu_s_per_tenant_hour": round(per_hour["workers"], 3),
         "api_cpu_s_per_tenant_hour": round(per_hour["api-server"], 3),
@@ -129,6 +129,12 @@ def throughput(orders: int, latency_ms: int = 20) -> dict:
                 handled = conn.execute(select(func.count()).where(table_.c.tenant == "bench", table_.c.run_id == run_id)).scalar_one()
             to_last = (last - started_at).total_seconds() if last else None
             tis = stack.task_instances("bench__orders_hourly", run_id)
+            trigger_at = pendulum.instance(started_at, tz="UTC")
+            tasks = [
+                {"task": t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else ""),
+                 **{k: round((pendulum.parse(t[f]) - trigger_at).total_seconds(), 1) for k, f in (("queued", "queued_when"), ("start", "start_date"), ("end", "end_date")) if t.get(f)}}
+                for t in sorted(tis, key=lambda t: t.get("start_date") or "")
+            ]
         finally:
             stack.stop()
     ref = IN_PROCESS.get(orders, {})
@@ -137,7 +143,7 @@ def throughput(orders: int, latency_ms: int = 20) -> dict:
         "seeded": orders, "state": state, "booked": booked, "orders_in_run": handled, "book_tasks": sum(t["task_id"] == "book_orders" for t in tis),
         "hosts": sorted({t["hostname"] for t in tis if t.get("hostname")}), "trigger_to_last_booking_s": round(to_last, 1) if to_last else None,
         "trigger_to_run_end_s": round(run_s, 1), "orders_per_s": round(booked / to_last, 1) if to_last else None,
-        "in_process_s": round(in_process_s, 1) if in_process_s else None,
+        "in_process_s": round(in_process_s, 1) if in_process_s else None, "tasks": tasks,
         "ratio": round(to_last / in_process_s, 2) if to_last and in_process_s else None,
     }
 
@@ -147,11 +153,13 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, nargs="*", default=[20, 100])
     parser.add_argument("--hours", type=int, default=3)
     parser.add_argument("--orders", type=int, nargs="*", default=[1000])
+    parser.add_argument("--no-preload", action="store_true", help="also measure the idle hours without preloading in the Celery pool")
     args = parser.parse_args()
     scale = []
     for count in args.tenants:
-        scale.append(idle_tenants(count, args.hours))
-        print(json.dumps(scale[-1]), flush=True)
+        for preload in ((False, True) if args.no_preload else (True,)):
+            scale.append(idle_tenants(count, args.hours, preload))
+            print(json.dumps(scale[-1]), flush=True)
     flows = []
     for count in args.orders:
         flows.append(throughput(count))
@@ -159,7 +167,7 @@ def main() -> None:
     if scale:
         print(f"\nIdle tenant-hours on the Celery stack (2 workers x 4 slots; {args.hours} triggered hours per tenant, CPU per process tree):")
         print(table(scale, [
-            ("tenants", "tenants"), ("runs", "tenant-hours"), ("task_starts_per_tenant_hour", "task starts/tenant-hour"),
+            ("tenants", "tenants"), ("preload", "preload"), ("runs", "tenant-hours"), ("task_starts_per_tenant_hour", "task starts/tenant-hour"),
             ("worker_cpu_s_per_tenant_hour", "worker CPU-s/tenant-hour"), ("api_cpu_s_per_tenant_hour", "API server CPU-s/tenant-hour"),
             ("scheduler_cpu_s_per_run", "scheduler CPU-s/run"), ("cpu_s_per_tenant_hour", "total CPU-s/tenant-hour"),
             ("cores_for_1000_tenants", "cores for 1,000 tenants"), ("dag_processor_cpu_s_per_min", "dag-processor CPU-s/min"),
@@ -170,6 +178,10 @@ def main() -> None:
             ("seeded", "seeded"), ("orders_in_run", "orders in run"), ("booked", "booked"), ("book_tasks", "book tasks"),
             ("trigger_to_last_booking_s", "trigger → last booking s"), ("orders_per_s", "orders/s"), ("in_process_s", "in-process s"), ("ratio", "× in-process"),
         ]))
+        for flow in flows:
+            print(f"  {flow['seeded']:,} orders, seconds after the trigger (queued / start / end):")
+            for task in flow["tasks"]:
+                print(f"    {task['task']:18} {task.get('queued', '')!s:>6} {task.get('start', '')!s:>6} {task.get('end', '')!s:>6}")
     print(f"\nwritten to {save('tenants_scale', {'hours': args.hours, 'idle': scale, 'throughput': flows})}")
 
 

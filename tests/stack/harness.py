@@ -36,8 +36,14 @@ DEMO_TENANT = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())
 PS_KEY = "SANDBOXPRESTASHOPKEY0000000000000"
 EB_TOKEN = "sandbox-eboekhouden-token"
 ADMIN_PASSWORD = "stack-admin"
-# A retry 2 s after a failure instead of the DAG's minute (a cluster policy in the stack's Airflow home:
-# the DAGs under test are unchanged).
+# The stack's airflow_local_settings.py: the integration's modules preloaded in each Celery pool process (as
+# README "Scaling out" advises a deployment), and, for the tests only, a retry 2 s after a failure instead of
+# the DAG's minute (a cluster policy: the DAGs under test are unchanged).
+PRELOAD_SETTINGS = '''\
+from prestashop_eboekhouden.preload import on_celery_workers
+
+on_celery_workers()
+'''
 LOCAL_SETTINGS = '''\
 import datetime as dt
 
@@ -260,6 +266,7 @@ class Stack:
     workers: int = 2
     worker_concurrency: int = 4
     pool_slots: int = 4
+    preload: bool = True
     extra_env: dict[str, str] = field(default_factory=dict)
     postgres: Any = None
     redis: Any = None
@@ -279,7 +286,7 @@ class Stack:
         self.timings["postgres+redis"] = time.monotonic() - t0
         home = self.base / "airflow-home"
         (home / "config").mkdir(parents=True, exist_ok=True)
-        (home / "config" / "airflow_local_settings.py").write_text(LOCAL_SETTINGS)
+        (home / "config" / "airflow_local_settings.py").write_text((PRELOAD_SETTINGS if self.preload else "") + LOCAL_SETTINGS)
         (home / "passwords.json").write_text(json.dumps({"admin": ADMIN_PASSWORD}))
         tenants_dir = self.base / "tenants"
         tenants_dir.mkdir(exist_ok=True)
