@@ -149,8 +149,14 @@ class DebtorResolver:
                 except ApiError as exc:
                     if exc.meaning != CODE_TAKEN:
                         raise
+                    # Another process took it since the codes were listed (a parallel batch or tenant on this
+                    # administration): read the base's codes afresh, not one code per attempt.
                     taken.add(code.casefold())
                     self._taken(code)
+                    fresh = {c.casefold() for c in self.eb.relation_codes_like(debtor.code_base)}
+                    taken |= fresh
+                    for other in fresh:
+                        self._taken(other)
                     continue
                 except AmbiguousWrite:
                     found = self._find(debtor)
