@@ -35,7 +35,9 @@ def test_an_idle_hour_runs_extract_only_and_a_busy_hour_runs_every_task(make_san
 
     idle = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 10))  # [09:00, 10:00): no order changed
     assert idle.state == "success"
-    assert task_states(idle) == {"extract_orders": ["success"], "validate_orders": ["skipped"], "book_orders": ["skipped"], "report": ["skipped"]}
+    # book_credits reads the hour's credit slips itself: it still runs (none here)
+    assert task_states(idle) == {"extract_orders": ["success"], "validate_orders": ["skipped"], "book_orders": ["skipped"], "report": ["skipped"],
+                                 "book_credits": ["success"]}
     assert state_store.get_orders("demo", [oid]) == {}  # not seen, not lost: its own hour books it
     assert sale_mutations(sandbox) == []
     assert sandbox.books.stats.count() == sandbox.books.soap_stats.count() == 0  # e-Boekhouden was not called at all
@@ -61,3 +63,18 @@ def test_an_hour_with_only_orders_waiting_for_a_status_still_reports(make_sandbo
     states = task_states(run)
     assert states["extract_orders"] == states["validate_orders"] == states["report"] == ["success"]
     assert state_store.get_orders("demo", [oid])[oid]["state"] == "open"
+
+
+def test_a_credit_slip_in_an_hour_without_changed_orders_is_still_booked(make_sandbox, state_store):
+    """A refund days after the order need not touch the order: the hour's slip is booked though the orders are skipped."""
+    from .test_credit_slips import slip, tea_order
+
+    sandbox = make_sandbox()
+    oid = tea_order(sandbox)  # updated 10:30
+    assert run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11)).state == "success"
+    sid = slip(sandbox, oid, at="2026-11-20 11:40:00")
+    run = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 12))
+    assert run.state == "success"
+    states = task_states(run)
+    assert states["validate_orders"] == ["skipped"] and states["book_credits"] == ["success"], states
+    assert state_store.get_credits("demo", [sid])[sid]["state"] == BOOKED

@@ -16,6 +16,7 @@ class BookCreditsOperator(TenantOperator):
     """
 
     ui_color = "#fdf2e8"
+    reads_its_own_window = True  # an hour without changed orders may still have slips: extract_orders does not skip it
 
     def __init__(self, *, mode: str = "window", **kwargs: Any):
         super().__init__(**kwargs)

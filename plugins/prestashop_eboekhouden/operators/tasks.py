@@ -103,8 +103,8 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
 class ExtractOrdersOperator(TenantOperator, SkipMixin):
     """Orders updated in the run's hour (or the orders named in param order_ids) → the store.
 
-    An hour in which no order changed ends the run here: validate, book and report are skipped, so an
-    idle tenant-hour starts one task process instead of three (skipped tasks start no process).
+    An hour in which no order changed ends the run here: validate, book and report are skipped (skipped tasks
+    start no process); a task that reads the hour itself (``reads_its_own_window``, book_credits) still runs.
     """
 
     inherits_from_skipmixin = True  # serialized so the scheduler keeps the skipped tasks skipped when cleared
@@ -134,7 +134,8 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
             # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
             context["ti"].xcom_push(key="return_value", value=counts)
             self.log.info("No order changed in this window: the rest of the run is skipped")
-            self.skip(ti=context["ti"], tasks=list(self.get_flat_relatives(upstream=False)))
+            # Tasks that read the hour themselves (book_credits: the hour's credit slips) still run.
+            self.skip(ti=context["ti"], tasks=[t for t in self.get_flat_relatives(upstream=False) if not getattr(t, "reads_its_own_window", False)])
         return counts
 
 
