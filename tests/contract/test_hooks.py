@@ -10,11 +10,15 @@ from decimal import Decimal
 import pytest
 import requests
 import requests_mock as rm
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
-
 from prestashop_eboekhouden.hooks.base import RETRY_AFTER_CAP, AmbiguousWrite, ApiError, TransientError, request_was_sent
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopAuthError, PrestaShopConnectionError, PrestaShopHook, PrestaShopPermissionError
+from prestashop_eboekhouden.hooks.prestashop import (
+    PrestaShopAuthError,
+    PrestaShopConnectionError,
+    PrestaShopHook,
+    PrestaShopPermissionError,
+)
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
 
 SHOP = "http://shop.test:8081/webshop"
 EB = "https://api.eb.test"
@@ -417,3 +421,16 @@ def test_back_off_is_exponential_with_jitter_and_retry_after_is_capped():
     assert len(waits) == 4
     assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0
     assert waits[3] == RETRY_AFTER_CAP == 300.0
+
+
+def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch):
+    extra = {"source": "PSEBTEST", "timeout": 5, "auth": "basic", "session_max_age": 60, "X-Shop-Tag": "tag7"}
+    monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": extra}))
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.get(f"{EB}/v1/ledger", json={"items": [], "count": 0})
+        hook.ledgers()
+        sent = m.request_history[-1].headers
+    assert sent["X-Shop-Tag"] == "tag7"
+    assert not {"source", "timeout", "auth", "session_max_age"} & {name.lower() for name in sent}

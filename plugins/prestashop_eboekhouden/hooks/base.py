@@ -43,9 +43,10 @@ from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES as REST_MEANING
 DEFAULT_TIMEOUT = (10.0, 60.0)
 RETRY_AFTER_CAP = 300.0  # a Retry-After longer than five minutes is waited for five minutes
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
-# Connection extras that configure this package, never to be sent as HTTP headers.
+# Connection extras the hooks read (they configure this package), never to be sent as HTTP headers; any other
+# extra is a header, as HttpHook has it.
 NON_HEADER_EXTRAS = frozenset(
-    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "max_attempts", "concurrency", "wsdl"}
+    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "session_max_age", "auth"}
 )
 
 

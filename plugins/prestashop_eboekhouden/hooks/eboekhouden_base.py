@@ -27,7 +27,7 @@ def mask(secret: str) -> None:
         from airflow.sdk.log import mask_secret
 
         mask_secret(secret)
-    except Exception:  # noqa: BLE001 - masking is best effort outside a task
+    except Exception:  # noqa: BLE001, S110 - masking is best effort outside a task
         pass
 
 

@@ -72,7 +72,6 @@ WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
 # with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
-HOOK_EXTRAS = ("session_max_age",)  # connection extras of this hook (HttpHook would send them as headers)
 
 
 class SessionFault(TransientError):
@@ -204,9 +203,7 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         return self._session_max_age
 
     def _configure_auth(self, session: requests.Session) -> None:
-        """Keep this hook's extras out of the headers; read soap:Faults about the session before the retry rules do."""
-        for name in HOOK_EXTRAS:
-            session.headers.pop(name, None)
+        """Read soap:Faults about the session before the retry rules do."""
         session.hooks["response"].append(_session_fault)
 
     def _session(self) -> tuple[str, str]:
