@@ -185,6 +185,14 @@ class NotifySettings(_Strict):
     from_email: str | None = None
     dashboard_url: str | None = None  # base of the links in the e-mail; default Airflow's [api] base_url
 
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: object) -> object:
+        """YAML 1.1 reads the key `on` as the boolean true: take it back as the field `on`."""
+        if isinstance(value, dict) and True in value:
+            value = {("on" if key is True else key): item for key, item in value.items()}
+        return value
+
     @field_validator("email")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:

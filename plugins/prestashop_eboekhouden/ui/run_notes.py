@@ -27,6 +27,13 @@ def note_for(dag_id: str, run_id: str) -> str | None:
     return (summary or {}).get("note")
 
 
+def merged(current: str | None, note: str) -> str:
+    """The run's note: ours, after the one the dashboard's Process gave it ("Process 2 order(s) … → 1 booked, …")."""
+    if not current or note in current:
+        return current or note
+    return f"{current} → {note}"[:1000]
+
+
 def _set_note(dag_run, prefix: str = "") -> None:
     """The note joins the session that saves the run's new state (the scheduler's); a run handed over
     detached (``dag.test()``) gets it in a session of its own."""
@@ -38,16 +45,15 @@ def _set_note(dag_run, prefix: str = "") -> None:
             return
         text = (prefix + note)[:1000]
         if object_session(dag_run) is not None:
-            if not dag_run.note:
-                dag_run.note = text
+            dag_run.note = merged(dag_run.note, text)
             return
         from airflow.models import DagRun
         from airflow.utils.session import create_session
 
         with create_session() as session:
             run = session.query(DagRun).filter(DagRun.dag_id == dag_run.dag_id, DagRun.run_id == dag_run.run_id).one_or_none()
-            if run is not None and not run.note:
-                run.note = text
+            if run is not None:
+                run.note = merged(run.note, text)
     except Exception:  # noqa: BLE001 - a note is not worth disturbing the scheduler
         log.exception("Could not set the note of %s / %s", dag_run.dag_id, dag_run.run_id)
 
