@@ -264,3 +264,18 @@ def test_daily_digest_instead_of_one_e_mail_per_run(make_sandbox, state_store, t
     ((to, message),) = smtp_server.messages
     assert message["Subject"] == "[demo] 1 order went to Errors in the last 24 hours"
     assert f"<td>{bad}</td>" in _html(message)
+
+
+def test_notify_section_of_the_tenant_file(tmp_path):
+    from prestashop_eboekhouden.config import TenantFileErrorException, load_tenant_file
+
+    text = "tenant: shop\nstart_date: 2026-01-01\nprestashop: {process_statuses: [2]}\nvat: {rates: {'21': {vat_code: HOOG_VERK_21, revenue_ledger: '8000'}}}\n"
+    path = tmp_path / "shop.yaml"
+    path.write_text(text + "notify:\n  email: [boekhouding@shop.example]\n  on: [errors]\n  digest: daily\n")
+    notify = load_tenant_file(path).notify
+    assert (notify.email, notify.on, notify.digest, notify.smtp_conn_id) == (["boekhouding@shop.example"], ["errors"], "daily", "smtp_default")
+    path.write_text(text + "notify:\n  email: [boekhouding]\n  on: [errors, sometimes]\n")
+    with pytest.raises(TenantFileErrorException) as caught:
+        load_tenant_file(path)
+    assert "notify.email: 'boekhouding' is not an e-mail address" in str(caught.value)
+    assert "notify.on.1: Input should be 'errors' or 'failure'" in str(caught.value)
