@@ -279,3 +279,16 @@ def test_notify_section_of_the_tenant_file(tmp_path):
         load_tenant_file(path)
     assert "notify.email: 'boekhouding' is not an e-mail address" in str(caught.value)
     assert "notify.on.1: Input should be 'errors' or 'failure'" in str(caught.value)
+
+
+def test_failure_e_mail_names_the_failure_and_the_errors():
+    from prestashop_eboekhouden.notify import compose
+
+    subject, body = compose(
+        "demo", [{"order_id": 1041, "reference": "XKBK", "amount_incl": None, "error_code": "MUT_109", "reason": "MUT_109 Invalid VAT code", "attempts": 3}],
+        base="https://airflow.example", dag_id=HOURLY, run_id="scheduled__x", failure="1 of 2 booking batches failed",
+    )
+    assert subject == f"[demo] Bookkeeping run failed: {HOURLY} (1 order to Errors)"
+    assert "<p><b>The run failed:</b> 1 of 2 booking batches failed</p>" in body
+    assert "<td>1041</td><td>XKBK</td><td></td><td>MUT_109</td><td>MUT_109 Invalid VAT code</td><td>3</td>" in body
+    assert "e-Boekhouden MUT_109: Invalid VAT code." in body

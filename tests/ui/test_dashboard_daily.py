@@ -230,3 +230,28 @@ def test_health_is_checked_at_most_once_a_minute_per_tenant():
     clock[0] += 31
     assert ui.cached_health(shop_a, check, now=lambda: clock[0])["checked_seconds_ago"] == 0
     assert calls == ["cache_a", "cache_b", "cache_a"]
+
+
+@pytest.mark.parametrize(
+    "conf, accepted",
+    [
+        ({"order_ids": [1041, 1042]}, True),
+        ({"since": "2026-11-20T10:00:00+01:00", "until": "2026-11-20T18:00:00+01:00"}, True),
+        ({"order_ids": ["1041x"]}, False),
+        ({"order_ids": [0]}, False),
+        ({"order_ids": [2**63]}, False),
+        ({"since": "last week"}, False),
+    ],
+)
+def test_the_trigger_api_refuses_bad_params_before_a_run_exists(client, tokens, serialized_dags, conf, accepted):
+    """What the trigger form sends: Airflow checks the conf against the params' schema."""
+    dag_id = f"{TENANT}__orders_hourly"
+    before = client.get(f"/api/v2/dags/{dag_id}/dagRuns", headers=bearer(tokens["admin"])).json()["total_entries"]
+    answer = client.post(f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf}, headers=bearer(tokens["admin"]))
+    after = client.get(f"/api/v2/dags/{dag_id}/dagRuns", headers=bearer(tokens["admin"])).json()["total_entries"]
+    if accepted:
+        assert answer.status_code == 200, answer.text
+        assert after == before + 1
+    else:
+        assert answer.status_code == 400, answer.text
+        assert "Invalid input for param" in answer.text and after == before
