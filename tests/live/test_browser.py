@@ -224,7 +224,7 @@ def test_inside_the_airflow_frame_dark_mode_and_links_to_the_top(demo: DemoStack
         frame.wait_for_selector("table#rows a.run")
         href = frame.locator("table#rows a.run").first.get_attribute("href")
         frame.locator("table#rows a.run").first.click()
-        page.wait_for_url(re.compile(rf".*{re.escape(href.split('/runs/')[0])}/runs/.*"), timeout=60_000)
+        page.wait_for_url(re.compile(rf".*{re.escape(href.split('/runs/')[0])}/runs/.*"), timeout=60_000, wait_until="commit")
         assert page.url.startswith(demo.base_url + "/dags/demo__orders_hourly/runs/")  # the top page moved: one Airflow
         assert len([f for f in page.frames if "/bookkeeping/" in f.url]) == 0
     finally:
