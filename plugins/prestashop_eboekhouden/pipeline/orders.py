@@ -170,10 +170,10 @@ def _unique_by_id(rows: Iterable[dict]) -> list[dict]:
 def order_facts(raw: dict, customer: dict | None) -> dict:
     """What the dashboard shows and searches of any order, booked or not: the shop's total and the customer."""
     try:
-        amount = to_cents(parse_decimal(raw.get("total_paid_tax_incl"), "order.total_paid_tax_incl"))
+        amount = to_cents(parse_decimal(raw.get("total_paid_tax_incl"), "order.total_paid_tax_incl")) if isinstance(raw, dict) else None
     except (OrderProblem, ArithmeticError, ValueError, TypeError):
         amount = None
-    customer = customer or {}
+    customer = customer if isinstance(customer, dict) else {}
     name = " ".join(str(customer.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
     company = str(customer.get("company") or "").strip()
     return {
