@@ -160,7 +160,9 @@ def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, 
         assert process.is_enabled()
         process.click()
         link = page.locator("#run-link")
-        link.wait_for()
+        page.locator("#result").wait_for(timeout=120_000)
+        page.wait_for_function("() => document.querySelector('#result').textContent.trim() !== ''", timeout=120_000)
+        assert link.count() == 1, f"Process answered without a run: {page.locator('#result').inner_text()}"
         assert link.get_attribute("href").startswith("/dags/demo__orders_hourly/runs/reprocess__")
         assert link.get_attribute("target") == "_top"
         assert f"Processing {1 if stays is None else 2} order(s)" in page.locator("#result").inner_text()
