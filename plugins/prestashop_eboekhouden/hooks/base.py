@@ -40,7 +40,7 @@ DEFAULT_TIMEOUT = (10.0, 60.0)
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 # Connection extras that configure this package, never to be sent as HTTP headers.
 NON_HEADER_EXTRAS = frozenset(
-    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "max_attempts", "concurrency", "wsdl"}
+    {"source", "api", "auth", "username", "security_code_1", "security_code_2", "timeout", "max_attempts", "concurrency", "wsdl"}
 )
 
 

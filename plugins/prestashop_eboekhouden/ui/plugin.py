@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.ui.app import create_app
+
+register_sensitive_names()  # the API server loads this plugin: GET /api/v2/connections hides the SOAP codes
 
 
 class BookkeepingPlugin(AirflowPlugin):
