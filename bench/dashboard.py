@@ -78,11 +78,14 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    from prestashop_eboekhouden import migrations
     from prestashop_eboekhouden.store import StateStore, orders, payments
     from prestashop_eboekhouden.ui.app import _listing
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = StateStore(f"sqlite:///{tmp}/state.db")
+        url = f"sqlite:///{tmp}/state.db"
+        migrations.upgrade(StateStore._make_engine(url))
+        store = StateStore(url)
         started = time.perf_counter()
         fill(store, args.orders)
         filled_s = time.perf_counter() - started

@@ -79,6 +79,7 @@ def child_env(urls: dict[str, str], state_db: str, tenants_dir: str, backend: st
         "AIRFLOW_HOME": str(Path(state_db).parent),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "PRESTA_EB_STATE_DB": f"sqlite:///{state_db}",
+        "PRESTA_EB_STATE_AUTO_MIGRATE": "1",  # a throwaway store per measurement
         "PRESTA_EB_TENANTS_DIR": tenants_dir,
         "AIRFLOW_CONN_PRESTASHOP_BENCH": json.dumps({"conn_type": "http", "host": urls["prestashop"], "password": PS_KEY}),
         "AIRFLOW_CONN_EBOEKHOUDEN_BENCH": eboekhouden_connection(urls, backend),

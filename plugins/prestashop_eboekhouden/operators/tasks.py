@@ -33,8 +33,15 @@ class TenantOperator(BaseOperator):
 
     @staticmethod
     def state_store() -> StateStore:
-        """The integration's state store."""
-        return get_store()
+        """The integration's state store; one whose schema is behind this code fails the task at once (no retries)."""
+        from prestashop_eboekhouden.migrations import StoreSchemaError
+
+        try:
+            return get_store()
+        except StoreSchemaError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from None
 
     @staticmethod
     def owner_id(context: Any) -> str:
