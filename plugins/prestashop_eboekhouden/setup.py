@@ -6,6 +6,7 @@ with pip, or plugins/ on PYTHONPATH).
 - ``revision -m MESSAGE``: write a new migration with what changed in ``store.py`` filled in (developers);
 - ``validate [TENANT ...]``: check tenant files against their connections (both APIs answer, every ledger
   exists, every shop tax rate has a mapping, VAT codes are sales codes); exit 1 on any problem;
+- ``schema``: print the tenant file's JSON schema (it ships with the package; for an editor's validation);
 - ``pools``: create or update the per-tenant pool ``eboekhouden_<tenant>`` for every valid tenant file
   (the booking tasks run in it; a task in a pool that does not exist is never scheduled);
 - ``check``: validate every tenant file and print each problem with file and field; exit 1 if any.
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     pools.add_argument("--slots", type=int, default=DEFAULT_SLOTS, help="parallel booking tasks per tenant (default 4)")
     pools.add_argument("--dry-run", action="store_true", help="print the commands only")
     sub.add_parser("check", help="validate the tenant files")
+    sub.add_parser("schema", help="print the tenant file's JSON schema")
     validate = sub.add_parser("validate", help="check tenant files against their connections (calls both APIs)")
     validate.add_argument("tenants", nargs="*", help="tenant ids (default: every valid tenant file)")
     migrate = sub.add_parser("migrate", help="bring the state store to this version's schema")
@@ -53,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         return new_revision(args.message)
     if args.command == "validate":
         return validate_tenants(args.tenants)
+    if args.command == "schema":
+        from prestashop_eboekhouden.config import TenantConfig
+
+        print(json.dumps(TenantConfig.model_json_schema(), indent=2))
+        return 0
     if args.command == "check":
         loaded = load_tenants()
         for tenant in loaded.tenants:

@@ -106,3 +106,9 @@ def test_validate_names_a_missing_connection(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "PROBLEM  demo: e-Boekhouden connection 'eboekhouden_demo'" in out and "isn't defined" in out
     assert "MISSING  nosuch" in out
+
+
+def test_schema_command_prints_the_tenant_file_schema(capsys):
+    assert setup_main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert {"tenant", "start_date", "prestashop", "vat"} <= set(schema["required"]) and schema["additionalProperties"] is False
