@@ -104,7 +104,7 @@ def main() -> None:
         for name, kind, query in cases:
             params = {"since": None, "until": None, "q": None, **query}
             answer = _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"])
-            ms = timed(lambda: _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"]), args.repeat)
+            ms = timed(lambda kind=kind, params=params: _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"]), args.repeat)
             table_ = orders if kind == "orders" else payments
             since = dt.date.fromisoformat(params["since"]) if params["since"] else None
             until = dt.date.fromisoformat(params["until"]) if params["until"] else None

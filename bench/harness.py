@@ -110,8 +110,8 @@ def peak_rss_mb() -> float:
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """A plain text table: columns as (key, header)."""
     widths = [max(len(header), *(len(str(r.get(key, ""))) for r in rows)) for key, header in columns]
-    lines = ["  ".join(header.rjust(w) for (_, header), w in zip(columns, widths))]
-    lines += ["  ".join(str(r.get(key, "")).rjust(w) for (key, _), w in zip(columns, widths)) for r in rows]
+    lines = ["  ".join(header.rjust(w) for (_, header), w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(str(r.get(key, "")).rjust(w) for (key, _), w in zip(columns, widths, strict=True)) for r in rows]
     return "\n".join(lines)
 
 

@@ -138,7 +138,7 @@ class Check:
             "PRESTA_EB_STATE_DB": f"sqlite:///{self.home / 'presta_eb_state.db'}",
             # connections of the provider's own types, from the environment (a secrets backend works the same)
             "AIRFLOW_CONN_PRESTASHOP_DEMO": json.dumps({"conn_type": "prestashop", "host": urls["prestashop"],
-                                                         "password": "SANDBOXPRESTASHOPKEY0000000000000"}),  # fmt: skip
+                                                         "password": "SANDBOXPRESTASHOPKEY000000000000"}),  # fmt: skip
             "AIRFLOW_CONN_EBOEKHOUDEN_DEMO": json.dumps({"conn_type": "eboekhouden", "host": urls["eboekhouden"],
                                                           "password": "sandbox-eboekhouden-token", "extra": {"source": "PSEBWHEEL"}}),  # fmt: skip
         }

@@ -201,7 +201,7 @@ class TenantConfig(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             pendulum.timezone(value)
-        except Exception:
+        except Exception:  # noqa: BLE001 - pendulum raises ValueError, OSError, … depending on the name
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 

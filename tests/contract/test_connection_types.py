@@ -1,5 +1,5 @@
 """The provider's connection types `prestashop` and `eboekhouden` (issue 17): the hooks declare them,
-the `auth: query` option sends the key as ws_key, Airflow's Test button (the hook class the type names)
+both answer the sandbox (the key as HTTP Basic or, with extra `auth: query`, as ws_key), Airflow's Test button (the hook class the type names)
 checks SOAP connections with the SOAP hook, and connections of the old type `http` keep working."""
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import datetime as dt
 import json
 
 import pytest
-import requests_mock as rm
 
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
@@ -16,8 +15,6 @@ from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.provider_info import get_provider_info
 from sandbox import SandboxServers
 from sandbox.shop import DEFAULT_KEY
-
-KEY = "PSKEY-SECRET-4711"
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +44,6 @@ def test_every_secret_field_is_a_password_field():
     assert secret == {"security_code_1", "security_code_2"}
     assert fields["eboekhouden"]["api"]["schema"]["enum"] == ["rest", "soap"]
     assert fields["prestashop"]["auth"]["schema"]["enum"] == ["basic", "query"]
-
-
-def test_prestashop_auth_query_sends_ws_key_and_no_header(monkeypatch):
-    conn = {"conn_type": "prestashop", "host": "http://shop.test", "password": KEY, "extra": {"auth": "query"}}
-    monkeypatch.setenv("AIRFLOW_CONN_PRESTASHOP_Q", json.dumps(conn))
-    with rm.Mocker() as m:
-        m.get("http://shop.test/api/order_states", json={"order_states": [{"id": 2}]})
-        assert PrestaShopHook("prestashop_q", max_attempts=1).test_connection() == (True, "PrestaShop webservice answered")
-        request = m.request_history[0]
-    assert request.qs["ws_key"] == [KEY.lower()] and "Authorization" not in request.headers
-    assert "auth" not in {h.lower() for h in request.headers}  # the option is no HTTP header
 
 
 def test_prestashop_types_old_and_new_both_answer_the_sandbox(sandbox, monkeypatch):

@@ -12,7 +12,12 @@ import requests_mock as rm
 
 from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopAuthError, PrestaShopConnectionError, PrestaShopHook, PrestaShopPermissionError
+from prestashop_eboekhouden.hooks.prestashop import (
+    PrestaShopAuthError,
+    PrestaShopConnectionError,
+    PrestaShopHook,
+    PrestaShopPermissionError,
+)
 
 SHOP = "http://shop.test:8081/webshop"
 EB = "https://api.eb.test"
