@@ -7,7 +7,8 @@
 #   - the dashboard answers at /bookkeeping/; a SOAP connection stored in the metadata DB comes back masked;
 #   - `setup migrate` and `setup validate` work; `airflow dags test` of demo__orders_hourly books sandbox orders;
 #   - screenshots of the Connections form for both types (headless Chromium, when installed).
-# Output: test-artifacts/wheel/ (report.json, screenshots, logs). pip's wheel cache makes reruns take ~1-2 min.
+# Output: test-artifacts/wheel/ (report.json, screenshots, logs). The pinned wheels are kept in a wheelhouse
+# under ~/.cache/presta-eb/ (per requirements.txt), so a rerun installs offline in under a minute.
 #
 #   scripts/wheel_check.sh            # everything
 #   WHEEL_CHECK_KEEP=1 scripts/wheel_check.sh   # keep the scratch folder (venv, Airflow home) for a look
@@ -31,10 +32,22 @@ WHEEL="$(ls "$WORK"/dist/*.whl)"
 echo "built $(basename "$WHEEL")"
 
 echo "== 2. a fresh virtualenv: apache-airflow and the wheel, resolved against requirements.txt"
+# The pinned set's wheels are downloaded once per requirements.txt (pip's own cache behind it) into a
+# wheelhouse; the install then runs with --no-index: pip resolves the wheel's dependency ranges against the
+# pinned set and nothing else, offline, in well under a minute.
+digest="$(sha256sum requirements.txt | cut -c1-16)"
+WHEELHOUSE="${WHEEL_CHECK_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/presta-eb/wheelhouse-$digest}"
+if [ ! -f "$WHEELHOUSE/.complete" ]; then
+  echo "downloading the pinned set into $WHEELHOUSE (once per requirements.txt) ..."
+  mkdir -p "$WHEELHOUSE"
+  "$PYTHON" -m pip download --quiet --dest "$WHEELHOUSE" -r requirements.txt 2>&1 | quiet
+  touch "$WHEELHOUSE/.complete"
+fi
 "$PYTHON" -m venv "$WORK/venv"
-env -u PYTHONPATH "$WORK/venv/bin/python" -m pip install --quiet --upgrade pip
 # apache-airflow named again so pip never moves Airflow; the pins as constraints, the wheel's own ranges decide
-env -u PYTHONPATH "$WORK/venv/bin/python" -m pip install --quiet "apache-airflow==3.3.2" "$WHEEL" -c requirements.txt 2>&1 | tee "$OUT/install.log" | quiet
+env -u PYTHONPATH "$WORK/venv/bin/python" -m pip install --quiet --no-compile --no-index --find-links "$WHEELHOUSE" \
+  "apache-airflow==3.3.2" "$WHEEL" -c requirements.txt 2>&1 | tee "$OUT/install.log" | quiet
+env -u PYTHONPATH "$WORK/venv/bin/python" -m pip check | tee "$OUT/pip-check.log"
 env -u PYTHONPATH "$WORK/venv/bin/python" -m pip freeze > "$OUT/pip-freeze.txt"
 echo "installed in $((SECONDS - started)) s"
 
