@@ -175,6 +175,33 @@ class ProcessingSettings(_Strict):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+class NotifySettings(_Strict):
+    """Who hears about new Errors and failed runs (e-mail through Airflow's SMTP notifier)."""
+
+    email: list[str] = Field(min_length=1)
+    on: list[Literal["errors", "failure"]] = Field(default_factory=lambda: ["errors", "failure"])
+    digest: Literal["per_run", "daily"] = "per_run"  # daily: one e-mail a day (after the nightly run) instead of one per run
+    smtp_conn_id: str = "smtp_default"
+    from_email: str | None = None
+    dashboard_url: str | None = None  # base of the links in the e-mail; default Airflow's [api] base_url
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, value: object) -> object:
+        """YAML 1.1 reads the key `on` as the boolean true: take it back as the field `on`."""
+        if isinstance(value, dict) and True in value:
+            value = {("on" if key is True else key): item for key, item in value.items()}
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", address):
+                raise ValueError(f"{address!r} is not an e-mail address")
+        return value
+
+
 class TenantConfig(_Strict):
     """One webshop: the whole tenant file."""
 
@@ -188,6 +215,7 @@ class TenantConfig(_Strict):
     payments: PaymentSettings = Field(default_factory=PaymentSettings)
     recheck: RecheckSettings = Field(default_factory=RecheckSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
+    notify: NotifySettings | None = None
 
     @field_validator("tenant")
     @classmethod

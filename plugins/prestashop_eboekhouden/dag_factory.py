@@ -48,6 +48,9 @@ TASK_ARGS = {
     "execution_timeout": dt.timedelta(hours=2),
 }
 
+# A mapped booking task's name in the UI ("orders 1041–1088 (37)"): the task puts it in its context.
+BATCH_LABEL = "{{ batch_label }}"
+
 HOURLY_DOC = """\
 ### Orders → e-Boekhouden, hourly ({tenant})
 Reads the orders **updated** in this run's hour (data interval, {timezone}) from PrestaShop,
@@ -76,6 +79,42 @@ Refused payments are kept with the reason; a payment is never booked twice.
 """
 
 
+# Largest order id the state store can hold (BIGINT).
+MAX_ORDER_ID = 2**63 - 1
+MAX_ORDER_IDS = 1000
+# ISO 8601 date-time as the trigger form's date picker writes it (seconds, fraction and offset optional).
+# jsonschema checks `format: date-time` only with an extra package, so the pattern is what refuses "last week".
+ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
+ORDER_IDS_SCHEMA = {
+    "type": "array",
+    "items": {"type": "integer", "minimum": 1, "maximum": MAX_ORDER_ID},
+    "maxItems": MAX_ORDER_IDS,
+    "title": "Order ids",
+}
+WINDOW_SCHEMA = {"type": ["null", "string"], "format": "date-time", "pattern": ISO_DATETIME}
+
+
+def hourly_params(config: TenantConfig) -> ParamsDict:
+    """Trigger params of the hourly DAG, with their JSON schema (checked by the trigger form and the REST API)."""
+    return ParamsDict(
+        {
+            "order_ids": Param(
+                [], schema=ORDER_IDS_SCHEMA,
+                description=f"Order ids to (re)process instead of the hour's orders, as a JSON list such as [1041, 1042] "
+                f"(positive whole numbers, at most {MAX_ORDER_IDS}). Empty: the orders of the run's hour.",
+            ),
+            "since": Param(
+                None, schema={**WINDOW_SCHEMA, "title": "Since"},
+                description=f"Start of the window instead of the run's hour: date and time such as 2026-11-20T10:00 ({config.timezone} unless an offset is given).",
+            ),
+            "until": Param(
+                None, schema={**WINDOW_SCHEMA, "title": "Until"},
+                description="End of the window (excluded), after since: date and time such as 2026-11-20T18:00. Empty: the end of the run's hour.",
+            ),
+        }
+    )
+
+
 def _start(config: TenantConfig) -> pendulum.DateTime:
     return pendulum.datetime(config.start_date.year, config.start_date.month, config.start_date.day, tz=config.tz)
 
@@ -99,19 +138,13 @@ def hourly_dag(config: TenantConfig) -> DAG:
         tenant=config.tenant, timezone=config.timezone, book_as=config.eboekhouden.book_as,
         statuses=", ".join(map(str, config.prestashop.process_statuses)), dag_id=dag_id,
     )
-    # Params carry descriptions but no JSON schema; their values are checked by the extract task, with a
-    # clear message. They join the DAG after it is made: a DAG made with params runs jsonschema over each
-    # of them at every parse (0.6 s of the parse time with 1000 tenants), for schemas that are empty.
-    params = ParamsDict(
-        {
-            "order_ids": Param([], description="Order ids to (re)process instead of the hour's orders, e.g. [1041, 1042]"),
-            "since": Param(None, description="Start of the window (ISO time, shop time zone), instead of the data interval"),
-            "until": Param(None, description="End of the window (ISO time, exclusive)"),
-        }
-    )
+    # The params carry a JSON schema (the trigger form and the REST API refuse a bad value before a run
+    # exists); the tasks check them again and fail without retries. They join the DAG after it is made:
+    # a DAG made with params runs jsonschema over each default at every parse (0.6 s with 1000 tenants); and
+    # after its tasks, which would each deep-copy the schemas (the tasks get them at run time from the DAG).
     with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
-        dag.params.update(params)
         _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant, **TASK_ARGS), credits="window")
+    dag.params.update(hourly_params(config))
     return dag
 
 
@@ -119,28 +152,42 @@ def nightly_dag(config: TenantConfig) -> DAG:
     """Nightly recheck of open orders."""
     doc = NIGHTLY_DOC.format(tenant=config.tenant, months=config.recheck.months_back)
     with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
-        _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS), credits="recheck")
+        _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS), credits="recheck", digest_run=True)
     return dag
 
 
-def _order_pipeline(config: TenantConfig, extract, credits: str) -> None:
+def _order_pipeline(config: TenantConfig, extract, credits: str, digest_run: bool = False) -> None:
     """extract → validate → book (one mapped task per batch) → report; and after the booking, the credit slips."""
     validate = ValidateOrdersOperator(task_id="validate_orders", tenant=config.tenant, order_ids=extract.output["order_ids"], **TASK_ARGS)
-    book = BookOrdersOperator.partial(task_id="book_orders", tenant=config.tenant, pool=config.pool, **TASK_ARGS).expand(order_ids=validate.output)
+    book = BookOrdersOperator.partial(
+        task_id="book_orders", tenant=config.tenant, pool=config.pool, map_index_template=BATCH_LABEL, **TASK_ARGS
+    ).expand(order_ids=validate.output)
     report = ReportOperator(
         task_id="report", tenant=config.tenant, kind="orders", batches_task="validate_orders", work_task="book_orders", **TASK_ARGS,
         trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_orders_booked", uri=f"x-bookkeeping://{config.tenant}/orders")],
+        **_notifications(config, "orders", digest_run),
     )
     validate >> book >> report
     if config.prestashop.credit_slips:  # a leaf of its own: when it fails, the run fails
         book >> BookCreditsOperator(task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", **TASK_ARGS)
 
 
+def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
+    """The report task's notifier callbacks (e-mail on new Errors / failure), when the tenant file asks for them."""
+    if config.notify is None:
+        return {}
+    from prestashop_eboekhouden.notify import report_callbacks  # the SMTP provider only for tenants that notify
+
+    return report_callbacks(config, kind, digest_run)
+
+
 def payments_dag(config: TenantConfig) -> DAG:
     """Daily booking of payments."""
     with _dag(config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
         extract = ExtractPaymentsOperator(task_id="extract_payments", tenant=config.tenant, **TASK_ARGS)
-        book = BookPaymentsOperator.partial(task_id="book_payments", tenant=config.tenant, pool=config.pool, **TASK_ARGS).expand(order_ids=extract.output)
+        book = BookPaymentsOperator.partial(
+            task_id="book_payments", tenant=config.tenant, pool=config.pool, map_index_template=BATCH_LABEL, **TASK_ARGS
+        ).expand(order_ids=extract.output)
         report = ReportOperator(
             task_id="report", tenant=config.tenant, kind="payments", batches_task="extract_payments", work_task="book_payments", **TASK_ARGS,
             trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_payments_booked", uri=f"x-bookkeeping://{config.tenant}/payments")],

@@ -56,6 +56,7 @@ AUTO_MIGRATE_ENV = "PRESTA_EB_STATE_AUTO_MIGRATE"
 OPEN, BOOKED, ERROR = "open", "booked", "error"
 STATES = (OPEN, BOOKED, ERROR)
 DEFAULT_LEASE = dt.timedelta(minutes=15)
+MAX_KEY = 2**63 - 1  # BIGINT: larger numbers are no order id
 _CHUNK = 500
 
 
@@ -117,12 +118,15 @@ orders = Table(
     Column("relation_id", BigInteger),
     Column("payment_state", String(8)),
     Column("plan", JSON),
+    Column("customer_name", String(200)),  # the dashboard's search by customer (refused orders too)
+    Column("customer_email", String(320)),
     *_claim_columns(),
     UniqueConstraint("tenant", "sales_number", name="uq_presta_eb_orders_sales_number"),
     # the dashboard's listings: filter and order (date, then id) straight from the index, no sort step
     Index("ix_presta_eb_orders_state_date_id", "tenant", "state", "order_date", "order_id"),
     Index("ix_presta_eb_orders_reference", "tenant", "reference"),
     Index("ix_presta_eb_orders_date_id", "tenant", "order_date", "order_id"),
+    Index("ix_presta_eb_orders_customer_email", "tenant", "customer_email"),
 )
 
 payments = Table(
@@ -418,10 +422,24 @@ class StateStore:
         values = {"state": state, "reason": bindparam("reason"), "error_code": bindparam("code"), "updated_at": now, "run_id": run_id}
         if state == ERROR:
             values["last_try"] = now
+            values["attempts"] = table.c.attempts + 1  # a refusal by the prechecks is a try too
         with self.begin() as conn:
             conn.execute(
                 update(table).where(table.c.tenant == tenant, key == bindparam("b_key"), table.c.state != BOOKED).values(**values),
                 [{"b_key": k, "reason": reason[:2000], "code": code[:40] if code else None} for k, (reason, code) in problems.items()],
+            )
+
+    def set_order_facts(self, tenant: str, facts: dict[int, dict]) -> None:
+        """The shop's total and the customer of unbooked orders (what the dashboard shows of refused ones)."""
+        rows = [{"b_key": k, "amount_incl": v.get("amount_incl"), "customer_name": v.get("customer_name"), "customer_email": v.get("customer_email")} for k, v in facts.items()]
+        if not rows:
+            return
+        with self.begin() as conn:
+            conn.execute(
+                update(orders)
+                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), orders.c.state != BOOKED)
+                .values(amount_incl=bindparam("amount_incl"), customer_name=bindparam("customer_name"), customer_email=bindparam("customer_email")),
+                rows,
             )
 
     def set_open(self, tenant: str, order_ids: Iterable[int], reason: str, run_id: str | None = None) -> None:
@@ -661,35 +679,79 @@ class StateStore:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
+    def run_errors(self, tenant: str, run_id: str, kind: str = "orders") -> list[dict]:
+        """Orders (or payments) a run left in Errors, by id: what its note and notification name."""
+        table = orders if kind == "orders" else payments
+        key = table.c.order_id if table is orders else table.c.payment_id
+        cols = [key, table.c.order_id, table.c.reference, table.c.error_code, table.c.reason, table.c.attempts]
+        cols.append(table.c.amount_incl if table is orders else table.c.amount)
+        stmt = select(*dict.fromkeys(cols)).where(table.c.tenant == tenant, table.c.run_id == run_id, table.c.state == ERROR).order_by(key)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def errors_since(self, tenant: str, since: dt.datetime) -> list[dict]:
+        """Orders that went to Errors (or were refused again) since a moment (naive UTC): the daily digest."""
+        stmt = (
+            select(orders.c.order_id, orders.c.reference, orders.c.error_code, orders.c.reason, orders.c.attempts, orders.c.amount_incl, orders.c.last_try)
+            .where(orders.c.tenant == tenant, orders.c.state == ERROR, orders.c.last_try >= since)
+            .order_by(orders.c.order_id)
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
+
+    def run_summary(self, tenant: str, dag_id: str, run_id: str) -> dict | None:
+        """The latest summary a run's report recorded."""
+        stmt = select(runs.c.summary).where(runs.c.tenant == tenant, runs.c.dag_id == dag_id, runs.c.run_id == run_id).order_by(runs.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            return conn.execute(stmt).scalar_one_or_none()
+
     # ---- dashboard queries (indexed: tenant, state, date) ------------------------------------------
 
     def _listing(
         self, table: Table, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None, prefix: bool = True
     ):
-        """The WHERE of a dashboard listing: state, period by date, search by order id, reference or sales number
-        (exact, as typed or in capitals: indexed; with prefix, also what starts with it)."""
+        """The WHERE of a dashboard listing: state, period by date, search by order id, reference, sales number or
+        (orders) customer e-mail (exact, as typed or in capitals: indexed; with prefix, also what starts with it, and
+        customer names containing it). `%` and `_` in a search are literal characters."""
         date = table.c.order_date if table is orders else table.c.payment_date
         where = [table.c.tenant == tenant]
         if state:
             where.append(table.c.state == state)
         if since:
             where.append(date >= since)
-        if until:
+        if until and until < dt.date.max:
             where.append(date < (until + dt.timedelta(days=1) if table is orders else dt.datetime.combine(until + dt.timedelta(days=1), dt.time())))
-        if q:
+        if q and q.strip():
             text_q = q.strip()
             key = table.c.order_id if table is orders else table.c.payment_id
             variants = list(dict.fromkeys([text_q, text_q.upper()]))
             exact = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
-            if text_q.isdigit():
+            if text_q.isdigit() and int(text_q) <= MAX_KEY:
                 exact.append(table.c.order_id == int(text_q))
+            if table is orders and "@" in text_q:
+                exact.append(table.c.customer_email.in_(list(dict.fromkeys([text_q, text_q.lower()]))))
             # each exact match by its own index, then the rows by key (an OR over columns would scan)
             hits = union(*(select(key).where(table.c.tenant == tenant, condition) for condition in exact))
             match = [key.in_(hits)]
             if prefix:
-                match += [table.c.reference.like(f"{text_q}%"), table.c.sales_number.like(f"{text_q}%")]
+                literal = text_q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                match += [table.c.reference.like(f"{literal}%", escape="\\"), table.c.sales_number.like(f"{literal}%", escape="\\")]
+                if table is orders:
+                    match += [
+                        func.lower(table.c.customer_name).like(f"%{literal.lower()}%", escape="\\"),
+                        func.lower(table.c.customer_email).like(f"{literal.lower()}%", escape="\\"),
+                    ]
             where.append(or_(*match))
         return and_(*where), date
+
+    def _search(self, table: Table, tenant: str, state: str | None, since, until, q):
+        """The WHERE of a listing: exact matches when a search has any (indexed), else what starts with it."""
+        if not q or not q.strip():
+            return self._listing(table, tenant, state, since, until, q, prefix=True)
+        where, date = self._listing(table, tenant, state, since, until, q, prefix=False)
+        with self.engine.connect() as conn:
+            exact = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
+        return (where, date) if exact else self._listing(table, tenant, state, since, until, q, prefix=True)
 
     def list_rows(
         self, table: Table, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
@@ -700,15 +762,56 @@ class StateStore:
         A search first looks for exact numbers (indexed: instant at 100,000 rows); only when none match does
         it look for numbers that start with what was typed (a scan of the tenant's rows)."""
         key = table.c.order_id if table is orders else table.c.payment_id
-        for prefix in ((False, True) if q else (True,)):
+        for prefix in ((False, True) if q and q.strip() else (True,)):
             where, date = self._listing(table, tenant, state, since, until, q, prefix=prefix)
             stmt = select(table).where(where).order_by(date.desc(), key.desc()).limit(limit).offset(offset)
             with self.engine.connect() as conn:
                 total = conn.execute(select(func.count()).select_from(table).where(where)).scalar_one()
-                rows = [dict(r) for r in conn.execute(stmt).mappings()] if total else []
+                rows = [dict(r) for r in conn.execute(stmt).mappings()] if total and offset < total else []
             if total:
                 break
         return rows, int(total)
+
+    def iter_rows(
+        self, table: Table, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
+        q: str | None = None, chunk: int = 2000,
+    ) -> Iterator[dict]:
+        """Every row of a listing, newest first, streamed from the database a chunk at a time (the CSV export)."""
+        where, date = self._search(table, tenant, state, since, until, q)
+        key = table.c.order_id if table is orders else table.c.payment_id
+        stmt = select(table).where(where).order_by(date.desc(), key.desc())
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=chunk).execute(stmt).mappings():
+                yield dict(row)
+
+    def totals(self, tenant: str, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None, state: str = BOOKED) -> dict:
+        """Sum of the amounts (incl and excl VAT) of a listing: the Report's totals row."""
+        where, _ = self._search(orders, tenant, state, since, until, q)
+        stmt = select(func.count(), func.sum(orders.c.amount_incl), func.sum(orders.c.amount_excl)).where(where)
+        with self.engine.connect() as conn:
+            count, incl, excl = conn.execute(stmt).one()
+        to_money = lambda amount: Decimal(amount or 0).quantize(Decimal("0.01"))  # noqa: E731 - the Money type already made euros of the cents
+        return {"count": int(count), "amount_incl": to_money(incl), "amount_excl": to_money(excl), "amount_vat": to_money(incl) - to_money(excl)}
+
+    def filtered_counts(self, tenant: str, table: Table = orders, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None) -> dict[str, int]:
+        """Rows per state within a period and search (the tab counts follow the filter)."""
+        if not (since or until or (q and q.strip())):
+            return self.counts(tenant, table)
+        where, _ = self._search(table, tenant, None, since, until, q)
+        stmt = select(table.c.state, func.count()).where(where).group_by(table.c.state)
+        with self.engine.connect() as conn:
+            found = {state: count for state, count in conn.execute(stmt)}
+        return {state: found.get(state, 0) for state in STATES}
+
+    def run_dag_ids(self, tenant: str, run_ids: Iterable[str]) -> dict[str, str]:
+        """Which DAG each run id belongs to (from the runs' reports), for links to the run in Airflow."""
+        wanted = [r for r in dict.fromkeys(run_ids) if r]
+        found: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(wanted):
+                stmt = select(runs.c.run_id, runs.c.dag_id).where(runs.c.tenant == tenant, runs.c.run_id.in_(chunk))
+                found.update({r.run_id: r.dag_id for r in conn.execute(stmt)})
+        return found
 
     def tenants(self) -> list[str]:
         """Tenants that have rows in the store."""

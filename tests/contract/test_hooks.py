@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import socket
 from decimal import Decimal
 
 import pytest
 import requests
 import requests_mock as rm
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
 
-from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.base import RETRY_AFTER_CAP, AmbiguousWrite, ApiError, TransientError, request_was_sent
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.prestashop import (
     PrestaShopAuthError,
@@ -359,3 +361,77 @@ def test_a_source_the_api_would_refuse_is_named_before_any_request(monkeypatch, 
         eb().ledgers()
     assert "eboekhouden_t" in str(caught.value) and "source" in str(caught.value) and problem in str(caught.value)
     assert m.request_history == []
+
+
+def _refused_connection() -> requests.ConnectionError:
+    """What requests raises when nothing listens on the port (a write that certainly was not sent)."""
+    reason = NewConnectionError(None, "Failed to establish a new connection: [Errno 111] Connection refused")
+    return requests.ConnectionError(MaxRetryError(None, "/v1/mutation", reason))
+
+
+@pytest.mark.parametrize(
+    ("exc", "sent"),
+    [
+        (requests.ConnectTimeout(MaxRetryError(None, "/", ConnectTimeoutError(None, "connect timed out"))), False),
+        (requests.exceptions.SSLError("handshake failure"), False),
+        (_refused_connection(), False),
+        (requests.ConnectionError(MaxRetryError(None, "/", NameResolutionError("api.eb.test", None, OSError("no such host")))), False),
+        (requests.exceptions.ProxyError(MaxRetryError(None, "/", ProxyError("proxy down", NewConnectionError(None, "refused")))), False),
+        # the message speaks of a refusal, but the connection was made and the request went out
+        (requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionRefusedError("Connection refused"))), True),
+        (requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionResetError("reset by peer"))), True),
+        (requests.ConnectionError("Connection refused"), True),  # no type to go by: assume it was sent
+        (requests.ReadTimeout("read timed out"), True),
+        (requests.exceptions.ChunkedEncodingError("cut"), True),
+    ],
+)
+def test_whether_a_request_was_sent_is_decided_from_the_exception_type(exc, sent):
+    assert request_was_sent(exc) is sent
+
+
+def test_a_write_that_could_not_connect_is_retried_but_one_cut_off_is_not():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/mutation", [{"exc": _refused_connection()}, {"json": {"id": 42}}])
+        assert hook.create_mutation(SALE) == {"id": 42}
+        m.post(f"{EB}/v1/mutation", [{"exc": requests.ConnectionError(ProtocolError("Connection aborted.", ConnectionRefusedError()))}, {"json": {"id": 43}}])
+        with pytest.raises(AmbiguousWrite):
+            hook.create_mutation(SALE)
+    assert hook.requests_made[("POST", "v1/mutation")] == 3
+
+
+def test_a_refused_connection_to_a_real_closed_port_is_not_ambiguous(monkeypatch):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{port}", "password": TOKEN, "extra": {"source": "PSEBTEST"}}))
+    hook = eb(max_attempts=2)
+    with pytest.raises(TransientError, match="could not connect.*gave up after 2 attempts") as caught:
+        hook.create_relation({"type": "B", "code": "X1", "name": "X"})
+    assert not isinstance(caught.value, AmbiguousWrite)
+
+
+def test_back_off_is_exponential_with_jitter_and_retry_after_is_capped():
+    waits: list[float] = []
+    hook = PrestaShopHook("prestashop_path", sleep=waits.append, max_attempts=5)
+    hook.backoff_base = 1.0
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/taxes", [{"status_code": 503}, {"status_code": 503}, {"status_code": 503}, {"status_code": 429, "headers": {"Retry-After": "86400"}}, {"json": {"taxes": []}}])
+        assert hook.taxes() == {}
+    assert len(waits) == 4
+    assert 0.5 <= waits[0] <= 1.0 and 1.0 <= waits[1] <= 2.0 and 2.0 <= waits[2] <= 4.0
+    assert waits[3] == RETRY_AFTER_CAP == 300.0
+
+
+def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch):
+    extra = {"source": "PSEBTEST", "timeout": 5, "auth": "basic", "session_max_age": 60, "X-Shop-Tag": "tag7"}
+    monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": extra}))
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.get(f"{EB}/v1/ledger", json={"items": [], "count": 0})
+        hook.ledgers()
+        sent = m.request_history[-1].headers
+    assert sent["X-Shop-Tag"] == "tag7"
+    assert not {"source", "timeout", "auth", "session_max_age"} & {name.lower() for name in sent}

@@ -2,15 +2,20 @@
 
 Log in through Airflow's own login form, open Bookkeeping, see the sandbox's orders in Report, Errors
 and Open; fix the missing 9% VAT mapping in the tenant file, tick an order that failed on it, press
-Process selected, and find it booked in Report. Screenshots go to test-artifacts/browser/.
+Process selected, and see the page follow the run: the row booked, another refused again; the Report
+CSV against the JSON API totals; dark mode inside the Airflow frame; phone width. Screenshots go to
+test-artifacts/browser/.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -84,21 +89,25 @@ def test_anonymous_browser_is_sent_to_the_login(demo: DemoStack, browser):
         context.close()
 
 
-@pytest.mark.timeout(300)
+def login(page, demo: DemoStack) -> None:
+    """The real login form, reached through Airflow's redirect."""
+    page.goto(demo.base_url + "/")
+    page.wait_for_url(re.compile(r".*/auth/login.*"))
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(demo.password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(demo.base_url + "/")
+
+
+@pytest.mark.timeout(420)
 def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, browser):
     wait_for("demo.sh's run over the seeded orders", lambda: history_booked(demo), 180, interval=2)
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True)
     try:
         page = context.new_page()
-        # the real login form, reached through Airflow's redirect
-        page.goto(demo.base_url + "/")
-        page.wait_for_url(re.compile(r".*/auth/login.*"))
-        page.get_by_label("Username").fill("admin")
-        page.get_by_label("Password").fill(demo.password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(demo.base_url + "/")
+        login(page, demo)
 
-        page.goto(demo.base_url + "/bookkeeping/")
+        page.goto(demo.base_url + "/bookkeeping")  # without the slash: redirected to the dashboard
         assert page.locator("main h2").inner_text() == "Webshops"
         page.get_by_role("link", name="demo", exact=True).click()
         page.wait_for_url(re.compile(r".*/bookkeeping/tenants/demo$"))
@@ -111,15 +120,31 @@ def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, 
             count = tab_count(page, tab)
             assert count > 0, f"{label} shows no orders"
             assert page.locator("table#rows tr[data-order]").count() == min(50, count)
-            assert f"{count} rows" in page.locator(".pager").inner_text()
+            assert f"{count} orders" in page.locator(".pager").inner_text()
             shot(page, f"0{number}-{label.lower()}")
+
+        # CSV of the Report, parsed: its rows and totals are what the JSON API says
+        page.locator("nav.tabs a[data-tab=booked]").click()
+        page.wait_for_url(re.compile(r".*tab=booked$"))
+        with page.expect_download() as download:
+            page.locator("#csv").click()
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+        api = demo.get("/bookkeeping/api/tenants/demo/orders", state="booked", limit=1)
+        assert len(rows) == api["total"] == api["totals"]["count"] > 0
+        assert f"{sum(Decimal(r['amount_incl']) for r in rows):.2f}" == api["totals"]["amount_incl"]
+        assert f"{sum(Decimal(r['amount_excl']) for r in rows):.2f}" == api["totals"]["amount_excl"]
+        assert page.locator("#totals [data-total=amount_incl]").inner_text() == api["totals"]["amount_incl"]
+
         # Errors holds the orders with 9% lines: this tenant file has no mapping for 9% yet
         page.locator("nav.tabs a[data-tab=error]").click()
         page.wait_for_url(re.compile(r".*tab=error$"))
-        reasons = page.locator("table#rows tr[data-order] td.reason").all_inner_texts()
+        reasons = page.locator("table#rows tr[data-order] .reason").all_inner_texts()
         assert sum(1 for r in reasons if r.startswith("No VAT mapping for 9%")) > 10
-        row = next(r for r in page.locator("table#rows tr[data-order]").all() if all(ONLY_9_PERCENT.match(p) for p in r.locator("td.reason").inner_text().split("; ")))
-        order_id = int(row.get_attribute("data-order"))
+        rows_shown = page.locator("table#rows tr[data-order]").all()
+        fixable = next(r for r in rows_shown if all(ONLY_9_PERCENT.match(p) for p in r.locator(".reason").inner_text().split("; ")))
+        order_id = int(fixable.get_attribute("data-order"))
+        assert 'Add vat.rates."9"' in fixable.locator(".hint").inner_text()
+        stays = next((r for r in rows_shown if not ONLY_9_PERCENT.match(r.locator(".reason").inner_text())), None)
 
         # the bookkeeper's fix: the 9% rate mapped in the tenant file (tasks read it at run time)
         tenant_file = demo.tenants_dir / "demo.yaml"
@@ -129,34 +154,97 @@ def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, 
 
         process = page.locator("#process")
         assert process.is_disabled()
-        row.locator("input.pick").check()
+        fixable.locator("input.pick").check()
+        if stays is not None:
+            stays.locator("input.pick").check()
         assert process.is_enabled()
         process.click()
         link = page.locator("#run-link")
-        link.wait_for()
+        page.locator("#result").wait_for(timeout=120_000)
+        page.wait_for_function("() => document.querySelector('#result').textContent.trim() !== ''", timeout=120_000)
+        assert link.count() == 1, f"Process answered without a run: {page.locator('#result').inner_text()}"
         assert link.get_attribute("href").startswith("/dags/demo__orders_hourly/runs/reprocess__")
-        assert "Processing 1 order(s)" in page.locator("#result").inner_text()
+        assert link.get_attribute("target") == "_top"
+        assert f"Processing {1 if stays is None else 2} order(s)" in page.locator("#result").inner_text()
         shot(page, "04-processing")
 
-        def booked() -> dict | None:
-            answer = context.request.get(f"{demo.base_url}/bookkeeping/api/tenants/demo/orders", params={"state": "booked", "q": str(order_id)})
-            assert answer.status == 200, answer.text()
-            found = [r for r in answer.json()["rows"] if r["order_id"] == order_id]
-            return found[0] if found else None
+        # the page follows the run and shows, row by row, what was booked and what was refused again
+        outcome = page.locator("#process-outcome")
+        outcome.wait_for(timeout=240_000)
+        assert outcome.inner_text() == ("1 booked, 0 refused again" if stays is None else "1 booked, 1 refused again")
+        assert page.locator(f"tr[data-order='{order_id}']").get_attribute("class") == "done-booked"
+        assert page.locator(f"tr[data-order='{order_id}'] .state-cell").inner_text().startswith("Booked: DEMO-")
+        if stays is not None:
+            assert stays.get_attribute("class") == "done-error"
+            assert stays.locator(".state-cell").inner_text().startswith("Refused again: ")
+        shot(page, "05-processed-rows")
 
-        booked_row = wait_for(f"order {order_id} booked by the reprocess run", booked, 180, interval=2)
+        booked_row = demo.get("/bookkeeping/api/tenants/demo/orders", state="booked", q=str(order_id))["rows"][0]
         (mutation,) = [m for m in demo.mutations() if m["invoiceNumber"] == booked_row["sales_number"]]
         assert booked_row["eb_id"] == mutation["id"] and booked_row["amount_incl"] == f"{mutation['amount']:.2f}"
 
-        # Report, searched for the order as a bookkeeper would
+        # Report, searched for the order as a bookkeeper would; its run link opens the run in the Airflow UI
         page.locator("nav.tabs a[data-tab=booked]").click()
-        page.get_by_label("Order number or reference").fill(str(order_id))
+        page.get_by_label("Order, reference, customer or e-mail").fill(str(order_id))
         page.get_by_role("button", name="Filter").click()
         page.wait_for_url(re.compile(rf".*q={order_id}.*"))
         shown = page.locator(f"table#rows tr[data-order='{order_id}']")
         assert shown.count() == 1
         text = shown.inner_text()
         assert f"mutation {mutation['id']}" in text and booked_row["sales_number"] in text and booked_row["amount_incl"] in text
-        shot(page, "05-report-after-processing")
+        assert tab_count(page, "booked") == 1  # the counts follow the filter
+        shot(page, "06-report-after-processing")
+        run_link = shown.locator("a.run")
+        assert run_link.get_attribute("target") == "_top"
+        assert run_link.get_attribute("href").startswith("/dags/demo__orders_hourly/runs/reprocess__")
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(300)
+def test_inside_the_airflow_frame_dark_mode_and_links_to_the_top(demo: DemoStack, browser):
+    """The dashboard as the Airflow UI frames it: it follows the UI's dark theme, and a run link replaces the
+    whole Airflow page instead of opening a second Airflow inside the frame."""
+    wait_for("demo.sh's run over the seeded orders", lambda: history_booked(demo), 180, interval=2)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        page = context.new_page()
+        login(page, demo)
+        page.evaluate("() => localStorage.setItem('theme', 'dark')")  # Airflow's own theme switch stores this
+        page.goto(demo.base_url + "/plugin/bookkeeping")
+        frame_element = page.wait_for_selector("iframe", timeout=60_000)
+        frame = frame_element.content_frame()
+        frame.wait_for_selector("main h2", timeout=60_000)  # the webshops (this demo has two)
+        frame.get_by_role("link", name="demo", exact=True).click()
+        frame.wait_for_selector("nav.tabs", timeout=60_000)
+        assert frame.evaluate("() => document.documentElement.dataset.theme") == "dark"
+        background = frame.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(17, 24, 39)", background
+        shot(page, "07-dark-mode-in-airflow")
+
+        frame.locator("nav.tabs a[data-tab=booked]").click()
+        frame.wait_for_selector("table#rows a.run")
+        href = frame.locator("table#rows a.run").first.get_attribute("href")
+        frame.locator("table#rows a.run").first.click()
+        page.wait_for_url(re.compile(rf".*{re.escape(href.split('/runs/')[0])}/runs/.*"), timeout=60_000, wait_until="commit")
+        assert page.url.startswith(demo.base_url + "/dags/demo__orders_hourly/runs/")  # the top page moved: one Airflow
+        assert len([f for f in page.frames if "/bookkeeping/" in f.url]) == 0
+    finally:
+        context.close()
+
+
+@pytest.mark.timeout(300)
+def test_phone_width_the_table_scrolls_inside_its_card(demo: DemoStack, browser):
+    wait_for("demo.sh's run over the seeded orders", lambda: history_booked(demo), 180, interval=2)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        login(page, demo)
+        page.goto(demo.base_url + "/bookkeeping/tenants/demo?tab=booked")
+        page.wait_for_selector("table#rows")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # the page itself does not scroll sideways
+        card = page.evaluate("() => { const c = document.querySelector('.card'); return [c.scrollWidth, c.clientWidth]; }")
+        assert card[0] > card[1], card  # the wide table scrolls inside its card
+        shot(page, "08-phone-width")
     finally:
         context.close()

@@ -12,7 +12,8 @@ import pytest
 from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES
 from prestashop_eboekhouden.domain.relations import Debtor
 from prestashop_eboekhouden.hooks.base import ApiError
-from prestashop_eboekhouden.pipeline.booking import BULK_MIN_UNKNOWN, BookOutcome, DebtorResolver, SaleBooker
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD
+from prestashop_eboekhouden.pipeline.booking import BookOutcome, DebtorResolver, SaleBooker
 from prestashop_eboekhouden.store import StateStore
 
 
@@ -115,11 +116,11 @@ def test_a_returning_customer_new_to_the_store_costs_one_lookup(store):
 def test_many_unknown_debtors_list_all_codes_once_instead_of_one_code_lookup_each(store):
     books = Books()
     books.add_relation("KlaartjePi", "first@example.nl")
-    debtors = [debtor(f"new{i}@example.nl") for i in range(BULK_MIN_UNKNOWN)]
+    debtors = [debtor(f"new{i}@example.nl") for i in range(BULK_THRESHOLD)]
     resolve = resolver(books, store)
     resolve.prepare(debtors)
     codes = [resolve.resolve(d)[1] for d in debtors]
-    assert codes == ["KlaartjePi"[:10] + str(i) for i in range(1, BULK_MIN_UNKNOWN + 1)]
+    assert codes == ["KlaartjePi"[:10] + str(i) for i in range(1, BULK_THRESHOLD + 1)]
     assert books.requests_made["GET v1/relation"] == 1 and books.requests_made["GET v1/relation?code[like]"] == 0
 
 

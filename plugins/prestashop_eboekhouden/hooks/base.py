@@ -24,6 +24,10 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+from tenacity.wait import wait_base
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ProxyError as Urllib3ProxyError
 
 from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - re-exported for the hooks and the booking code
     CODE_TAKEN,
@@ -37,10 +41,12 @@ from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - re-exp
 from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES as REST_MEANINGS
 
 DEFAULT_TIMEOUT = (10.0, 60.0)
+RETRY_AFTER_CAP = 300.0  # a Retry-After longer than five minutes is waited for five minutes
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
-# Connection extras that configure this package, never to be sent as HTTP headers.
+# Connection extras the hooks read (they configure this package), never to be sent as HTTP headers; any other
+# extra is a header, as HttpHook has it.
 NON_HEADER_EXTRAS = frozenset(
-    {"source", "api", "auth", "username", "security_code_1", "security_code_2", "timeout", "max_attempts", "concurrency", "wsdl"}
+    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "session_max_age", "auth"}
 )
 
 
@@ -87,6 +93,37 @@ class _Retryable(Exception):
     def __init__(self, message: str, wait: float | None = None, sent: bool = True):
         super().__init__(message)
         self.wait, self.sent = wait, sent
+
+
+def request_was_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed request may have reached the server, judged from the exception's type.
+
+    Not sent: the connection could not be made (refused, unknown host: urllib3's NewConnectionError /
+    NameResolutionError, both ConnectTimeoutError), it timed out while connecting, or TLS failed during
+    the handshake. Anything else (a reset or a read timeout after the request went out) may have been
+    processed."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        reason = cause.reason if isinstance(cause, MaxRetryError) else cause
+        if isinstance(reason, Urllib3ProxyError):
+            reason = reason.original_error
+        return not isinstance(reason, ConnectTimeoutError)
+    return True
+
+
+class _Backoff(wait_base):
+    """tenacity wait: the server's Retry-After when it gave one, else exponential back-off with jitter."""
+
+    def __init__(self, hook: ApiHook):
+        self.hook = hook
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, _Retryable) and failure.wait is not None:
+            return failure.wait
+        return self.hook._backoff(retry_state.attempt_number)
 
 
 class ApiHook(HttpHook):
@@ -187,19 +224,17 @@ class ApiHook(HttpHook):
         self._count(method, resource or self.resource_of(endpoint))
         try:
             response = session.request(method, url, params=params, data=body, headers=self._request_headers(headers), timeout=self._timeout)
-        except (requests.ConnectTimeout, requests.exceptions.SSLError) as exc:
-            raise _Retryable(f"could not connect to {safe_url}: {type(exc).__name__}", sent=False) from None
-        except requests.ConnectionError as exc:
-            sent = "refused" not in str(exc).lower() and "NewConnectionError" not in str(exc)
-            raise _Retryable(f"connection to {safe_url} failed: {type(exc).__name__}", sent=sent) from None
-        except requests.Timeout:
+        except requests.Timeout as exc:
+            if not request_was_sent(exc):
+                raise _Retryable(f"could not connect to {safe_url}: {type(exc).__name__}", sent=False) from None
             raise _Retryable(f"{self.api_name} did not answer {safe_url} in time") from None
         except requests.RequestException as exc:
-            raise _Retryable(f"request to {safe_url} failed: {type(exc).__name__}") from None
+            if not request_was_sent(exc):
+                raise _Retryable(f"could not connect to {safe_url}: {type(exc).__name__}", sent=False) from None
+            raise _Retryable(f"connection to {safe_url} failed: {type(exc).__name__}") from None
         status = response.status_code
         if status == 429:
-            wait = _retry_after(response)
-            raise _Retryable(f"{self.api_name} is rate limiting (429) on {safe_url}", wait=wait, sent=False)
+            raise _Retryable(f"{self.api_name} is rate limiting (429) on {safe_url}", wait=_retry_after(response), sent=False)
         if status >= 500 or status in (408, 502, 503, 504):
             raise _Retryable(f"{self.api_name} answered {status} on {safe_url}")
         if status >= 400:
@@ -224,25 +259,45 @@ class ApiHook(HttpHook):
         method = method.upper()
         is_read = method in READ_METHODS if idempotent is None else idempotent
         renewed = False
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def once() -> Any:
+            nonlocal renewed
             try:
-                return self._attempt(method, endpoint, params, body, headers, resource)[1]
-            except ApiError as exc:
-                if exc.status == 401 and not renewed and self._on_unauthorized_error(exc):
-                    renewed = True
-                    attempt -= 1
-                    continue
-                raise
+                try:
+                    return self._attempt(method, endpoint, params, body, headers, resource)[1]
+                except ApiError as exc:
+                    # a 401 repaired by a new session is repeated at once, in the same attempt, only once
+                    if exc.status == 401 and not renewed and self._on_unauthorized_error(exc):
+                        renewed = True
+                        return self._attempt(method, endpoint, params, body, headers, resource)[1]
+                    raise
             except _Retryable as exc:
-                retry_write = not exc.sent
-                if not (is_read or retry_write):
+                if not (is_read or not exc.sent):  # a write is repeated only when it certainly was not sent
                     raise AmbiguousWrite(f"{exc} (the {method} may or may not have been processed)") from None
-                if attempt >= self.max_attempts:
-                    raise TransientError(f"{exc}; gave up after {attempt} attempts") from None
-                self.log.warning("%s; retry %d of %d", exc, attempt, self.max_attempts - 1)
-                self._sleep(exc.wait if exc.wait is not None else self._backoff(attempt))
+                raise
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),  # ApiError, AmbiguousWrite, SessionFault... pass through
+            stop=self._stop,
+            wait=_Backoff(self),
+            sleep=self._sleep,
+            before_sleep=self._log_retry,
+            retry_error_callback=self._give_up,
+            reraise=True,
+        )
+        return retrying(once)
+
+    def _stop(self, retry_state: RetryCallState) -> bool:
+        return retry_state.attempt_number >= self.max_attempts
+
+    def _log_retry(self, retry_state: RetryCallState) -> None:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        self.log.warning("%s; retry %d of %d", failure, retry_state.attempt_number, self.max_attempts - 1)
+
+    @staticmethod
+    def _give_up(retry_state: RetryCallState) -> Any:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        raise TransientError(f"{failure}; gave up after {retry_state.attempt_number} attempts") from None
 
     def _on_unauthorized_error(self, error: ApiError) -> bool:
         """Whether a 401 was repaired (session renewed) so the request may be repeated."""
@@ -250,11 +305,11 @@ class ApiHook(HttpHook):
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    """Seconds from a Retry-After header (capped at five minutes)."""
+    """Seconds from a Retry-After header (capped at RETRY_AFTER_CAP)."""
     value = response.headers.get("Retry-After")
     if value is None:
         return None
     try:
-        return min(300.0, max(0.0, float(value)))
+        return min(RETRY_AFTER_CAP, max(0.0, float(value)))
     except ValueError:
         return None

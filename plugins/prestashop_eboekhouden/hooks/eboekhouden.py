@@ -13,7 +13,6 @@ relation item has only id, type and code), and error codes become outcomes in on
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,43 +20,19 @@ import requests
 
 from prestashop_eboekhouden.contract.eboekhouden import MAX_LIMIT, source_problem
 from prestashop_eboekhouden.domain.payloads import to_json
-from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, _Retryable, redact_url
+from prestashop_eboekhouden.hooks.base import ApiError, _Retryable, redact_url
+from prestashop_eboekhouden.hooks.eboekhouden_base import (  # noqa: F401 - ConfigurationError, mask, LedgerCodes, DEFAULT_SOURCE re-exported
+    DEFAULT_SOURCE,
+    ConfigurationError,
+    EBoekhoudenBase,
+    LedgerCodes,
+    mask,
+)
 
-DEFAULT_SOURCE = "PSEB"
 LIST_LIMIT = MAX_LIMIT  # items per page: the most the API allows, so a listing costs as few requests as it can
 
 
-class ConfigurationError(Exception):
-    """The administration lacks something the tenant file names (a ledger code, a template)."""
-
-
-def mask(secret: str) -> None:
-    """Register a derived secret with Airflow's log masker (no-op outside Airflow)."""
-    try:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
-    except Exception:  # noqa: BLE001 - masking is best effort outside a task
-        pass
-
-
-class LedgerCodes:
-    """Ledger codes → ids for both backends (the tenant file names codes, writes take ids)."""
-
-    def ledgers(self) -> dict[str, dict]:
-        """Ledger code → ledger ({id, code, category}); provided by the backend."""
-        raise NotImplementedError
-
-    def ledger_ids(self, codes: set[str] | list[str]) -> dict[str, int]:
-        """Ledger ids for codes; a code missing in the administration is a configuration error naming it."""
-        known = self.ledgers()
-        missing = sorted(set(codes) - set(known))
-        if missing:
-            raise ConfigurationError(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
-        return {code: int(known[code]["id"]) for code in codes}
-
-
-class EBoekhoudenHook(LedgerCodes, ApiHook):
+class EBoekhoudenHook(EBoekhoudenBase):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -65,12 +40,14 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
     conn_type = "eboekhouden"  # the provider's form; connections of type http keep working
     hook_name = "e-Boekhouden"
     api_name = "e-Boekhouden"
+    credentials_name = "API token"
+    credentials_help = (
+        "make a new one under Administration > Connections > API > e-Boekhouden API (its end date may have passed) "
+        "and put it in the connection's password"
+    )
 
     def __init__(self, eboekhouden_conn_id: str = default_conn_name, **kwargs: Any):
         super().__init__(eboekhouden_conn_id, **kwargs)
-        self._token: str | None = None
-        self._token_lock = threading.Lock()
-        self._ledgers: dict[str, dict] | None = None
 
     # ---- session -------------------------------------------------------------------------------
 
@@ -101,12 +78,7 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
         if response.status_code >= 400:
             error = self._error_from(response, redact_url(self.url_from_endpoint("v1/session")))
             if response.status_code in (400, 401, 403):  # the token itself: say which connection to fix
-                error = ApiError(
-                    error.status, error.code,
-                    f"e-Boekhouden refused the API token of connection {self.conn_id!r} ({error.title or 'no session'}); "
-                    "make a new one under Administration > Connections > API > e-Boekhouden API (its end date may have passed) and put it in the connection's password",
-                    error.message, error.url,
-                )
+                error = self._refused_credentials(error)
             raise error
         token = str(response.json()["token"])
         mask(token)
@@ -114,27 +86,18 @@ class EBoekhoudenHook(LedgerCodes, ApiHook):
 
     def _request_headers(self, headers: dict | None) -> dict:
         """The session token (opened on first use) and JSON content type."""
-        with self._token_lock:
-            if self._token is None:
-                self._token = self._open_session()
-            token = self._token
-        return {**(headers or {}), "Authorization": token, "Content-Type": "application/json"}
+        return {**(headers or {}), "Authorization": self._current_session(), "Content-Type": "application/json"}
 
     def _on_unauthorized_error(self, error: ApiError) -> bool:
         """Session expired: open a new one and repeat the request once."""
-        with self._token_lock:
-            self._token = None
+        self._forget_session()
         return True
 
-    def close_session(self) -> None:
-        """Forget the session token and ask the API to revoke it (DELETE /v1/session).
+    def _revoke(self, token: str) -> None:
+        """DELETE /v1/session.
 
         The official description has no DELETE /v1/session: a 404 or 405 (or any other answer, or none)
         is fine — the token expires by itself — and never fails the task."""
-        with self._token_lock:
-            token, self._token = self._token, None
-        if token is None:
-            return
         try:
             self._count("DELETE", "v1/session")
             answer = self.session().delete(self.url_from_endpoint("v1/session"), headers={"Authorization": token}, timeout=self._timeout)

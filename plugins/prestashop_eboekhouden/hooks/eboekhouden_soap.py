@@ -31,6 +31,7 @@ from typing import Any
 import requests
 from lxml import etree
 
+from prestashop_eboekhouden.contract.eboekhouden import MutationType
 from prestashop_eboekhouden.domain.money import to_cents
 from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, vat_split
 from prestashop_eboekhouden.domain.relations import normalize_email
@@ -41,21 +42,22 @@ from prestashop_eboekhouden.hooks.base import (
     SESSION_EXPIRED,
     AmbiguousWrite,
     ApiError,
-    ApiHook,
     TransientError,
     _Retryable,
 )
-from prestashop_eboekhouden.hooks.eboekhouden import DEFAULT_SOURCE, ConfigurationError, LedgerCodes, mask
+from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, ConfigurationError, EBoekhoudenBase, mask
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD
 
 WSDL = Path(__file__).with_name("eboekhouden_soap.wsdl")
 NS = "http://www.e-boekhouden.nl/soap"
 BINDING = f"{{{NS}}}soapAppSoap"
 ENDPOINT = "soap.asmx"
 SOORTEN = {
-    1: "FactuurOntvangen", 2: "FactuurVerstuurd", 3: "FactuurbetalingOntvangen", 4: "FactuurbetalingVerstuurd",
-    5: "GeldOntvangen", 6: "GeldUitgegeven", 7: "Memoriaal",
+    MutationType.INVOICE_RECEIVED: "FactuurOntvangen", MutationType.INVOICE_SENT: "FactuurVerstuurd",
+    MutationType.PAYMENT_RECEIVED: "FactuurbetalingOntvangen", MutationType.PAYMENT_SENT: "FactuurbetalingVerstuurd",
+    MutationType.MONEY_RECEIVED: "GeldOntvangen", MutationType.MONEY_SENT: "GeldUitgegeven", MutationType.MEMORIAL: "Memoriaal",
 }  # fmt: skip
-SOORT_TYPES = {name: kind for kind, name in SOORTEN.items()}
+SOORT_TYPES = {name: int(kind) for kind, name in SOORTEN.items()}
 # GetMutaties / GetFacturen need both dates. Real clients never ask outside 1980–2049; we ask much less: around the
 # order's date when we know it (a year either side: a bookkeeper may re-date a sale, a nearby number may clash), else
 # the last ten years up to a year ahead.
@@ -67,11 +69,9 @@ LOOKUP_BACK = dt.timedelta(days=3653)  # ten years
 SESSION_MAX_AGE = 15 * 60.0
 SESSION_TEXT = re.compile(r"sessi(?:on|e)", re.IGNORECASE)  # Session, SessionID, sessie
 WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
-BULK_AFTER = 25  # relation ids looked up one by one before all relations are listed at once
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
 # with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
-HOOK_EXTRAS = ("session_max_age",)  # connection extras of this hook (HttpHook would send them as headers)
 
 
 class SessionFault(TransientError):
@@ -132,7 +132,7 @@ def _money(value: Any) -> Decimal:
     return to_cents(Decimal(str(value or 0)))
 
 
-class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
+class EBoekhoudenSoapHook(EBoekhoudenBase):
     """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -140,22 +140,20 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
     conn_type = "eboekhouden"  # same connection type as the REST hook: extra api=soap picks this one
     hook_name = "e-Boekhouden SOAP API (legacy)"
     api_name = "e-Boekhouden SOAP"
+    credentials_name = "username or security codes"
+    credentials_help = (
+        "find them under Administration > Settings > Webshop Invoices (security codes 1 and 2) and put them in the connection's extra"
+    )
 
     def __init__(
         self, eboekhouden_conn_id: str = default_conn_name, *, session_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic, **kwargs: Any,
     ):  # fmt: skip
-        super().__init__(eboekhouden_conn_id, **kwargs)
+        super().__init__(eboekhouden_conn_id, clock=clock, **kwargs)
         self._session_max_age = session_max_age
-        self._clock = clock
-        self._opened_at = 0.0
-        self._session_id: str | None = None
-        self._session_lock = threading.Lock()
         self._code2: str | None = None
-        self._ledgers: dict[str, dict] | None = None
         self._codes_by_relation: dict[int, str] = {}
         self._relations_by_code: dict[str, int] = {}
-        self._all_relations: list[dict] | None = None
         self._lookups = 0
         self._open_items: list[dict] | None = None
         self._templates: dict[int, str] = {}
@@ -183,11 +181,7 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         result = self._send("OpenSession", {"Username": username, "SecurityCode1": code1, "SecurityCode2": code2, "Source": source})
         error = self._error_of(result)
         if error is not None:
-            raise ApiError(
-                error.status, error.code,
-                f"e-Boekhouden refused the username or security codes of connection {self.conn_id!r} ({error.title}); "
-                "find them under Administration > Settings > Webshop Invoices (security codes 1 and 2) and put them in the connection's extra",
-            )
+            raise self._refused_credentials(error)
         session_id = str(result.get("SessionID") or "")
         if not session_id:
             raise TransientError("e-Boekhouden SOAP OpenSession answered without a session id")
@@ -209,34 +203,16 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         return self._session_max_age
 
     def _configure_auth(self, session: requests.Session) -> None:
-        """Keep this hook's extras out of the headers; read soap:Faults about the session before the retry rules do."""
-        for name in HOOK_EXTRAS:
-            session.headers.pop(name, None)
+        """Read soap:Faults about the session before the retry rules do."""
         session.hooks["response"].append(_session_fault)
 
     def _session(self) -> tuple[str, str]:
         """The session id (opened on first use, replaced once it is session_max_age old) and security code 2."""
-        aged, max_age = None, self.session_max_age
-        with self._session_lock:
-            if self._session_id is not None and self._clock() - self._opened_at >= max_age:
-                aged, self._session_id = self._session_id, None
-            if self._session_id is None:
-                self._session_id = self._open_session()
-                self._opened_at = self._clock()
-            assert self._code2 is not None
-            current = self._session_id, self._code2
-        if aged is not None:
-            self._close(aged)
-        return current
+        session_id = self._current_session()
+        assert self._code2 is not None
+        return session_id, self._code2
 
-    def close_session(self) -> None:
-        """CloseSession; a failure only means the session expires by itself."""
-        with self._session_lock:
-            session_id, self._session_id = self._session_id, None
-        if session_id is not None:
-            self._close(session_id)
-
-    def _close(self, session_id: str) -> None:
+    def _revoke(self, session_id: str) -> None:
         """CloseSession of one session id, best effort."""
         try:
             self._send("CloseSession", {"SessionID": session_id})
@@ -303,9 +279,7 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
                 return result
             if error.meaning == SESSION_EXPIRED and not renewed:
                 self.log.info("e-Boekhouden SOAP: %s; opening a new session", error.reason)
-                with self._session_lock:
-                    if self._session_id == session_id:
-                        self._session_id = None
+                self._forget_session(session_id)
                 continue
             raise error
         raise AssertionError("unreachable")
@@ -370,20 +344,14 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         """The relation with exactly this code."""
         return next((r for r in self._relations(code=code) if r["code"] == code), None)
 
-    def relation_count(self) -> int:
-        """How many relations the administration has (the SOAP API lists them all at once; kept for relations())."""
-        self._all_relations = self._relations()
-        return len(self._all_relations)
-
     def relations(self) -> Iterator[dict]:
         """Every relation of the administration."""
-        listed, self._all_relations = self._all_relations, None
-        return iter(listed if listed is not None else self._relations())
+        return iter(self._relations())
 
     def _relation_code(self, relation_id: Any) -> str | None:
         """The code of a relation id (the SOAP API books by code); RELATION_GONE when e-Boekhouden does not have it.
 
-        The first few unknown ids are looked up one by one; after BULK_AFTER of them one listing of all
+        The first few unknown ids are looked up one by one; after BULK_THRESHOLD of them one listing of all
         relations is cheaper than a request per returning customer."""
         if relation_id is None:
             return None
@@ -391,7 +359,7 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
         if relation_id not in self._codes_by_relation:
             with self._cache_lock:
                 self._lookups += 1
-                bulk = self._lookups == BULK_AFTER
+                bulk = self._lookups == BULK_THRESHOLD
             if bulk:
                 self._relations()
             if relation_id not in self._codes_by_relation:
@@ -553,10 +521,6 @@ class EBoekhoudenSoapHook(LedgerCodes, ApiHook):
     def outstanding(self, invoice_number: str) -> list[dict]:
         """Outstanding debtor items of a sales number."""
         return self._with_relation_ids(i for i in self._all_open_items() if i["invoiceNumber"] == invoice_number)
-
-    def outstanding_count(self) -> int:
-        """How many debtor items are outstanding."""
-        return len(self._all_open_items())
 
     def all_outstanding(self) -> Iterator[dict]:
         """Every outstanding debtor item (relation codes resolved with one listing of all relations)."""

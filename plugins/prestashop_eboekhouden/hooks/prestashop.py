@@ -109,7 +109,6 @@ class PrestaShopHook(ApiHook):
         connection = self.get_connection(self.conn_id)
         key = (connection.password or connection.login or "").strip()
         auth = (connection.extra_dejson or {}).get("auth")
-        session.headers.pop("auth", None)  # HttpHook sends connection extras as headers; this one configures the hook
         if key:
             _mask(key)
         problems = prestashop_connection_problems(self.conn_id, key, auth)

@@ -9,6 +9,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+# How many unknown debtors (or relation ids) make one listing of all relations cheaper than a request each;
+# shared by the booking and payment code and the legacy SOAP hook.
+BULK_THRESHOLD = 25
+
 
 class BookkeepingApi(Protocol):
     """One e-Boekhouden administration, as the booking and payment code use it."""

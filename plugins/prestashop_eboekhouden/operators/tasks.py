@@ -13,9 +13,12 @@ from typing import Any
 import pendulum
 import pendulum.parsing.exceptions
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
-from prestashop_eboekhouden.config import TenantConfig, get_tenant
-from prestashop_eboekhouden.store import StateStore, get_store
+from prestashop_eboekhouden.config import TenantConfig, TenantFileErrorException, get_tenant
+from prestashop_eboekhouden.store import ERROR, StateStore, get_store
+
+MAX_ORDER_ID = 2**63 - 1  # the store's BIGINT
 
 
 class TenantOperator(BaseOperator):
@@ -28,8 +31,14 @@ class TenantOperator(BaseOperator):
         self.tenant = tenant
 
     def tenant_config(self) -> TenantConfig:
-        """The tenant file, read at run time (a fix to it applies to the next try)."""
-        return get_tenant(self.tenant)
+        """The tenant file, read at run time (a fix to it applies to the next run).
+
+        A missing or invalid tenant file fails the task at once, without retries: retrying cannot fix it,
+        and with max_active_runs=1 the retries would hold the tenant's next hourly runs back."""
+        try:
+            return get_tenant(self.tenant)
+        except (TenantFileErrorException, LookupError) as exc:
+            raise TenantConfigError(f"Tenant {self.tenant}: {exc}. Fix the tenant file, then clear this task.") from None
 
     @staticmethod
     def state_store() -> StateStore:
@@ -63,8 +72,12 @@ class TenantOperator(BaseOperator):
         return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
 
 
-class ParamError(ValueError):
-    """A trigger param that cannot be used; the message says which and why."""
+class ParamError(AirflowFailException, ValueError):
+    """A trigger param that cannot be used; the message says which and why. Fails the task without retries."""
+
+
+class TenantConfigError(AirflowFailException):
+    """The tenant file is missing or invalid. Fails the task without retries."""
 
 
 def order_ids_param(value: Any) -> list[int]:
@@ -78,8 +91,8 @@ def order_ids_param(value: Any) -> list[int]:
         ids = [int(str(item).strip()) for item in items if str(item).strip()]
     except ValueError:
         raise ParamError(f"Param order_ids must hold whole numbers (order ids), not {value!r}") from None
-    if any(i <= 0 for i in ids):
-        raise ParamError(f"Param order_ids must hold positive order ids, not {value!r}")
+    if any(i <= 0 or i > MAX_ORDER_ID for i in ids):
+        raise ParamError(f"Param order_ids must hold positive order ids (at most {MAX_ORDER_ID}), not {value!r}")
     return list(dict.fromkeys(ids))
 
 
@@ -120,6 +133,9 @@ class ExtractOrdersOperator(TenantOperator):
         if ids:
             self.log.info("Reprocessing %d chosen orders", len(ids))
             result = extract_ids(config, shop, store, ids, run_id)
+            unknown = [oid for oid, row in store.get_orders(config.tenant, ids).items() if row["error_code"] == "NOT_FOUND" and row["run_id"] == run_id]
+            if unknown:
+                self.log.warning("%d of the chosen order ids do not exist in the shop (now in Errors): %s", len(unknown), ", ".join(map(str, sorted(unknown))))
         else:
             since, until = shop_window(context, config)
             self.log.info("Reading orders updated in [%s, %s) shop time", since, until)
@@ -165,14 +181,21 @@ class ValidateOrdersOperator(TenantOperator):
 
     def execute(self, context: Any) -> list[list[int]]:
         from prestashop_eboekhouden.pipeline.orders import validate
+        from prestashop_eboekhouden.pipeline.report import refused_table
 
         config = self.tenant_config()
         shop = self.prestashop(config)
-        result = validate(config, shop, self.state_store(), list(self.order_ids or []), context["run_id"])
+        store = self.state_store()
+        ids = [int(i) for i in self.order_ids or []]
+        result = validate(config, shop, store, ids, context["run_id"])
         self.log.info(
             "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab); PrestaShop requests: %s",
             result.ready, len(result.batches), result.refused, dict(shop.requests_made),
         )
+        if result.refused:
+            rows = store.get_orders(config.tenant, ids)
+            refused = [r for r in rows.values() if r["state"] == ERROR and r["run_id"] == context["run_id"]]
+            self.log.info("Refused orders (in Errors):\n%s", refused_table(refused))
         return result.batches
 
 
@@ -191,17 +214,27 @@ class _BookBatchOperator(TenantOperator):
         """The booker of this kind (sales or payments)."""
         raise NotImplementedError
 
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+        """A table of what happened to each item of the batch (orders; payments log their counts)."""
+
     def execute(self, context: Any) -> dict:
         from prestashop_eboekhouden.pipeline.booking import BookingIncomplete
+        from prestashop_eboekhouden.pipeline.report import batch_label
 
+        ids = [int(i) for i in self.order_ids or []]
+        context["batch_label"] = batch_label(self.what, ids)
         config = self.tenant_config()
         eb = self.eboekhouden(config)
         try:
-            outcome = self.booker(config, eb, context).book([int(i) for i in self.order_ids or []])
+            outcome = self.booker(config, eb, context).book(ids)
         finally:
             eb.close_session()
         counts = outcome.as_xcom()
-        self.log.info("Booking batch of %s: %s; e-Boekhouden requests: %s", self.what, counts, dict(eb.requests_made))
+        self.log.info(
+            "Booking batch of %s (%s): %s; e-Boekhouden requests: %s",
+            self.what, context["batch_label"], ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
+        )
+        self.log_outcomes(config, ids, outcome, context)
         if outcome.pending:
             raise BookingIncomplete(
                 f"{len(outcome.pending)} {self.what} could not be booked yet (e-Boekhouden unreachable or its answer lost); "
@@ -212,6 +245,12 @@ class _BookBatchOperator(TenantOperator):
 
 class BookOrdersOperator(_BookBatchOperator):
     """Books one batch of ready orders into e-Boekhouden: debtor, then the sale."""
+
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+        from prestashop_eboekhouden.pipeline.report import outcome_table
+
+        rows = self.state_store().get_orders(config.tenant, ids)
+        self.log.info("Orders of this batch:\n%s", outcome_table(ids, rows, context["run_id"], set(outcome.pending)))
 
     def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
         from prestashop_eboekhouden.pipeline.booking import SaleBooker
@@ -227,7 +266,7 @@ class ReportOperator(TenantOperator):
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
     def execute(self, context: Any) -> dict:
-        from prestashop_eboekhouden.pipeline.report import summarize
+        from prestashop_eboekhouden.pipeline.report import run_note, summarize
 
         ti = context["ti"]
         batches = ti.xcom_pull(task_ids=self.batches_task)
@@ -236,7 +275,11 @@ class ReportOperator(TenantOperator):
             results = [results]
         store = self.state_store()
         summary, table = summarize(store, self.tenant, context["run_id"], self.kind, [r for r in results if r])
-        self.log.info("Run summary for %s (%s):\n%s", self.tenant, self.kind, table)
+        errors = store.run_errors(self.tenant, context["run_id"], self.kind)
+        summary["note"] = run_note(summary, errors)
+        summary["errors"] = [{k: e.get(k) for k in ("order_id", "payment_id", "reference", "error_code")} for e in errors[:20]]
+        self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
+        context["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = summary

@@ -17,17 +17,15 @@ from dataclasses import dataclass, field
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
-from prestashop_eboekhouden.domain.payloads import can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
+from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
 from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code
 from prestashop_eboekhouden.hooks.base import CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
-from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
 
-SALE = 2
-BULK_MIN_UNKNOWN = 25
 SEND_ATTEMPTS = 4
 SEND_BACKOFF = 0.5  # seconds before the second send of a write whose answer was lost (doubling)
 
@@ -112,7 +110,7 @@ class DebtorResolver:
         """Relations already known to the store; decides whether the codes are listed once for the batch."""
         keys = {d.key for d in debtors}
         known = self.store.known_relations(self.config.tenant, keys)
-        self._list_codes = self.bulk and len(keys) - len(known) >= BULK_MIN_UNKNOWN
+        self._list_codes = self.bulk and len(keys) - len(known) >= BULK_THRESHOLD
         return {key: (int(r["relation_id"]), r["code"]) for key, r in known.items()}
 
     def _find(self, debtor: Debtor) -> dict | None:

@@ -16,6 +16,7 @@ from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import build_plan
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import ShopContext
+from prestashop_eboekhouden.domain.money import parse_decimal, to_cents
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime, product_rows, products_without_sku
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
@@ -166,6 +167,22 @@ def _unique_by_id(rows: Iterable[dict]) -> list[dict]:
     return list({str(row.get("id")): row for row in rows}.values())
 
 
+def order_facts(raw: dict, customer: dict | None) -> dict:
+    """What the dashboard shows and searches of any order, booked or not: the shop's total and the customer."""
+    try:
+        amount = to_cents(parse_decimal(raw.get("total_paid_tax_incl"), "order.total_paid_tax_incl")) if isinstance(raw, dict) else None
+    except (OrderProblem, ArithmeticError, ValueError, TypeError):
+        amount = None
+    customer = customer if isinstance(customer, dict) else {}
+    name = " ".join(str(customer.get(k) or "").strip() for k in ("firstname", "lastname")).strip()
+    company = str(customer.get("company") or "").strip()
+    return {
+        "amount_incl": amount,
+        "customer_name": (f"{name} ({company})" if company and name else company or name)[:200] or None,
+        "customer_email": str(customer.get("email") or "").strip()[:320] or None,
+    }
+
+
 def batches_by_debtor(ready: Sequence[tuple[int, str]], batch_size: int) -> list[list[int]]:
     """Cut (order id, debtor key) pairs into batches of about batch_size, keeping a debtor's orders together."""
     by_debtor: dict[str, list[int]] = defaultdict(list)
@@ -191,6 +208,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
     ready: list[tuple[int, str]] = []
     problems: dict[int, tuple[str, str]] = {}
     plans: list[dict] = []
+    facts: dict[int, dict] = {}  # amount and customer of each order, for the dashboard (refused ones too)
     chunk = shop.ids_per_request
     rates = config.configured_rates()
     for start in range(0, len(ids), chunk):
@@ -210,6 +228,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
                 problems[order_id] = ("Order no longer exists in the shop", "NOT_FOUND")
                 continue
             customer_id = str(raw.get("id_customer"))
+            facts[order_id] = order_facts(raw, customers.get(customer_id))
             try:
                 order = normalize_order(raw, details.get(str(order_id), []), customers.get(customer_id), addresses.get(customer_id, []), ctx, rates, references)
                 plan = build_plan(order, config, ctx)
@@ -226,6 +245,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
             data["total_incl"], data["total_excl"] = str(plan.total_incl), str(plan.total_excl)
             plans.append(data)
             ready.append((order_id, normalize_email(plan.debtor.email)))
+    store.set_order_facts(config.tenant, facts)
     store.set_errors(config.tenant, problems, run_id)
     if plans:
         store.save_plans(config.tenant, plans, run_id)

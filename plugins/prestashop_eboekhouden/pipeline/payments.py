@@ -18,19 +18,18 @@ from decimal import Decimal
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.errors import MalformedOrder
-from prestashop_eboekhouden.domain.payloads import payment_payload
+from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
 from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
-from prestashop_eboekhouden.hooks.protocol import BookkeepingApi
-from prestashop_eboekhouden.pipeline.booking import BULK_MIN_UNKNOWN, BookOutcome, send_once
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
+from prestashop_eboekhouden.pipeline.booking import BookOutcome, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
 from prestashop_eboekhouden.store import BOOKED, StateStore
 
 log = logging.getLogger(__name__)
-PAYMENT = 3
 
 
 @dataclass
@@ -102,7 +101,7 @@ class PaymentBooker:
 
         The API gives no total (``count`` is per page), so the listing is read page by page and given up
         (one lookup per order instead) as soon as it has cost as many pages as the lookups would."""
-        if count_needed < BULK_MIN_UNKNOWN:
+        if count_needed < BULK_THRESHOLD:
             return
         listed: dict[str, dict] = {}
         for number, item in enumerate(self.eb.all_outstanding(), start=1):
@@ -161,7 +160,7 @@ class PaymentBooker:
         """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
         the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
         meaning the API does not document. A list item without an id (0) is matched on the entry number."""
-        for item in self.eb.mutations_by_invoice_number(order["sales_number"], PAYMENT):
+        for item in self.eb.mutations_by_invoice_number(order["sales_number"], PAYMENT_RECEIVED):
             if str(item.get("entryNumber") or "") != (payment["transaction_id"] or "")[:50]:
                 continue
             if "relationCode" in item or "relationId" in item:  # a backend whose items are whole (legacy SOAP)

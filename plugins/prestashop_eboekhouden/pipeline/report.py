@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
-from prestashop_eboekhouden.store import STATES, StateStore
+from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, STATES, StateStore
 
 COUNTERS = ("booked", "adopted", "refused", "skipped", "pending", "relations_created")
 
@@ -31,3 +31,78 @@ def summarize(store: StateStore, tenant: str, run_id: str, kind: str, results: S
     table = pd.DataFrame([{"state": s, label: v["count"], "amount incl VAT": v["amount_incl"]} for s, v in per_state.items()]).to_string(index=False)
     extra = ", ".join(f"{k} {v}" for k, v in counters.items() if v)
     return summary, table + (f"\n{extra}" if extra else "")
+
+
+# ---- order tables for the task logs -----------------------------------------------------------------
+
+
+def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], limit: int = 200) -> str:
+    """A plain fixed-width table (the task log shows it as is); rows past `limit` are counted, not shown."""
+    shown = [[("" if v is None else str(v)) for v in row] for row in rows[:limit]]
+    widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
+    out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in shown]
+    if len(rows) > limit:
+        out.append(f"… and {len(rows) - limit} more")
+    return "\n".join(out)
+
+
+def batch_label(what: str, ids: Sequence[int]) -> str:
+    """A mapped batch's name in the Airflow UI: "orders 1041–1088 (37)"."""
+    if not ids:
+        return f"{what}: none"
+    low, high = min(ids), max(ids)
+    return f"{what} {low}" if low == high else f"{what} {low}–{high} ({len(ids)})"
+
+
+def refused_table(rows: Sequence[dict]) -> str:
+    """Orders refused by the prechecks: id, reference, code and reason."""
+    ordered = sorted(rows, key=lambda r: r["order_id"])
+    return text_table(["order", "reference", "code", "reason"], [(r["order_id"], r.get("reference"), r.get("error_code"), (r.get("reason") or "")[:160]) for r in ordered])
+
+
+def order_outcome(row: dict | None, run_id: str, pending: bool) -> str:
+    """What a booking task did with one order, read back from the store."""
+    if row is None:
+        return "skipped: not in the store"
+    if row["state"] == BOOKED:
+        if row.get("run_id") != run_id:
+            return "already booked (earlier run)"
+        return "adopted (e-Boekhouden already had it)" if (row.get("reason") or "").startswith("Adopted") else "booked"
+    if row["state"] == ERROR:
+        return f"refused {row.get('error_code') or ''}: {(row.get('reason') or '')[:120]}".replace("refused :", "refused:")
+    if pending:
+        if row.get("intent_at") is not None:
+            return "pending: answer lost (in doubt), looked up again on the retry"
+        return "pending: e-Boekhouden unreachable, retried"
+    return "skipped: held by another run"
+
+
+def outcome_table(ids: Sequence[int], rows: dict[int, dict], run_id: str, pending: set[int]) -> str:
+    """One line per order of a batch: order, sales number, debtor code, outcome."""
+    return text_table(
+        ["order", "sales number", "debtor", "outcome"],
+        [(oid, (rows.get(oid) or {}).get("sales_number"), (rows.get(oid) or {}).get("relation_code"), order_outcome(rows.get(oid), run_id, oid in pending)) for oid in ids],
+    )
+
+
+def run_note(summary: dict, errors: Sequence[dict], limit: int = 5) -> str:
+    """The run's note in the Airflow UI: "12 booked, 3 to Errors: 1041 (MUT_109), …"."""
+    states, counters = summary["states"], summary.get("counters", {})
+    what = "payments" if summary.get("kind") == "payments" else "orders"
+    parts = []
+    booked = counters.get("booked", 0)
+    adopted = counters.get("adopted", 0)
+    if booked or adopted or states[BOOKED]["count"]:
+        parts.append(f"{booked} booked" + (f" ({adopted} adopted)" if adopted else ""))
+    if states[OPEN]["count"]:
+        parts.append(f"{states[OPEN]['count']} open")
+    if counters.get("pending"):
+        parts.append(f"{counters['pending']} pending")
+    if states[ERROR]["count"]:
+        named = ", ".join(f"{e['order_id'] if what == 'orders' else e.get('payment_id')} ({e.get('error_code') or 'error'})" for e in errors[:limit])
+        more = f", … {len(errors) - limit} more" if len(errors) > limit else ""
+        parts.append(f"{states[ERROR]['count']} to Errors: {named}{more}")
+    if not parts:
+        return f"No {what} in this run"
+    return ", ".join(parts)

@@ -3,50 +3,67 @@
 Per tenant: Report (booked), Errors, Open, Payments and Configuration, server-rendered with Jinja2,
 over a JSON API that is also public (documented in the README). Every route needs an Airflow login
 (the UI's JWT cookie or a Bearer token); reading a tenant needs read access to its hourly DAG,
-Process needs the right to trigger it.
+Process needs the right to trigger it. Bad input gets a friendly page (HTML) or a 422 (JSON), never a
+traceback.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
 import logging
+import threading
+import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
-from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore, get_store, orders, payments
+from prestashop_eboekhouden.store import BOOKED, ERROR, MAX_KEY, OPEN, StateStore, get_store, orders, payments
+from prestashop_eboekhouden.ui.hints import fix_hint, is_cancelled
 
 log = logging.getLogger(__name__)
 HOURLY = "{tenant}__orders_hourly"
 PAGE = 50
 MAX_PAGE = 500
-MAX_REPROCESS = 500
+MAX_OFFSET = 10**9
+MAX_REPROCESS = 1000  # order ids per Process
+MAX_BODY = 64 * 1024  # bytes of a Process request
+HEALTH_TTL = 60.0  # seconds a connection check is reused: viewers cannot spend the tenant's API quota
 TABS = {"booked": "Report", "error": "Errors", "open": "Open", "payments": "Payments", "config": "Configuration"}
 ORDER_FIELDS = (
     "order_id", "reference", "sales_number", "order_date", "shop_status", "state", "reason", "error_code",
     "amount_incl", "amount_excl", "eb_kind", "eb_id", "eb_number", "relation_code", "attempts", "last_try",
-    "booked_at", "first_seen", "payment_state",
+    "booked_at", "first_seen", "payment_state", "customer_name", "run_id",
 )
 PAYMENT_FIELDS = (
     "payment_id", "order_id", "reference", "sales_number", "amount", "method", "transaction_id", "payment_date",
     "state", "reason", "error_code", "eb_id", "attempts", "last_try", "booked_at",
 )
+CSV_ORDER_COLUMNS = ("order_id", "reference", "order_date", "state", "sales_number", "amount_incl", "amount_excl", "amount_vat", "eb_kind", "eb_id", "eb_number", "relation_code", "customer_name", "reason", "error_code", "hint", "attempts", "last_try", "booked_at", "run_id")
+CSV_PAYMENT_COLUMNS = PAYMENT_FIELDS
 
 
 class NotLoggedIn(Exception):
     """No valid Airflow login on the request."""
 
 
+OrderId = Annotated[int, Field(ge=1, le=MAX_KEY)]
+
+
 class ReprocessRequest(BaseModel):
     """Orders to process again (from Errors or Open)."""
 
-    order_ids: list[int] = Field(min_length=1, max_length=MAX_REPROCESS)
+    order_ids: list[OrderId] = Field(min_length=1, max_length=MAX_REPROCESS)
 
 
 # ---- access ------------------------------------------------------------------------------------
@@ -74,9 +91,9 @@ def may(user: Any, tenant: str, method: str) -> bool:
 def _tenant(tenant: str, user: Any, method: str = "GET") -> TenantConfig:
     configs = {t.tenant: t for t in load_tenants().tenants}
     if tenant not in configs:
-        raise HTTPException(404, f"No tenant {tenant!r}")
+        raise HTTPException(404, f"There is no webshop {tenant!r}")
     if not may(user, tenant, method):
-        raise HTTPException(403, f"You may not {'process orders of' if method == 'POST' else 'see'} tenant {tenant!r}")
+        raise HTTPException(403, f"You may not {'process orders of' if method == 'POST' else 'see'} webshop {tenant!r}")
     return configs[tenant]
 
 
@@ -92,10 +109,21 @@ def _plain(value: Any) -> Any:
 
 
 def order_row(row: dict) -> dict:
-    """An order as the JSON API shows it (amounts as exact strings; no plan, no personal data)."""
+    """An order as the JSON API shows it (amounts as exact strings; no plan, no e-mail address)."""
     out = {field: _plain(row.get(field)) for field in ORDER_FIELDS}
     incl, excl = row.get("amount_incl"), row.get("amount_excl")
     out["amount_vat"] = _plain(incl - excl) if incl is not None and excl is not None else None
+    state = row.get("state")
+    out["in_doubt"] = bool(row.get("intent_at")) and state == OPEN
+    out["cancelled"] = state == OPEN and is_cancelled(row.get("shop_status"), row.get("reason"))
+    out["hint"] = fix_hint(row.get("error_code"), row.get("reason")) if state == ERROR else None
+    if out["in_doubt"]:
+        out["reason"] = (
+            f"In doubt: e-Boekhouden's answer was lost at {row['intent_at']:%Y-%m-%d %H:%M} UTC. The sales number is looked up "
+            "again before anything is sent: at the booking task's next try, at the latest by the nightly recheck at 02:00."
+        )
+    elif out["cancelled"]:
+        out["reason"] = "Cancelled in the shop: nothing to book"
     return out
 
 
@@ -110,21 +138,70 @@ def _date(value: str | None, name: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise HTTPException(422, f"{name} must be a date YYYY-MM-DD, not {value!r}") from None
+        raise HTTPException(422, f"{name} must be a date YYYY-MM-DD, not {value[:40]!r}") from None
+
+
+def _state(state: str | None) -> str | None:
+    if state is not None and state not in (OPEN, BOOKED, ERROR):
+        raise HTTPException(422, "state must be open, booked or error")
+    return state
 
 
 def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int) -> dict:
-    if state is not None and state not in (OPEN, BOOKED, ERROR):
-        raise HTTPException(422, "state must be open, booked or error")
+    state = _state(state)
     table, shape = (orders, order_row) if kind == "orders" else (payments, payment_row)
-    rows, total = store.list_rows(table, tenant, state, _date(since, "since"), _date(until, "until"), q, limit, offset)
+    since_d, until_d = _date(since, "since"), _date(until, "until")
+    rows, total = store.list_rows(table, tenant, state, since_d, until_d, q, limit, offset)
     return {
         "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset,
-        "counts": store.counts(tenant, table), "rows": [shape(r) for r in rows],
+        "counts": store.filtered_counts(tenant, table, since_d, until_d, q), "rows": [shape(r) for r in rows],
     }
 
 
+def _csv(store: StateStore, kind: str, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None) -> Iterator[str]:
+    """The rows of a tab as CSV, streamed (a header, then a chunk of lines at a time)."""
+    table, shape, columns = (orders, order_row, CSV_ORDER_COLUMNS) if kind == "orders" else (payments, payment_row, CSV_PAYMENT_COLUMNS)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    count = 0
+    for row in store.iter_rows(table, tenant, state, since, until, q):
+        shaped = shape(row)
+        writer.writerow(["" if shaped.get(c) is None else shaped.get(c) for c in columns])
+        count += 1
+        if count % 500 == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+# ---- connection checks, cached per tenant ------------------------------------------------------
+
+_health: dict[str, tuple[float, dict]] = {}
+_health_locks: dict[str, threading.Lock] = {}
+_health_guard = threading.Lock()
+
+
+def cached_health(config: TenantConfig, check=None, now=time.monotonic) -> dict:
+    """The tenant's connection check, at most once a minute whoever asks (one check at a time per tenant)."""
+    check = check or check_connections
+    with _health_guard:
+        lock = _health_locks.setdefault(config.tenant, threading.Lock())
+    with lock:
+        found = _health.get(config.tenant)
+        if found and now() - found[0] < HEALTH_TTL:
+            return {**found[1], "checked_seconds_ago": round(now() - found[0])}
+        result = check(config)
+        _health[config.tenant] = (now(), result)
+        return {**result, "checked_seconds_ago": 0}
+
+
 # ---- the app -----------------------------------------------------------------------------------
+
+
+def _is_api(request: Request) -> bool:
+    return "/api/" in request.url.path or request.url.path.rstrip("/").endswith("/api")
 
 
 def create_app(store: StateStore | None = None) -> FastAPI:
@@ -141,13 +218,32 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         except StoreSchemaError as exc:  # not migrated yet: say what to run instead of a bare 500
             raise HTTPException(503, str(exc)) from None
 
+    def problem_page(request: Request, status: int, message: str):
+        return templates.TemplateResponse(
+            request, "problem.html", {"status": status, "message": message, "base": request.scope.get("root_path", "")}, status_code=status
+        )
+
     @app.exception_handler(NotLoggedIn)
     async def _login(request: Request, exc: NotLoggedIn):
-        if request.url.path.rstrip("/").split("/")[-1] == "api" or "/api/" in request.url.path:
+        if _is_api(request):
             return JSONResponse({"detail": f"Log in to Airflow first ({exc})"}, status_code=401)
         from airflow.api_fastapi.app import get_auth_manager
 
         return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_problem(request: Request, exc: HTTPException):
+        if _is_api(request):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
+        return problem_page(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_input(request: Request, exc: RequestValidationError):
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'input'}: {e.get('msg')}" for e in exc.errors()]
+        if _is_api(request):
+            return JSONResponse({"detail": problems}, status_code=422)
+        return problem_page(request, 422, "This page cannot be shown for that address: " + "; ".join(problems))
 
     # -- JSON API --------------------------------------------------------------------------------
 
@@ -164,18 +260,35 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/api/tenants/{tenant}/orders")
     async def api_orders(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
-        q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+        q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict:
         _tenant(tenant, await current_user(request))
-        return _listing(db(), "orders", tenant, state, since, until, q, limit, offset)
+        answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset)
+        if state == BOOKED:
+            answer["totals"] = {k: _plain(v) for k, v in db().totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
+        return answer
 
     @app.get("/api/tenants/{tenant}/payments")
     async def api_payments(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
-        q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0),
+        q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict:
         _tenant(tenant, await current_user(request))
         return _listing(db(), "payments", tenant, state, since, until, q, limit, offset)
+
+    @app.get("/api/tenants/{tenant}/export.csv")
+    async def api_export(request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None, q: str | None = None):
+        """Any tab with its filters as CSV (streamed)."""
+        _tenant(tenant, await current_user(request))
+        if tab not in ("booked", "error", "open", "payments"):
+            raise HTTPException(422, "tab must be booked, error, open or payments")
+        since_d, until_d = _date(since, "since"), _date(until, "until")
+        kind, state = ("payments", None) if tab == "payments" else ("orders", tab)
+        name = f"{tenant}-{TABS[tab].lower()}{'-' + since if since else ''}{'-' + until if until else ''}.csv"
+        return StreamingResponse(
+            _csv(db(), kind, tenant, state, since_d, until_d, q), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
 
     @app.get("/api/tenants/{tenant}/config")
     async def api_config(request: Request, tenant: str) -> dict:
@@ -184,13 +297,47 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/api/tenants/{tenant}/health")
     async def api_health(request: Request, tenant: str) -> dict:
         config = _tenant(tenant, await current_user(request))
-        return check_connections(config)
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(cached_health, config)
 
     @app.post("/api/tenants/{tenant}/reprocess")
-    async def api_reprocess(request: Request, tenant: str, body: ReprocessRequest) -> dict:
+    async def api_reprocess(request: Request, tenant: str) -> dict:
         user = await current_user(request)
         _tenant(tenant, user, "POST")
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            raise HTTPException(413, f"At most {MAX_BODY // 1024} KiB per request ({MAX_REPROCESS} orders)")
+        raw = b""
+        async for part in request.stream():
+            raw += part
+            if len(raw) > MAX_BODY:
+                raise HTTPException(413, f"At most {MAX_BODY // 1024} KiB per request ({MAX_REPROCESS} orders)")
+        try:
+            body = ReprocessRequest.model_validate_json(raw or b"{}")
+        except ValidationError as exc:
+            problems = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)]
+            raise HTTPException(422, problems) from None
         return reprocess(db(), tenant, body.order_ids, user)
+
+    @app.get("/api/tenants/{tenant}/runs/{run_id}")
+    async def api_run(request: Request, tenant: str, run_id: str, order_ids: str = "") -> dict:
+        """A run of the tenant's hourly DAG (state and note) and where the given orders stand now: what the page
+        shows while it follows a Process."""
+        _tenant(tenant, await current_user(request))
+        ids = []
+        for part in order_ids.split(","):
+            if part.strip():
+                if not part.strip().isdigit() or not 0 < int(part) <= MAX_KEY:
+                    raise HTTPException(422, f"order_ids must be order numbers separated by commas, not {part[:30]!r}")
+                ids.append(int(part))
+        if len(ids) > MAX_REPROCESS:
+            raise HTTPException(422, f"At most {MAX_REPROCESS} order ids")
+        run = run_state(HOURLY.format(tenant=tenant), run_id)
+        if run is None:
+            raise HTTPException(404, f"No run {run_id!r} of {HOURLY.format(tenant=tenant)}")
+        rows = db().get_orders(tenant, ids) if ids else {}
+        return {**run, "orders": [order_row(rows[i]) for i in ids if i in rows]}
 
     # -- HTML ------------------------------------------------------------------------------------
 
@@ -208,28 +355,45 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/tenants/{tenant}", response_class=HTMLResponse)
     async def tenant_page(
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None,
-        q: str | None = None, page: int = Query(1, ge=1),
+        q: str | None = None, page: str = "1",
     ):
         user = await current_user(request)
         config = _tenant(tenant, user)
         if tab not in TABS:
-            raise HTTPException(404, f"No tab {tab!r}")
+            raise HTTPException(404, f"There is no tab {tab[:40]!r}: choose one of {', '.join(TABS.values())}")
+        number = int(page) if page.strip().isdigit() and len(page.strip()) < 10 else 1
+        since_d, until_d = _date(since, "From"), _date(until, "To")
+        store = db()
         context: dict[str, Any] = {
             "tenant": tenant, "tab": tab, "tabs": TABS, "since": since or "", "until": until or "", "q": q or "",
-            "page": page, "base": request.scope.get("root_path", ""), "can_process": may(user, tenant, "POST"),
-            "order_counts": db().counts(tenant), "payment_counts": db().counts(tenant, payments),
-            "hourly_dag": HOURLY.format(tenant=tenant),
+            "base": request.scope.get("root_path", ""), "can_process": may(user, tenant, "POST"),
+            "order_counts": store.filtered_counts(tenant, orders, since_d, until_d, q),
+            "payment_counts": store.filtered_counts(tenant, payments, since_d, until_d, q),
+            "hourly_dag": HOURLY.format(tenant=tenant), "filtered": bool(since or until or (q or "").strip()),
+            "payments_enabled": config.payments.enabled,
         }
         if tab == "config":
             context["config"] = config.public_dict()
-            context["runs"] = db().last_runs(tenant)
+            context["runs"] = store.last_runs(tenant)
+            context["page"] = 1
         else:
             kind = "payments" if tab == "payments" else "orders"
-            listing = _listing(db(), kind, tenant, None if kind == "payments" else tab, since, until, q, PAGE, (page - 1) * PAGE)
+            state = None if kind == "payments" else tab
+            listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE)
+            pages = max(1, -(-listing["total"] // PAGE))
+            if number > pages:  # past the last page: show the last
+                number = pages
+                listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE)
             today = dt.date.today()
             for row in listing["rows"]:
-                row["age_days"] = (today - dt.date.fromisoformat(row["order_date"])).days if row.get("order_date") else None
-            context.update(listing=listing, pages=max(1, -(-listing["total"] // PAGE)))
+                row["age_days"] = (today - dt.date.fromisoformat(row["order_date"][:10])).days if row.get("order_date") else None
+            if kind == "orders":
+                dag_ids = store.run_dag_ids(tenant, [r["run_id"] for r in listing["rows"] if r.get("run_id")])
+                for row in listing["rows"]:
+                    row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", context["hourly_dag"])
+            if tab == "booked":
+                context["totals"] = {k: _plain(v) for k, v in store.totals(tenant, since_d, until_d, q).items()}
+            context.update(listing=listing, pages=pages, page=number)
         return templates.TemplateResponse(request, "tenant.html", context)
 
     return app
@@ -250,8 +414,42 @@ def check_connections(config: TenantConfig) -> dict:
     return results
 
 
+def run_state(dag_id: str, run_id: str) -> dict | None:
+    """State and note of a DAG run (the API server reads Airflow's metadata DB)."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one_or_none()
+        if run is None:
+            return None
+        return {"dag_id": dag_id, "dag_run_id": run_id, "state": str(run.state), "note": run.note, "url": f"/dags/{dag_id}/runs/{run_id}"}
+
+
+def pending_reprocess(dag_id: str) -> Any:
+    """A Process run of the DAG that is still queued (it has not started: a second click joins it)."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+
+    with create_session() as session:
+        run = (
+            session.query(DagRun)
+            .filter(DagRun.dag_id == dag_id, DagRun.state == DagRunState.QUEUED, DagRun.run_id.like("reprocess\\_\\_%", escape="\\"))
+            .order_by(DagRun.id.desc())
+            .first()
+        )
+        if run is None:
+            return None
+        session.expunge(run)
+        return run
+
+
 def reprocess(store: StateStore, tenant: str, order_ids: list[int], user: Any) -> dict:
-    """Trigger the tenant's hourly DAG for the chosen orders that are not booked."""
+    """Trigger the tenant's hourly DAG for the chosen orders that are not booked.
+
+    While an earlier Process of the tenant is still queued, another one is not queued behind it: the answer is
+    409 naming that run (the orders it carries are processed first; press Process again when it has started)."""
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.utils.types import DagRunTriggeredByType
 
@@ -261,6 +459,16 @@ def reprocess(store: StateStore, tenant: str, order_ids: list[int], user: Any) -
     if not wanted:
         raise HTTPException(409, {"message": "Nothing to process", "skipped": skipped})
     dag_id = HOURLY.format(tenant=tenant)
+    queued = pending_reprocess(dag_id)
+    if queued is not None:
+        carried = list((queued.conf or {}).get("order_ids") or [])
+        raise HTTPException(
+            409,
+            {
+                "message": f"A Process of {len(carried)} order(s) is still waiting to start ({queued.run_id}); try again once it runs",
+                "dag_run_id": queued.run_id, "url": f"/dags/{dag_id}/runs/{queued.run_id}", "order_ids": carried,
+            },
+        )
     run_id = f"reprocess__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
     dag_run = trigger_dag(
         dag_id, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=getattr(user, "get_name", lambda: None)(),
