@@ -25,6 +25,7 @@ ANCHOR = dt.datetime(2026, 11, 20, 12, 0)
 
 def measure(orders: int) -> dict:
     import yaml
+
     from prestashop_eboekhouden import store as store_module
     from prestashop_eboekhouden.config import get_tenant
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
@@ -32,7 +33,6 @@ def measure(orders: int) -> dict:
     from prestashop_eboekhouden.pipeline.booking import SaleBooker
     from prestashop_eboekhouden.pipeline.credits import CreditBooker, check_slips, window_slips
     from prestashop_eboekhouden.pipeline.orders import extract_window, validate
-
     from sandbox import SandboxServers
 
     with tempfile.TemporaryDirectory() as tmp, SandboxServers(seed=42, orders=orders, days_back=3, anchor=ANCHOR) as sandbox:

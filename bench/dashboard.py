@@ -78,11 +78,14 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
+    from prestashop_eboekhouden import migrations
     from prestashop_eboekhouden.store import StateStore, orders, payments
     from prestashop_eboekhouden.ui.app import _listing
 
     with tempfile.TemporaryDirectory() as tmp:
-        store = StateStore(f"sqlite:///{tmp}/state.db")
+        url = f"sqlite:///{tmp}/state.db"
+        migrations.upgrade(StateStore._make_engine(url))
+        store = StateStore(url)
         started = time.perf_counter()
         fill(store, args.orders)
         filled_s = time.perf_counter() - started
@@ -101,7 +104,7 @@ def main() -> None:
         for name, kind, query in cases:
             params = {"since": None, "until": None, "q": None, **query}
             answer = _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"])
-            ms = timed(lambda: _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"]), args.repeat)
+            ms = timed(lambda kind=kind, params=params: _listing(store, kind, TENANT, params["state"], params["since"], params["until"], params["q"], 50, params["offset"]), args.repeat)
             table_ = orders if kind == "orders" else payments
             since = dt.date.fromisoformat(params["since"]) if params["since"] else None
             until = dt.date.fromisoformat(params["until"]) if params["until"] else None

@@ -79,6 +79,7 @@ def child_env(urls: dict[str, str], state_db: str, tenants_dir: str, backend: st
         "AIRFLOW_HOME": str(Path(state_db).parent),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "PRESTA_EB_STATE_DB": f"sqlite:///{state_db}",
+        "PRESTA_EB_STATE_AUTO_MIGRATE": "1",  # a throwaway store per measurement
         "PRESTA_EB_TENANTS_DIR": tenants_dir,
         "AIRFLOW_CONN_PRESTASHOP_BENCH": json.dumps({"conn_type": "http", "host": urls["prestashop"], "password": PS_KEY}),
         "AIRFLOW_CONN_EBOEKHOUDEN_BENCH": eboekhouden_connection(urls, backend),
@@ -109,8 +110,8 @@ def peak_rss_mb() -> float:
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """A plain text table: columns as (key, header)."""
     widths = [max(len(header), *(len(str(r.get(key, ""))) for r in rows)) for key, header in columns]
-    lines = ["  ".join(header.rjust(w) for (_, header), w in zip(columns, widths))]
-    lines += ["  ".join(str(r.get(key, "")).rjust(w) for (key, _), w in zip(columns, widths)) for r in rows]
+    lines = ["  ".join(header.rjust(w) for (_, header), w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(str(r.get(key, "")).rjust(w) for (key, _), w in zip(columns, widths, strict=True)) for r in rows]
     return "\n".join(lines)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import ANCHOR, PS_KEY, child_env, peak_rss_mb, run_child, sandbox_process, save, set_latency, table, write_tenant  # noqa: E402
+from harness import PS_KEY, child_env, peak_rss_mb, run_child, sandbox_process, save, set_latency, table, write_tenant  # noqa: E402
 
 
 def measure(since: str, until: str, naive: bool, limit: int | None) -> dict:

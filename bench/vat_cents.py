@@ -100,7 +100,7 @@ def compare(urls: dict[str, str], booked: dict) -> dict:
         equal += diff == 0
         if abs(diff) > abs(largest_order[0]):
             largest_order = (diff, item["sales_number"])
-        for planned, got in zip(item["plan"]["rows"], mutation["rows"]):
+        for planned, got in zip(item["plan"]["rows"], mutation["rows"], strict=False):  # pairs in booking order
             if ledgers.get(int(got["ledgerId"])) in vat_ledgers:
                 continue  # an OSS VAT row: booked as is, without e-Boekhouden VAT
             rows += 1

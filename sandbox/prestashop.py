@@ -8,9 +8,9 @@ PrestaShop's own ``webservice/dispatcher.php``, ``WebserviceRequest.php`` and ``
 from __future__ import annotations
 
 import base64
-import re
 import binascii
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation

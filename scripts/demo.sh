@@ -83,8 +83,10 @@ for tenant in $SOAP_TENANTS; do
   if [ -e "$PRESTA_EB_TENANTS_DIR/$tenant.yaml" ]; then soap_connection "$tenant"; fi
 done
 
-# 3. Airflow: metadata DB, the tenants' pools, then the standalone stack
+# 3. Airflow: metadata DB, the state store's schema, the tenants' pools, then the standalone stack
 "$AIRFLOW" db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
+unset PRESTA_EB_STATE_AUTO_MIGRATE  # as in a deployment: migrated here, once; tasks only check
+"$PY" -m prestashop_eboekhouden.setup migrate
 "$PY" -m prestashop_eboekhouden.setup check
 "$PY" -m prestashop_eboekhouden.setup pools
 setsid "$AIRFLOW" standalone > "$AIRFLOW_HOME/standalone.log" 2>&1 &

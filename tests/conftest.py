@@ -18,6 +18,9 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__DAGBAG_IMPORT_ERROR_TRACEBACKS"] = "False"
 os.environ["PRESTA_EB_STATE_DB"] = f"sqlite:///{_HOME / 'presta_eb_state.db'}"
+# Tests make throwaway stores everywhere: they are migrated on first use. Deployments run
+# `python -m prestashop_eboekhouden.setup migrate` instead (tests/unit/test_migrations.py covers both).
+os.environ["PRESTA_EB_STATE_AUTO_MIGRATE"] = "1"
 os.environ["AIRFLOW__API_AUTH__JWT_SECRET"] = "test-only-jwt-secret-" + "x" * 64
 os.environ.pop("PRESTA_EB_TENANTS_DIR", None)
 

@@ -338,10 +338,12 @@ def test_airflow_init_is_one_shot(services):
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
 def test_code_tenant_files_logs_and_config_are_mounted(services, name):
     mounts = bind_mounts(services[name])
-    for folder in ("dags", "plugins", "include"):
+    for folder in ("dags", "include"):
         source, options = mounts[f"{AIRFLOW_HOME}/{folder}"]
         assert source == f"./{folder}"
         assert options == "ro", f"{name}: {folder} is code or tenant config, mounted read-only"
+    # the package comes from the wheel in the image: a mounted copy on the path would shadow it
+    assert f"{AIRFLOW_HOME}/plugins" not in mounts and "PYTHONPATH" not in environment(services[name])
     for folder in ("logs", "config"):
         source, options = mounts[f"{AIRFLOW_HOME}/{folder}"]
         assert source == f"./{folder}" and options != "ro", f"{name}: {folder} must be writable"
@@ -370,12 +372,11 @@ def test_tenants_dir_is_inside_the_mounted_include_folder_and_holds_tenant_files
     assert tenants_dir == f"{AIRFLOW_HOME}/include/tenants"
 
 
-def test_setup_cli_is_on_the_python_path(services):
-    plugins_target = f"{AIRFLOW_HOME}/plugins"
-    for name in AIRFLOW_SERVICES:
-        assert plugins_target in environment(services[name])["PYTHONPATH"].split(":")
-    host_plugins = REPO / bind_mounts(services["airflow-init"])[plugins_target][0]
-    assert (host_plugins / "prestashop_eboekhouden" / "setup.py").is_file()
+def test_setup_cli_comes_with_the_wheel_the_image_installs():
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^COPY\s+(--\S+\s+)*plugins/prestashop_eboekhouden\s+\S+$", text, re.M), "the package is the wheel's source"
+    assert re.search(r"^RUN\s+pip wheel .*--no-deps", text, re.M)
+    assert (REPO / "plugins" / "prestashop_eboekhouden" / "setup.py").is_file()
 
 
 def test_state_store_is_its_own_postgres_database_created_by_the_init_script(services):
@@ -455,7 +456,7 @@ def test_airflow_init_migrates_then_creates_pools_and_checks_tenants(services):
     migrate = script.index("airflow db migrate")
     pools = script.index("prestashop_eboekhouden.setup pools")
     check = script.index("prestashop_eboekhouden.setup check")
-    store = script.index("prestashop_eboekhouden.store import StateStore")
+    store = script.index("python -m prestashop_eboekhouden.setup migrate")  # the state store's own migrations
     assert migrate < pools and migrate < check and migrate < store
     # one invalid tenant file must not keep the whole stack down (DESIGN.md): its failure is reported only
     assert re.search(r"if\s+!\s+\S*\s*python -m prestashop_eboekhouden\.setup check", script)
@@ -604,7 +605,7 @@ def test_make_env_fills_every_required_secret_and_never_overwrites(compose, tmp_
 def test_dockerfile_base_image_matches_the_pins():
     text = DOCKERFILE.read_text()
     froms = re.findall(r"^FROM\s+(\S+)", text, re.M)
-    assert len(froms) == 1
+    assert len(froms) == 2 and len(set(froms)) == 1, "the wheel is built on the same image it is installed on"
     match = re.fullmatch(r"apache/airflow:(?P<version>[0-9.]+)-python(?P<python>[0-9.]+)", froms[0])
     assert match, froms[0]
     pin = requirement_pin("apache-airflow")
@@ -614,14 +615,17 @@ def test_dockerfile_base_image_matches_the_pins():
     requires_python = re.search(r'requires-python\s*=\s*"([^"]+)"', (REPO / "pyproject.toml").read_text())[1]
     assert SpecifierSet(requires_python).contains(match["python"]), f"python{match['python']} vs requires-python {requires_python}"
     install = re.search(r"^RUN\s+pip install .*$", text, re.M)[0]
-    assert f'"apache-airflow=={pin}"' in install and "-r /requirements.txt" in install and "--no-cache-dir" in install
+    # as scripts/wheel_check.sh installs it: Airflow named, the wheel, the pins as constraints
+    assert f'"apache-airflow=={pin}"' in install and ".whl" in install and "-c /requirements.txt" in install and "--no-cache-dir" in install
     assert re.search(r"^COPY\s+(--\S+\s+)*requirements\.txt\s+/requirements\.txt$", text, re.M)
 
 
-def test_dockerfile_bakes_in_no_code_and_installs_as_the_airflow_user():
+def test_dockerfile_bakes_in_only_the_package_and_installs_as_the_airflow_user():
     text = DOCKERFILE.read_text()
-    for folder in ("dags", "plugins", "include", "sandbox"):
+    for folder in ("dags", "include", "sandbox"):
         assert not re.search(rf"^(COPY|ADD)\b.*\b{folder}\b", text, re.M), f"{folder}/ is mounted, not baked in"
+    copied = [line for line in re.findall(r"^(?:COPY|ADD)\s+.*$", text, re.M) if "plugins" in line]
+    assert copied and all("plugins/prestashop_eboekhouden " in line for line in copied), "only the package goes into the wheel"
     users = re.findall(r"^USER\s+(\S+)", text, re.M)
     assert users and users[-1] == "airflow"
     assert text.index("USER airflow") < text.index("pip install")
@@ -738,10 +742,12 @@ def test_postgres_init_script_creates_a_state_store_only_its_role_can_use(servic
     # PRESTA_EB_STATE_DB as the containers get it, with this server in place of the postgres service
     url = environment(services["airflow-worker"])["PRESTA_EB_STATE_DB"]
     url = REQUIRED_REF.sub(password, url).replace("@postgres:5432/", f"@127.0.0.1:{postgres_server['port']}/")
+    from prestashop_eboekhouden.setup import migrate_store
     from prestashop_eboekhouden.store import StateStore
 
-    store = StateStore(url)  # creates the integration's tables as the presta_eb role
-    assert sa.inspect(store.engine).get_table_names()
+    assert migrate_store(url) == 0  # the init service's `setup migrate`: Alembic creates the tables as the presta_eb role
+    store = StateStore(url)  # the workers' check: at the newest revision
+    assert {"presta_eb_orders", "presta_eb_alembic_version"} <= set(sa.inspect(store.engine).get_table_names())
     store.engine.dispose()
 
     parts = sa.engine.make_url(url)

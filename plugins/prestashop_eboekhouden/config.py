@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader as _YamlLoader  # type: ignore[assignment]
 
 TENANTS_DIR_ENV = "PRESTA_EB_TENANTS_DIR"
-_DEFAULT_TENANTS_DIR = Path(__file__).resolve().parents[2] / "include" / "tenants"
+_REPO_TENANTS_DIR = Path(__file__).resolve().parents[2] / "include" / "tenants"  # run from this repository
 VAT_OSS = "VAT_OSS"
 TENANT_ID = re.compile(r"^[a-z0-9_]+$")
 
@@ -229,7 +229,7 @@ class TenantConfig(_Strict):
     def _known_zone(cls, value: str) -> str:
         try:
             pendulum.timezone(value)
-        except Exception:
+        except Exception:  # noqa: BLE001 - pendulum raises ValueError, OSError, … depending on the name
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
 
@@ -283,8 +283,13 @@ class LoadedTenants:
 
 
 def tenants_dir() -> Path:
-    """The tenant folder: env PRESTA_EB_TENANTS_DIR, else include/tenants in this repository."""
-    return Path(os.environ.get(TENANTS_DIR_ENV) or _DEFAULT_TENANTS_DIR)
+    """The tenant folder: env PRESTA_EB_TENANTS_DIR, else include/tenants in this repository, else (the
+    package installed with pip) include/tenants in the Airflow home (as in Astronomer projects)."""
+    if configured := os.environ.get(TENANTS_DIR_ENV):
+        return Path(configured)
+    if _REPO_TENANTS_DIR.is_dir():
+        return _REPO_TENANTS_DIR
+    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "include" / "tenants"
 
 
 def _describe(error: ValidationError) -> tuple[str, ...]:

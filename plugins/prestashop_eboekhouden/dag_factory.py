@@ -20,6 +20,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 from airflow.sdk.definitions.param import ParamsDict
 
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
 from prestashop_eboekhouden.operators.tasks import (
     BookOrdersOperator,
@@ -32,6 +33,7 @@ from prestashop_eboekhouden.operators.tasks import (
 )
 
 log = logging.getLogger(__name__)
+register_sensitive_names()  # task processes and the dag-processor parse this: the SOAP codes never show in clear
 
 HOURLY, NIGHTLY, PAYMENTS = "orders_hourly", "open_orders_nightly", "payments_daily"
 # Every task: retried with exponential back-off and bounded in time. Given to each operator rather than

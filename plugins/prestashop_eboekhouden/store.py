@@ -40,10 +40,8 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
-    inspect,
     or_,
     select,
-    text,
     union,
     update,
 )
@@ -54,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
 
 STATE_DB_ENV = "PRESTA_EB_STATE_DB"
+AUTO_MIGRATE_ENV = "PRESTA_EB_STATE_AUTO_MIGRATE"
 OPEN, BOOKED, ERROR = "open", "booked", "error"
 STATES = (OPEN, BOOKED, ERROR)
 DEFAULT_LEASE = dt.timedelta(minutes=15)
@@ -359,18 +358,14 @@ class StateStore:
         return create_engine(url, pool_pre_ping=True)
 
     def ensure_schema(self) -> None:
-        """Create missing tables; add columns and indexes that a newer version introduced (additive migration)."""
-        metadata.create_all(self.engine, checkfirst=True)
-        inspector = inspect(self.engine)
-        with self.engine.begin() as conn:
-            for table in metadata.sorted_tables:
-                present = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name not in present:
-                        kind = column.type.compile(dialect=self.engine.dialect)
-                        conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
-                for index in table.indexes:
-                    index.create(conn, checkfirst=True)
+        """Fail at once unless the store is at this code's schema revision: migrations run at deploy time
+        (``python -m prestashop_eboekhouden.setup migrate``), never in a task. With env
+        PRESTA_EB_STATE_AUTO_MIGRATE=1 (tests, throwaway sandboxes) the store is migrated here instead."""
+        from prestashop_eboekhouden import migrations
+
+        if os.environ.get(AUTO_MIGRATE_ENV) == "1" and migrations.current(self.engine) != migrations.head():
+            migrations.upgrade(self.engine)
+        migrations.check(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

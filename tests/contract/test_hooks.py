@@ -10,6 +10,8 @@ from decimal import Decimal
 import pytest
 import requests
 import requests_mock as rm
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
+
 from prestashop_eboekhouden.hooks.base import RETRY_AFTER_CAP, AmbiguousWrite, ApiError, TransientError, request_was_sent
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.prestashop import (
@@ -18,7 +20,6 @@ from prestashop_eboekhouden.hooks.prestashop import (
     PrestaShopHook,
     PrestaShopPermissionError,
 )
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
 
 SHOP = "http://shop.test:8081/webshop"
 EB = "https://api.eb.test"

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from prestashop_eboekhouden.contract import eboekhouden as c
 
 SHEET = Path("/work/shared/reference/eboekhouden-rest-official.md")

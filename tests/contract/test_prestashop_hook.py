@@ -8,7 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopAuthError, PrestaShopConnectionError, PrestaShopHook, PrestaShopPermissionError
+from prestashop_eboekhouden.hooks.prestashop import (
+    PrestaShopConnectionError,
+    PrestaShopHook,
+    PrestaShopPermissionError,
+)
 from sandbox.servers import SandboxServers
 from sandbox.shop import DEFAULT_KEY
 

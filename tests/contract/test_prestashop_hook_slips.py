@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 
+from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 from sandbox.servers import SandboxServers
 from sandbox.shop import DEFAULT_KEY
 

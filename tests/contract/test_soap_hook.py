@@ -48,7 +48,7 @@ def hook(**kwargs) -> EBoekhoudenSoapHook:
 
 def sale(eb, number: str, relation_id: int, amounts=("3.95",), codes=("HOOG_VERK_21",)) -> dict:
     ids = eb.ledger_ids(["1300", "8000"])
-    rows = [{"ledgerId": ids["8000"], "vatCode": code, "amount": D(a), "description": "line"} for a, code in zip(amounts, codes)]
+    rows = [{"ledgerId": ids["8000"], "vatCode": code, "amount": D(a), "description": "line"} for a, code in zip(amounts, codes, strict=True)]
     body = {"type": 2, "date": "2026-11-20", "ledgerId": ids["1300"], "relationId": relation_id, "invoiceNumber": number,
             "description": f"{number} - iDEAL", "termOfPayment": 14, "inExVat": "IN", "rows": rows}  # fmt: skip
     return eb.create_mutation(body)

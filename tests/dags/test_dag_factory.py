@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import pendulum
@@ -147,8 +146,8 @@ def _restriction(dag):
 
 
 def test_trigger_params_are_checked_with_clear_messages():
-    from prestashop_eboekhouden.operators.tasks import ParamError, order_ids_param, shop_window
     from prestashop_eboekhouden.config import get_tenant
+    from prestashop_eboekhouden.operators.tasks import ParamError, order_ids_param, shop_window
 
     assert order_ids_param([1041, "1042", 1041]) == [1041, 1042]
     assert order_ids_param("1041, 1042") == [1041, 1042]

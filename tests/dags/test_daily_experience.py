@@ -14,7 +14,6 @@ from types import SimpleNamespace
 import pytest
 
 from prestashop_eboekhouden.store import BOOKED, ERROR
-
 from tests.e2e.conftest import customer, fast, line, make_sandbox, run_dag, state_store, tenants_dir, write_tenant  # noqa: F401 - fixtures
 
 HOURLY = "demo__orders_hourly"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from prestashop_eboekhouden.store import BOOKED, ERROR
 
 from .conftest import customer, eb_fault, line, per_number, run_dag, sale_mutations

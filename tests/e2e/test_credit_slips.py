@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN
 
 from .conftest import customer, eb_fault, line, per_number, run_dag, sale_mutations, window, write_tenant

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN
 
-from .conftest import eb_fault, ANCHOR, DEMO, all_history, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
+from .conftest import ANCHOR, DEMO, all_history, customer, eb_fault, line, per_number, run_dag, sale_mutations, window, write_tenant
 
 pytestmark = pytest.mark.airflow
 HOURLY = "demo__orders_hourly"

@@ -9,7 +9,7 @@ import pytest
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, payments
 
-from .conftest import eb_fault, ANCHOR, customer, line, per_number, run_dag, sale_mutations, window, write_tenant
+from .conftest import ANCHOR, customer, eb_fault, line, per_number, run_dag, sale_mutations, window, write_tenant
 
 pytestmark = pytest.mark.airflow
 HOURLY, NIGHTLY, PAYMENTS = "demo__orders_hourly", "demo__open_orders_nightly", "demo__payments_daily"

@@ -260,7 +260,7 @@ def _ready(stack: DemoStack) -> None:
     stack.processes()  # learn the sessions of the emulators and of Airflow
     assert stack.env["AIRFLOW_HOME"] == str(stack.home) and stack.env["PRESTA_EB_TENANTS_DIR"] == str(stack.tenants_dir)
     for dag_id in ("demo__orders_hourly", "migrate__orders_hourly"):
-        wait_for(f"{dag_id} parsed", lambda: stack.api("GET", f"/api/v2/dags/{dag_id}").status_code == 200, 120)
+        wait_for(f"{dag_id} parsed", lambda dag_id=dag_id: stack.api("GET", f"/api/v2/dags/{dag_id}").status_code == 200, 120)
 
 
 @pytest.fixture(scope="package")
@@ -283,6 +283,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return
     stop = [items[i] for i in live if items[i].name == STOP_TEST]
     others = [items[i] for i in live if items[i].name != STOP_TEST]
-    for index, item in zip(live, others + stop):
+    for index, item in zip(live, others + stop, strict=True):
         items[index] = item
 

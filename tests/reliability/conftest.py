@@ -8,7 +8,21 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.conftest import ANCHOR, BACKENDS, DEMO, EB_CALLS, all_history, connect, eb_fault, fast, make_sandbox, sale_mutations, state_store, tenants_dir, write_tenant  # noqa: F401
+from tests.e2e.conftest import (  # noqa: F401
+    ANCHOR,
+    BACKENDS,
+    DEMO,
+    EB_CALLS,
+    all_history,
+    connect,
+    eb_fault,
+    fast,
+    make_sandbox,
+    sale_mutations,
+    state_store,
+    tenants_dir,
+    write_tenant,
+)
 
 PROCESS = {2, 3, 4, 5, 11, 12}
 
@@ -16,8 +30,8 @@ PROCESS = {2, 3, 4, 5, 11, 12}
 def run_pipeline(run_id: str = "run", passes: int = 10, since: dt.datetime | None = None, until: dt.datetime | None = None) -> int:
     """extract → validate → book over a window, repeated like task retries until nothing is pending; returns passes used."""
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.hooks.base import ApiError, TransientError
     from prestashop_eboekhouden.hooks.backends import bookkeeping_api
+    from prestashop_eboekhouden.hooks.base import ApiError, TransientError
     from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
     from prestashop_eboekhouden.pipeline.booking import SaleBooker
     from prestashop_eboekhouden.pipeline.orders import extract_window, validate

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
-import os
 
 import pytest
 

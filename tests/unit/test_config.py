@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prestashop_eboekhouden.config import TenantFileErrorException, get_tenant, load_tenant_file, load_tenants, prestashop_connection_problems, rate_key
+from prestashop_eboekhouden.config import (
+    TenantFileErrorException,
+    get_tenant,
+    load_tenant_file,
+    load_tenants,
+    prestashop_connection_problems,
+    rate_key,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())

@@ -8,6 +8,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+
 from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES
 from prestashop_eboekhouden.domain.relations import Debtor
 from prestashop_eboekhouden.hooks.base import ApiError

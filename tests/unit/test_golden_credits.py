@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pytest
+
 from prestashop_eboekhouden.domain.booking import BookingPlan
 from prestashop_eboekhouden.domain.classify import Regime
 from prestashop_eboekhouden.domain.credits import build_credit_plan, normalize_slip, order_detail_lines

@@ -23,7 +23,7 @@ class Shop:
 
 def test_one_call_for_all_ids_and_references_by_id():
     shop = Shop([{"id": 7, "reference": " LAMP-7 "}, {"id": 9, "reference": ""}])
-    assert product_references(shop, {"9", "7", "7"}) == {"7": "LAMP-7", "9": ""}
+    assert product_references(shop, set(("9", "7", "7"))) == {"7": "LAMP-7", "9": ""}
     assert shop.calls == [["7", "9"]]
 
 

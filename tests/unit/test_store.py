@@ -127,31 +127,13 @@ def test_open_orders_by_age_and_counts(store):
     assert store.counts("t") == {OPEN: 2, BOOKED: 0, ERROR: 1}
 
 
-def test_schema_gains_new_columns_on_first_use(tmp_path):
-    from sqlalchemy import create_engine, text
-
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE presta_eb_relations (tenant VARCHAR(64), email_key VARCHAR(320), relation_id BIGINT, code VARCHAR(32), created_by_us BOOLEAN, PRIMARY KEY (tenant, email_key))"))
-    StateStore(url)
-    with engine.connect() as conn:
-        columns = [row[1] for row in conn.execute(text("PRAGMA table_info(presta_eb_relations)"))]
-    assert "updated_at" in columns
-
-
-def test_schema_gains_new_indexes_and_listings_use_them(tmp_path):
-    """A store made by an older version gets the dashboard's indexes; a listing is read in index order."""
-    from sqlalchemy import create_engine, select, text
+def test_listings_use_the_dashboard_index(tmp_path):
+    """A listing is read in index order (the upgrade from stores without that index: tests/unit/test_migrations.py)."""
+    from sqlalchemy import select
 
     from prestashop_eboekhouden.store import orders
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    StateStore(url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP INDEX ix_presta_eb_orders_state_date_id"))
-    store = StateStore(url)  # the next start of a newer version
+    store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
     where, date = store._listing(orders, "t", "booked", None, None, None)
     query = select(orders).where(where).order_by(date.desc(), orders.c.order_id.desc()).limit(50)
     with store.engine.connect() as conn:

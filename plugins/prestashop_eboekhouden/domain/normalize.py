@@ -297,7 +297,7 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
         base = {shipping.vat_rate: shipping.amount_incl}
     rates = sorted(base, reverse=True)
     parts_incl = _shares(incl, [base[r] for r in rates])
-    parts_excl = [to_cents(part / (1 + r / HUNDRED)) for part, r in zip(parts_incl, rates)]
+    parts_excl = [to_cents(part / (1 + r / HUNDRED)) for part, r in zip(parts_incl, rates, strict=False)]
     difference = excl - sum(parts_excl, ZERO)
     # the cents that make the excl parts meet the shop's go on the largest part that carries VAT (a 0% part
     # cannot hold VAT: its excl stays its incl)
@@ -320,7 +320,7 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
                 f"({', '.join(_pct(r) + '%' for r in rates)}): booked by the products' share, with "
                 f"{fmt(abs(difference))} excl VAT {'more' if difference > 0 else 'less'} on the {_pct(rates[largest])}% part"
             )
-    kept = [(r, i, e) for r, i, e in zip(rates, parts_incl, parts_excl) if i != 0 or e != 0]
+    kept = [(r, i, e) for r, i, e in zip(rates, parts_incl, parts_excl, strict=False) if i != 0 or e != 0]
     label = "Discount" if len(kept) == 1 else "Discount {rate}%"
     lines = [Line("discount", label.format(rate=_pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl) for rate, part_incl, part_excl in kept]
     return lines, notes

@@ -37,8 +37,8 @@ class EBoekhoudenHook(EBoekhoudenBase):
 
     conn_name_attr = "eboekhouden_conn_id"
     default_conn_name = "eboekhouden_default"
-    conn_type = "http"
-    hook_name = "e-Boekhouden REST API"
+    conn_type = "eboekhouden"  # the provider's form; connections of type http keep working
+    hook_name = "e-Boekhouden"
     api_name = "e-Boekhouden"
     credentials_name = "API token"
     credentials_help = (
@@ -223,7 +223,13 @@ class EBoekhoudenHook(EBoekhoudenBase):
         return self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D"})
 
     def test_connection(self) -> tuple[bool, str]:
-        """Open and revoke a session, and read one ledger."""
+        """Open and revoke a session, and read one ledger (a connection with extra api=soap: the SOAP hook's check)."""
+        from prestashop_eboekhouden.hooks.backends import SOAP, backend_of
+
+        if backend_of(self.conn_id) == SOAP:  # Airflow's Test button makes this class for every eboekhouden connection
+            from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
+
+            return EBoekhoudenSoapHook(self.conn_id, max_attempts=self.max_attempts).test_connection()
         try:
             self.first("v1/ledger", {})
             return True, "e-Boekhouden API answered"

@@ -137,7 +137,7 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
 
     conn_name_attr = "eboekhouden_conn_id"
     default_conn_name = "eboekhouden_default"
-    conn_type = "http"
+    conn_type = "eboekhouden"  # same connection type as the REST hook: extra api=soap picks this one
     hook_name = "e-Boekhouden SOAP API (legacy)"
     api_name = "e-Boekhouden SOAP"
     credentials_name = "username or security codes"

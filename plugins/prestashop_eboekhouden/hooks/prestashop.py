@@ -90,7 +90,7 @@ class PrestaShopHook(ApiHook):
 
     conn_name_attr = "prestashop_conn_id"
     default_conn_name = "prestashop_default"
-    conn_type = "http"
+    conn_type = "prestashop"  # the provider's form; connections of type http keep working
     hook_name = "PrestaShop webservice"
     api_name = "PrestaShop"
 

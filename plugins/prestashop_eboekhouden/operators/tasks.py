@@ -17,7 +17,7 @@ from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
 from prestashop_eboekhouden.config import TenantConfig, TenantFileErrorException, get_tenant
-from prestashop_eboekhouden.store import BOOKED, ERROR, StateStore, get_store
+from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
 MAX_ORDER_ID = 2**63 - 1  # the store's BIGINT
 
@@ -43,8 +43,15 @@ class TenantOperator(BaseOperator):
 
     @staticmethod
     def state_store() -> StateStore:
-        """The integration's state store."""
-        return get_store()
+        """The integration's state store; one whose schema is behind this code fails the task at once (no retries)."""
+        from prestashop_eboekhouden.migrations import StoreSchemaError
+
+        try:
+            return get_store()
+        except StoreSchemaError as exc:
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException(str(exc)) from None
 
     @staticmethod
     def owner_id(context: Any) -> str:

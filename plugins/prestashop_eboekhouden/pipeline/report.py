@@ -40,7 +40,7 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], limit: 
     """A plain fixed-width table (the task log shows it as is); rows past `limit` are counted, not shown."""
     shown = [[("" if v is None else str(v)) for v in row] for row in rows[:limit]]
     widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
     out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in shown]
     if len(rows) > limit:
         out.append(f"… and {len(rows) - limit} more")

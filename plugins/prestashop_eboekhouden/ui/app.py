@@ -211,7 +211,12 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     the_store = store
 
     def db() -> StateStore:
-        return the_store or get_store()
+        from prestashop_eboekhouden.migrations import StoreSchemaError
+
+        try:
+            return the_store or get_store()
+        except StoreSchemaError as exc:  # not migrated yet: say what to run instead of a bare 500
+            raise HTTPException(503, str(exc)) from None
 
     def problem_page(request: Request, status: int, message: str):
         return templates.TemplateResponse(

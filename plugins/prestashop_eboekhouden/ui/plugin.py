@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.ui import run_notes
 from prestashop_eboekhouden.ui.app import create_app
+
+register_sensitive_names()  # the API server loads this plugin: GET /api/v2/connections hides the SOAP codes
 
 PREFIX = "/bookkeeping"
 
