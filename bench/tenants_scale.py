@@ -33,7 +33,6 @@ import pendulum
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import sandbox_process, save, set_latency, table
-
 from tests.stack.harness import Stack, tenant_file, wait_for
 
 IDLE_DAY = (2026, 11, 10)  # hours in which the idle shop has no order
@@ -121,8 +120,9 @@ def throughput(orders: int, latency_ms: int = 20) -> dict:
             run_id = stack.trigger("bench__orders_hourly", conf={"since": "2000-01-01T00:00:00", "until": "2026-11-20T12:00:01"})
             state = stack.wait_run("bench__orders_hourly", run_id, timeout=3600)
             run_s = time.monotonic() - started
-            from prestashop_eboekhouden.store import orders as table_
             from sqlalchemy import func, select
+
+            from prestashop_eboekhouden.store import orders as table_
 
             with store.begin() as conn:
                 booked, last = conn.execute(select(func.count(), func.max(table_.c.booked_at)).where(table_.c.tenant == "bench", table_.c.state == "booked")).one()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from prestashop_eboekhouden.store import BOOKED
 
 from .conftest import customer, line, run_dag, sale_mutations

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = [sys.executable, "-m", "airflow"]
 DEMO_TENANT = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())
 from sandbox.shop import DEFAULT_KEY as PS_KEY  # noqa: E402 - the emulator's own key
+
 EB_TOKEN = "sandbox-eboekhouden-token"
 ADMIN_PASSWORD = "stack-admin"
 # The stack's airflow_local_settings.py: the integration's modules preloaded in each Celery pool process (as

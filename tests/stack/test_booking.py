@@ -61,7 +61,7 @@ def test_a_24_hour_backfill_with_8_parallel_runs_spreads_over_both_workers_and_b
     assert {r["state"] for r in runs} == {"success"}
     wait_for("the backfill to complete", lambda: stack.api("GET", f"/api/v2/backfills/{backfill['id']}").json()["completed_at"], 30, 1)
     intervals = sorted((pendulum.parse(r["data_interval_start"]), pendulum.parse(r["data_interval_end"])) for r in runs)
-    assert intervals[0][0] == start and all(a[1] == b[0] for a, b in zip(intervals, intervals[1:])) and intervals[-1][1] == end.add(hours=1)
+    assert intervals[0][0] == start and all(a[1] == b[0] for a, b in zip(intervals, intervals[1:], strict=False)) and intervals[-1][1] == end.add(hours=1)
 
     tis = [ti for r in runs for ti in stack.task_instances(dag_id, r["dag_run_id"])]
     hosts = {ti["hostname"] for ti in tis if ti["state"] == "success"}
