@@ -16,15 +16,22 @@ log = logging.getLogger(__name__)
 SUFFIXES = ("__orders_hourly", "__open_orders_nightly", "__payments_daily")
 
 
-def note_for(dag_id: str, run_id: str) -> str | None:
-    """The note the run's report recorded in the state store, if it is one of ours."""
+IDLE_NOTE = "No orders in this run"
+
+
+def note_for(dag_id: str, run_id: str, succeeded: bool = False) -> str | None:
+    """The note the run's report recorded in the state store, if it is one of ours. An hourly run that
+    succeeded without a report is an idle hour (extract found nothing and skipped the rest): it says so."""
     if not dag_id.endswith(SUFFIXES):
         return None
     from prestashop_eboekhouden.store import get_store
 
     tenant = dag_id.rsplit("__", 1)[0]
     summary = get_store().run_summary(tenant, dag_id, run_id)
-    return (summary or {}).get("note")
+    note = (summary or {}).get("note")
+    if not note and succeeded and dag_id.endswith("__orders_hourly"):
+        return IDLE_NOTE
+    return note
 
 
 def merged(current: str | None, note: str) -> str:
@@ -34,13 +41,13 @@ def merged(current: str | None, note: str) -> str:
     return f"{current} → {note}"[:1000]
 
 
-def _set_note(dag_run, prefix: str = "") -> None:
+def _set_note(dag_run, prefix: str = "", succeeded: bool = False) -> None:
     """The note joins the session that saves the run's new state (the scheduler's); a run handed over
     detached (``dag.test()``) gets it in a session of its own."""
     from sqlalchemy.orm import object_session
 
     try:
-        note = note_for(dag_run.dag_id, dag_run.run_id)
+        note = note_for(dag_run.dag_id, dag_run.run_id, succeeded)
         if not note:
             return
         text = (prefix + note)[:1000]
@@ -61,7 +68,7 @@ def _set_note(dag_run, prefix: str = "") -> None:
 @hookimpl
 def on_dag_run_success(dag_run, msg: str) -> None:
     """A run finished well: its note says what it booked and what went to Errors."""
-    _set_note(dag_run)
+    _set_note(dag_run, succeeded=True)
 
 
 @hookimpl
