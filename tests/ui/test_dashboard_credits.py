@@ -161,7 +161,7 @@ def test_report_page_shows_the_credit_row_and_totals_with_it(client, auth, slips
     row = page.split('<tr class="credit" data-slip="501" data-kind="credit">', 1)[1].split("</tr>", 1)[0]
     assert "credit 501</span> · 9001" in row and "CRDTAAAAA" in row and "LEG-CRDT9001-C501" in row and "-12.10" in row and "-2.10" in row
     assert '<td class="num" data-total="amount_incl">229.90</td>' in page
-    assert "credit slips included (1, negative)" in page
+    assert "Total of 2 booked orders and 1 credit slip (refunds, negative) (filter)" in page
     assert "3 orders (1 credit slip)" in page
     assert page.count('data-kind="order"') == 2
 
