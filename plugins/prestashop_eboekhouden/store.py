@@ -833,9 +833,9 @@ class StateStore:
             where.append(or_(*match))
         return and_(*where)
 
-    def _entries(self, tenant: str, state: str | None, since, until, q, prefix: bool):
-        """Orders and credit slips as one selectable with the order rows' columns plus kind and slip_id (a slip's
-        order_date is its own date; its reference and customer are its order's)."""
+    def _entry_sides(self, tenant: str, state: str | None, since, until, q, prefix: bool):
+        """Orders and credit slips of a listing as two selects with the order rows' columns plus kind and slip_id (a
+        slip's order_date is its own date; its reference and customer are its order's), each with its WHERE."""
         o_where, _ = self._listing(orders, tenant, state, since, until, q, prefix=prefix)
         c_where = self._credit_where(tenant, state, since, until, q, prefix)
         o = orders.c
@@ -857,16 +857,31 @@ class StateStore:
             .select_from(credits.outerjoin(mine, and_(mine.c.tenant == credits.c.tenant, mine.c.order_id == credits.c.order_id)))
             .where(c_where)
         )
-        return union_all(order_side, credit_side).subquery("entries")
+        return order_side, o_where, credit_side, c_where
+
+    def _kind_counts(self, o_where, c_where) -> dict[str, int]:
+        """Orders and credit slips a listing matches, each counted by its own index."""
+        with self.engine.connect() as conn:
+            return {
+                "order": int(conn.execute(select(func.count()).select_from(orders).where(o_where)).scalar_one()),
+                "credit": int(conn.execute(select(func.count()).select_from(credits).where(c_where)).scalar_one()),
+            }
 
     def _entries_search(self, tenant: str, state: str | None, since, until, q):
-        """The entries of a listing: exact matches when a search has any (in orders or slips), else what starts with it."""
-        if not q or not q.strip():
-            return self._entries(tenant, state, since, until, q, prefix=True)
-        exact = self._entries(tenant, state, since, until, q, prefix=False)
-        with self.engine.connect() as conn:
-            found = conn.execute(select(func.count()).select_from(exact)).scalar_one()
-        return exact if found else self._entries(tenant, state, since, until, q, prefix=True)
+        """The two sides of a listing and how many each matches: exact matches when a search has any (in orders or
+        slips), else what starts with it."""
+        prefixes = (False, True) if q and q.strip() else (True,)
+        for prefix in prefixes:
+            order_side, o_where, credit_side, c_where = self._entry_sides(tenant, state, since, until, q, prefix)
+            kinds = self._kind_counts(o_where, c_where)
+            if sum(kinds.values()):
+                break
+        return order_side, credit_side, kinds
+
+    @staticmethod
+    def _newest_first(side, limit: int | None = None):
+        order = (side.selected_columns.order_date.desc(), side.selected_columns.sort_id.desc())
+        return side.order_by(*order).limit(limit) if limit is not None else side.order_by(*order)
 
     def list_entries(
         self, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
@@ -880,47 +895,65 @@ class StateStore:
         self, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None,
         q: str | None = None, limit: int = 50, offset: int = 0,
     ) -> tuple[list[dict], int, dict[str, int]]:
-        """list_entries, plus how many of the matching rows are orders and how many credit slips."""
-        entries = self._entries_search(tenant, state, since, until, q)
-        stmt = select(entries).order_by(entries.c.order_date.desc(), entries.c.sort_id.desc(), entries.c.kind).limit(limit).offset(offset)
+        """list_entries, plus how many of the matching rows are orders and how many credit slips.
+
+        Each side is read newest first from its own index; only when both have rows are the two merged, each cut at
+        offset + limit first (a tenant without slips pages its orders exactly as before)."""
+        order_side, credit_side, kinds = self._entries_search(tenant, state, since, until, q)
+        total = sum(kinds.values())
+        if not total or offset >= total:
+            return [], total, kinds
+        if not kinds["credit"] or not kinds["order"]:
+            stmt = self._newest_first(order_side if kinds["order"] else credit_side).limit(limit).offset(offset)
+        else:
+            both = union_all(
+                self._newest_first(order_side, offset + limit).subquery().select(), self._newest_first(credit_side, offset + limit).subquery().select()
+            ).subquery("entries")
+            stmt = select(both).order_by(both.c.order_date.desc(), both.c.sort_id.desc(), both.c.kind).limit(limit).offset(offset)
         with self.engine.connect() as conn:
-            found = {kind: int(n) for kind, n in conn.execute(select(entries.c.kind, func.count()).group_by(entries.c.kind))}
-            by_kind = {"order": found.get("order", 0), "credit": found.get("credit", 0)}
-            total = sum(by_kind.values())
-            rows = [dict(r) for r in conn.execute(stmt).mappings()] if total and offset < total else []
-        return rows, total, by_kind
+            return [dict(r) for r in conn.execute(stmt).mappings()], total, kinds
 
     def iter_entries(
         self, tenant: str, state: str | None = None, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None, chunk: int = 2000,
     ) -> Iterator[dict]:
         """Every order and credit slip of a listing, newest first, streamed (the CSV export)."""
-        entries = self._entries_search(tenant, state, since, until, q)
-        stmt = select(entries).order_by(entries.c.order_date.desc(), entries.c.sort_id.desc(), entries.c.kind)
+        order_side, credit_side, _ = self._entries_search(tenant, state, since, until, q)
+        both = union_all(order_side, credit_side).subquery("entries")
+        stmt = select(both).order_by(both.c.order_date.desc(), both.c.sort_id.desc(), both.c.kind)
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=chunk).execute(stmt).mappings():
                 yield dict(row)
 
     def entries_totals(self, tenant: str, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None, state: str = BOOKED) -> dict:
         """The Report's totals over orders and credit slips (a credit's amounts are negative: a refund lowers the total)."""
-        entries = self._entries_search(tenant, state, since, until, q)
-        stmt = select(entries.c.kind, func.count(), func.sum(entries.c.amount_incl), func.sum(entries.c.amount_excl)).group_by(entries.c.kind)
+        order_side, credit_side, _ = self._entries_search(tenant, state, since, until, q)
         count = 0
         incl = excl = Decimal(0)
         with self.engine.connect() as conn:
-            for _kind, n, kind_incl, kind_excl in conn.execute(stmt):
+            for side in (order_side, credit_side):
+                part = side.subquery()
+                n, side_incl, side_excl = conn.execute(select(func.count(), func.sum(part.c.amount_incl), func.sum(part.c.amount_excl))).one()
                 count += int(n)
-                incl += Decimal(kind_incl or 0)
-                excl += Decimal(kind_excl or 0)
+                incl += Decimal(side_incl or 0)
+                excl += Decimal(side_excl or 0)
         cents = Decimal("0.01")
         incl, excl = incl.quantize(cents), excl.quantize(cents)
         return {"count": count, "amount_incl": incl, "amount_excl": excl, "amount_vat": incl - excl}
 
     def entries_counts(self, tenant: str, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None) -> dict[str, int]:
-        """Orders plus credit slips per state within a period and search (the tab counts)."""
-        entries = self._entries_search(tenant, None, since, until, q)
-        with self.engine.connect() as conn:
-            found = {state: count for state, count in conn.execute(select(entries.c.state, func.count()).group_by(entries.c.state))}
-        return {state: found.get(state, 0) for state in STATES}
+        """Orders plus credit slips per state within a period and search (the tab counts; a search matches exactly or by
+        its start, decided over both as the listing does)."""
+        if not (since or until or (q and q.strip())):
+            orders_found, credits_found = self.counts(tenant, orders), self.counts(tenant, credits)
+        else:
+            for prefix in ((False, True) if q and q.strip() else (True,)):
+                _, o_where, _, c_where = self._entry_sides(tenant, None, since, until, q, prefix)
+                if prefix or sum(self._kind_counts(o_where, c_where).values()):
+                    break
+            with self.engine.connect() as conn:
+                orders_found = dict(conn.execute(select(orders.c.state, func.count()).where(o_where).group_by(orders.c.state)).all())
+                credits_found = dict(conn.execute(select(credits.c.state, func.count()).where(c_where).group_by(credits.c.state)).all())
+        return {state: orders_found.get(state, 0) + credits_found.get(state, 0) for state in STATES}
 
     def booked_credits(self, tenant: str, since: dt.date | None = None, until: dt.date | None = None, q: str | None = None, limit: int = 200) -> list[dict]:
         """Booked credit slips, newest first: the refunds the Payments tab names (their payment is settled in e-Boekhouden)."""
