@@ -5,7 +5,9 @@ the dashboard pages run them — first page, a deep page, a period filter, a sea
 by order id, the counts per tab — and prints SQLite's query plan for each (index or scan).
 Writes bench/results/dashboard.json.
 
-    .venv/bin/python bench/dashboard.py [--orders 100000] [--repeat 20]
+    .venv/bin/python bench/dashboard.py [--orders 100000] [--repeat 20] [--credits 10000]
+
+With --credits, that many credit slips (refunds of booked orders, most booked) join the listings (issue 19).
 """
 
 from __future__ import annotations
@@ -24,6 +26,25 @@ from harness import save, table  # noqa: E402
 
 TENANT = "bench"
 STATES = ("booked", "booked", "booked", "open", "error")
+
+
+def fill_credits(store, count: int, orders_count: int) -> None:
+    """count credit slips of booked orders (one per order, spread over the year): 3 booked for each open or refused."""
+    from prestashop_eboekhouden.store import credits, utcnow
+
+    now, first, rows = utcnow(), dt.date(2026, 1, 1), []
+    booked_orders = [i for i in range(1, orders_count + 1) if STATES[i % len(STATES)] == "booked"]
+    for n, order_id in enumerate(booked_orders[:count], start=1):
+        state = STATES[n % len(STATES)]
+        day = first + dt.timedelta(days=(order_id + 3) % 365)
+        rows.append({
+            "tenant": TENANT, "slip_id": n, "order_id": order_id, "reference": "", "sales_number": f"WEB-{order_id}-C{n}",
+            "slip_date": day, "amount_incl": Decimal("-12.10"), "amount_excl": Decimal("-10.00"), "state": state,
+            "attempts": 1, "first_seen": now, "updated_at": now, "eb_id": 10**7 + n if state == "booked" else None,
+        })  # fmt: skip
+    with store.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(credits.insert(), rows[start : start + 5000])
 
 
 def fill(store, count: int) -> None:
@@ -77,6 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--credits", type=int, default=0)
     args = parser.parse_args()
     from prestashop_eboekhouden import migrations
     from prestashop_eboekhouden.store import StateStore, orders, payments
@@ -88,6 +110,8 @@ def main() -> None:
         store = StateStore(url)
         started = time.perf_counter()
         fill(store, args.orders)
+        if args.credits:
+            fill_credits(store, args.credits, args.orders)
         filled_s = time.perf_counter() - started
         last_page = args.orders // len(STATES) * 3 // 50
         cases = [
@@ -114,12 +138,12 @@ def main() -> None:
 
             statement = select(table_).where(where).order_by(date.desc(), key.desc()).limit(50).offset(params["offset"])
             rows.append({"query": name, "rows": len(answer["rows"]), "total": answer["total"], "ms": ms, "plan": plan(store, statement)})
-    print(f"Dashboard listings over {args.orders:,} orders of one tenant (SQLite; filled in {filled_s:.1f} s; median of {args.repeat}):")
+    print(f"Dashboard listings over {args.orders:,} orders{f' and {args.credits:,} credit slips' if args.credits else ''} of one tenant (SQLite; filled in {filled_s:.1f} s; median of {args.repeat}):")
     print(table(rows, [("query", "query"), ("rows", "rows"), ("total", "matching"), ("ms", "ms (page + count + tab counts)")]))
     print("\nQuery plans:")
     for row in rows:
         print(f"  {row['query']:28} {row['plan']}")
-    print(f"\nwritten to {save('dashboard', {'orders': args.orders, 'results': rows})}")
+    print(f"\nwritten to {save('dashboard' + ('_credits' if args.credits else ''), {'orders': args.orders, 'credits': args.credits, 'results': rows})}")
 
 
 if __name__ == "__main__":

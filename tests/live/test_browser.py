@@ -119,7 +119,7 @@ def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, 
             assert active.get_attribute("data-tab") == tab and active.inner_text().startswith(label)
             count = tab_count(page, tab)
             assert count > 0, f"{label} shows no orders"
-            assert page.locator("table#rows tr[data-order]").count() == min(50, count)
+            assert page.locator("table#rows tr[data-order], table#rows tr[data-slip]").count() == min(50, count)
             assert f"{count} orders" in page.locator(".pager").inner_text()
             shot(page, f"0{number}-{label.lower()}")
 

@@ -139,3 +139,32 @@ def test_listings_use_the_dashboard_index(tmp_path):
     with store.engine.connect() as conn:
         plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query.compile(store.engine, compile_kwargs={'literal_binds': True})}"))
     assert "ix_presta_eb_orders_state_date_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_orders_and_credit_slips_page_together_newest_first(store):
+    """The dashboard's listing of orders and slips: every page is the slice of the whole list, newest first (by the
+    order's or the slip's date, then id), whatever the page size; counts and totals include the slips (negative)."""
+    days = {1: 3, 2: 5, 3: 5, 4: 9, 5: 12}  # order id → day of November
+    store.record_seen("t", [{**seen(i), "order_date": dt.date(2026, 11, d)} for i, d in days.items()])
+    store.save_plans("t", [plan(i, total="121.00") for i in days])
+    for i in days:
+        store.order_claims.claim("t", i, "o")
+        store.order_claims.booked("t", i, "o", eb_id=i, eb_kind="mutation", eb_number=f"S{i}")
+    slip_days = {11: (1, 5), 12: (2, 8), 13: (4, 12), 14: (5, 20)}  # slip id → (order id, day)
+    store.record_slips("t", [{"slip_id": s, "order_id": o, "reference": "", "slip_date": dt.date(2026, 11, d), "date_upd": None} for s, (o, d) in slip_days.items()])
+    store.save_credit_plans("t", [{"slip_id": s, "sales_number": f"S{o}-C{s}", "total_incl": "-12.10", "total_excl": "-10.00"} for s, (o, _) in slip_days.items()])
+    for s in slip_days:
+        store.credit_claims.claim("t", s, "o")
+        store.credit_claims.booked("t", s, "o", eb_id=100 + s, eb_kind="mutation", eb_number=f"C{s}")
+    whole, total = store.list_entries("t", BOOKED, limit=100)
+    expected = [("credit", 14), ("credit", 13), ("order", 5), ("order", 4), ("credit", 12), ("credit", 11), ("order", 3), ("order", 2), ("order", 1)]
+    assert [(r["kind"], r["slip_id"] or r["order_id"]) for r in whole] == expected and total == 9
+    for size in (1, 2, 4):
+        pages = [store.list_entries("t", BOOKED, limit=size, offset=offset)[0] for offset in range(0, 9, size)]
+        assert [(r["kind"], r["slip_id"] or r["order_id"]) for page in pages for r in page] == expected, size
+    assert store.list_entries("t", BOOKED, limit=5, offset=9) == ([], 9)
+    assert store.entries_counts("t") == {OPEN: 0, BOOKED: 9, ERROR: 0}
+    assert store.entries_totals("t")["amount_incl"] == Decimal("556.60")  # 5 × 121.00 − 4 × 12.10
+    assert [r["order_id"] for r in store.list_entries("t", q="S2-C")[0]] == [2]  # a slip by the start of its sales number
+    assert store.entries_counts("t", q="S2-C12") == {OPEN: 0, BOOKED: 1, ERROR: 0}
+    assert [r["kind"] for r in store.iter_entries("t", BOOKED)] == [k for k, _ in expected]

@@ -28,7 +28,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, ValidationError
 
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
-from prestashop_eboekhouden.store import BOOKED, ERROR, MAX_KEY, OPEN, StateStore, get_store, orders, payments
+from prestashop_eboekhouden.store import BOOKED, ERROR, MAX_KEY, OPEN, StateStore, get_store, payments
 from prestashop_eboekhouden.ui.hints import fix_hint, is_cancelled
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ PAYMENT_FIELDS = (
     "payment_id", "order_id", "reference", "sales_number", "amount", "method", "transaction_id", "payment_date",
     "state", "reason", "error_code", "eb_id", "attempts", "last_try", "booked_at",
 )
-CSV_ORDER_COLUMNS = ("order_id", "reference", "order_date", "state", "sales_number", "amount_incl", "amount_excl", "amount_vat", "eb_kind", "eb_id", "eb_number", "relation_code", "customer_name", "reason", "error_code", "hint", "attempts", "last_try", "booked_at", "run_id")
+CSV_ORDER_COLUMNS = ("kind", "order_id", "slip_id", "reference", "order_date", "state", "sales_number", "amount_incl", "amount_excl", "amount_vat", "eb_kind", "eb_id", "eb_number", "relation_code", "customer_name", "reason", "error_code", "hint", "attempts", "last_try", "booked_at", "run_id")
 CSV_PAYMENT_COLUMNS = PAYMENT_FIELDS
 
 
@@ -111,6 +111,9 @@ def _plain(value: Any) -> Any:
 def order_row(row: dict) -> dict:
     """An order as the JSON API shows it (amounts as exact strings; no plan, no e-mail address)."""
     out = {field: _plain(row.get(field)) for field in ORDER_FIELDS}
+    out["kind"] = row.get("kind") or "order"
+    if out["kind"] == "credit":  # a credit slip (refund): its own id; order_id is the order it refunds
+        out["slip_id"] = row.get("slip_id")
     incl, excl = row.get("amount_incl"), row.get("amount_excl")
     out["amount_vat"] = _plain(incl - excl) if incl is not None and excl is not None else None
     state = row.get("state")
@@ -125,6 +128,17 @@ def order_row(row: dict) -> dict:
     elif out["cancelled"]:
         out["reason"] = "Cancelled in the shop: nothing to book"
     return out
+
+
+REFUND_NOTE = "refund: settle in e-Boekhouden"
+
+
+def refund_row(row: dict) -> dict:
+    """A booked credit slip as the Payments tab names it: its refund is not booked here, but settled in e-Boekhouden."""
+    return {
+        "kind": "credit", "slip_id": row["slip_id"], "order_id": row["order_id"], "sales_number": row.get("sales_number"),
+        "slip_date": _plain(row.get("slip_date")), "amount": _plain(row.get("amount_incl")), "eb_id": row.get("eb_id"), "note": REFUND_NOTE,
+    }
 
 
 def payment_row(row: dict) -> dict:
@@ -149,23 +163,28 @@ def _state(state: str | None) -> str | None:
 
 def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int) -> dict:
     state = _state(state)
-    table, shape = (orders, order_row) if kind == "orders" else (payments, payment_row)
     since_d, until_d = _date(since, "since"), _date(until, "until")
-    rows, total = store.list_rows(table, tenant, state, since_d, until_d, q, limit, offset)
-    return {
-        "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset,
-        "counts": store.filtered_counts(tenant, table, since_d, until_d, q), "rows": [shape(r) for r in rows],
-    }
+    if kind == "orders":  # orders and credit slips together, each row with its kind
+        rows, total, kinds = store.list_entries_by_kind(tenant, state, since_d, until_d, q, limit, offset)
+        counts, shape = store.entries_counts(tenant, since_d, until_d, q), order_row
+        return {
+            "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts,
+            "kinds": kinds, "rows": [shape(r) for r in rows],
+        }
+    rows, total = store.list_rows(payments, tenant, state, since_d, until_d, q, limit, offset)
+    counts = store.filtered_counts(tenant, payments, since_d, until_d, q)
+    return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "rows": [payment_row(r) for r in rows]}
 
 
 def _csv(store: StateStore, kind: str, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None) -> Iterator[str]:
     """The rows of a tab as CSV, streamed (a header, then a chunk of lines at a time)."""
-    table, shape, columns = (orders, order_row, CSV_ORDER_COLUMNS) if kind == "orders" else (payments, payment_row, CSV_PAYMENT_COLUMNS)
+    shape, columns = (order_row, CSV_ORDER_COLUMNS) if kind == "orders" else (payment_row, CSV_PAYMENT_COLUMNS)
+    rows = store.iter_entries(tenant, state, since, until, q) if kind == "orders" else store.iter_rows(payments, tenant, state, since, until, q)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(columns)
     count = 0
-    for row in store.iter_rows(table, tenant, state, since, until, q):
+    for row in rows:
         shaped = shape(row)
         writer.writerow(["" if shaped.get(c) is None else shaped.get(c) for c in columns])
         count += 1
@@ -265,7 +284,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         _tenant(tenant, await current_user(request))
         answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset)
         if state == BOOKED:
-            answer["totals"] = {k: _plain(v) for k, v in db().totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
+            answer["totals"] = {k: _plain(v) for k, v in db().entries_totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
         return answer
 
     @app.get("/api/tenants/{tenant}/payments")
@@ -274,7 +293,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
     ) -> dict:
         _tenant(tenant, await current_user(request))
-        return _listing(db(), "payments", tenant, state, since, until, q, limit, offset)
+        answer = _listing(db(), "payments", tenant, state, since, until, q, limit, offset)
+        answer["refunds"] = [refund_row(r) for r in db().booked_credits(tenant, _date(since, "since"), _date(until, "until"), q)]
+        return answer
 
     @app.get("/api/tenants/{tenant}/export.csv")
     async def api_export(request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None, q: str | None = None):
@@ -367,7 +388,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         context: dict[str, Any] = {
             "tenant": tenant, "tab": tab, "tabs": TABS, "since": since or "", "until": until or "", "q": q or "",
             "base": request.scope.get("root_path", ""), "can_process": may(user, tenant, "POST"),
-            "order_counts": store.filtered_counts(tenant, orders, since_d, until_d, q),
+            "order_counts": store.entries_counts(tenant, since_d, until_d, q),
             "payment_counts": store.filtered_counts(tenant, payments, since_d, until_d, q),
             "hourly_dag": HOURLY.format(tenant=tenant), "filtered": bool(since or until or (q or "").strip()),
             "payments_enabled": config.payments.enabled,
@@ -392,7 +413,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
                 for row in listing["rows"]:
                     row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", context["hourly_dag"])
             if tab == "booked":
-                context["totals"] = {k: _plain(v) for k, v in store.totals(tenant, since_d, until_d, q).items()}
+                context["totals"] = {k: _plain(v) for k, v in store.entries_totals(tenant, since_d, until_d, q).items()}
+            if tab == "payments":
+                context["refunds"] = [refund_row(r) for r in store.booked_credits(tenant, since_d, until_d, q)]
             context.update(listing=listing, pages=pages, page=number)
         return templates.TemplateResponse(request, "tenant.html", context)
 
