@@ -9,7 +9,7 @@ import pytest
 
 from prestashop_eboekhouden.contract import eboekhouden as c
 
-SHEET = Path("/work/shared/reference/eboekhouden-rest-official.md")
+SHEET = Path(__file__).resolve().parents[3] / "shared" / "reference" / "eboekhouden-rest-official.md"  # ../shared beside the repo
 SALE = {
     "type": 2, "date": "2026-11-20", "ledgerId": 13000, "relationId": 1001, "invoiceNumber": "DEMO-1041",
     "description": "Order 1041", "termOfPayment": 14, "inExVat": "IN",
