@@ -16,7 +16,7 @@ class BookCreditsOperator(TenantOperator):
     """
 
     ui_color = "#fdf2e8"
-    reads_its_own_window = True  # an hour without changed orders may still have slips: extract_orders does not skip it
+    reads_its_own_window = True  # an hour without changed orders may still have slips: extract_orders looks before it skips this task
 
     def __init__(self, *, mode: str = "window", **kwargs: Any):
         super().__init__(**kwargs)

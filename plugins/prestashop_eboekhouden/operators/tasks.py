@@ -124,7 +124,8 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
     """Orders updated in the run's hour (or the orders named in param order_ids) → the store.
 
     An hour in which no order changed ends the run here: validate, book and report are skipped (skipped tasks
-    start no process); a task that reads the hour itself (``reads_its_own_window``, book_credits) still runs.
+    start no process); a task that reads the hour itself (``reads_its_own_window``, book_credits) runs only when
+    the hour has a credit slip or a waiting slip's order is decided.
     """
 
     inherits_from_skipmixin = True  # serialized so the scheduler keeps the skipped tasks skipped when cleared
@@ -137,6 +138,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         store = self.state_store()
         run_id = context["run_id"]
         ids = order_ids_param((context.get("params") or {}).get("order_ids"))
+        since = until = None
         if ids:
             self.log.info("Reprocessing %d chosen orders", len(ids))
             result = extract_ids(config, shop, store, ids, run_id)
@@ -156,10 +158,29 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         if not (result.to_process or result.seen or result.unreadable):
             # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
             context["ti"].xcom_push(key="return_value", value=counts)
-            self.log.info("No order changed in this window: the rest of the run is skipped")
-            # Tasks that read the hour themselves (book_credits: the hour's credit slips) still run.
-            self.skip(ti=context["ti"], tasks=[t for t in self.get_flat_relatives(upstream=False) if not getattr(t, "reads_its_own_window", False)])
+            # Tasks that read the hour themselves (book_credits: the hour's credit slips) run only when there is
+            # something for them: an idle hour is one task start.
+            keep = self._credit_work(config, shop, store, ids, since, until)
+            self.log.info("No order changed in this window: the rest of the run is skipped%s", " but book_credits (credit slips to book)" if keep else "")
+            self.skip(ti=context["ti"], tasks=[t for t in self.get_flat_relatives(upstream=False) if not (keep and getattr(t, "reads_its_own_window", False))])
         return counts
+
+    def _credit_work(self, config: TenantConfig, shop: Any, store: StateStore, ids: list[int], since: dt.datetime | None, until: dt.datetime | None) -> bool:
+        """Whether book_credits has anything to do: a slip updated in the hour, or a waiting slip whose order is
+        decided (of the chosen orders, when order_ids names them)."""
+        from prestashop_eboekhouden.pipeline.credits import waiting_slips
+
+        if not config.prestashop.credit_slips:
+            return False
+        if ids:
+            return bool(waiting_slips(config, store, decided_only=False, order_ids=ids))
+        if waiting_slips(config, store, decided_only=True):
+            return True
+        try:
+            return any(page for page in shop.slips_updated(since, until))
+        except Exception as exc:  # noqa: BLE001 - book_credits runs and reports it in its own words
+            self.log.warning("Could not look for the hour's credit slips (%s): book_credits runs and reads them itself", exc)
+            return True
 
 
 class RecheckOpenOrdersOperator(TenantOperator):
