@@ -92,14 +92,19 @@ def assert_exact_windows(demo: DemoStack, store, start: pendulum.DateTime, end: 
     """Store and e-Boekhouden agree (one sale per booked order), and the backfill touched only its hours:
     every migrate order a backfill run read has date_upd in the range; orders outside it (the
     scheduler's own hourly runs, new live orders) were left to those runs. Returns the sales."""
-    from prestashop_eboekhouden.store import orders
+    from sqlalchemy import select
+
+    from prestashop_eboekhouden.store import credits, orders
 
     def agreeing() -> tuple | None:  # a scheduled hour may be booking right now: wait for a quiet moment
         mutations = sales(demo)
         per_number = Counter(m["invoiceNumber"] for m in mutations)
         assert set(per_number.values()) == {1}, f"booked twice: {[n for n, c in per_number.items() if c > 1]}"
         rows, _ = store.list_rows(orders, TENANT, None, limit=100_000)
-        return (mutations, rows) if set(per_number) == {r["sales_number"] for r in rows if r["state"] == "booked"} else None
+        with store.engine.connect() as conn:  # credit slips are sales mutations (type 2) too
+            slips = set(conn.execute(select(credits.c.sales_number).where(credits.c.tenant == TENANT, credits.c.state == "booked")).scalars())
+        booked = {r["sales_number"] for r in rows if r["state"] == "booked"} | slips
+        return (mutations, rows) if set(per_number) == booked else None
 
     mutations, rows = wait_for("the state store and e-Boekhouden to agree", agreeing, 60, interval=2)
     first, last = start.in_timezone(SHOP_TZ).naive(), end.in_timezone(SHOP_TZ).naive()

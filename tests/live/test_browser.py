@@ -185,7 +185,7 @@ def test_fix_the_mapping_process_an_error_and_see_it_in_report(demo: DemoStack, 
 
         # Report, searched for the order as a bookkeeper would; its run link opens the run in the Airflow UI
         page.locator("nav.tabs a[data-tab=booked]").click()
-        page.get_by_label("Order, reference, customer or e-mail").fill(str(order_id))
+        page.get_by_label("Order, credit slip, reference, customer or e-mail").fill(str(order_id))
         page.get_by_role("button", name="Filter").click()
         page.wait_for_url(re.compile(rf".*q={order_id}.*"))
         shown = page.locator(f"table#rows tr[data-order='{order_id}']")
