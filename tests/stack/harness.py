@@ -56,6 +56,22 @@ def task_policy(task):
 '''
 
 
+
+def terminate(procs: list[psutil.Process], timeout: float) -> None:
+    """SIGTERM to every process at once, SIGKILL to what is left after timeout seconds."""
+    for proc in procs:
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=5)
+
 class StackUnavailable(RuntimeError):
     """PostgreSQL or Redis is not installed (scripts/stack-deps.sh installs them)."""
 
@@ -239,19 +255,7 @@ class Part:
 
     def stop(self, timeout: float = 20) -> None:
         """SIGTERM the tree, then SIGKILL what is left after timeout seconds."""
-        procs = self.tree()
-        for proc in procs:
-            try:
-                proc.send_signal(signal.SIGTERM)
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=timeout)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=5)
+        terminate(self.tree(), timeout)
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
@@ -379,19 +383,7 @@ class Stack:
 
     def stop(self, timeout: float = 5, servers: bool = True) -> None:
         """SIGTERM to every part at once, SIGKILL to what is left after timeout seconds; then Redis and PostgreSQL."""
-        procs = [proc for part in self.parts.values() for proc in part.tree()]
-        for proc in procs:
-            try:
-                proc.send_signal(signal.SIGTERM)
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(procs, timeout=timeout)
-        for proc in alive:
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=5)
+        terminate([proc for part in self.parts.values() for proc in part.tree()], timeout)
         for part in self.parts.values():
             if part.process is not None and part.process.poll() is None:
                 part.process.kill()
