@@ -292,6 +292,22 @@ class PrestaShopHook(ApiHook):
 
         return self._cached("currencies", load)
 
+    def price_display(self) -> dict[int, str] | None:
+        """Customer group id → the prices its customers see, "incl" or "excl" VAT (``price_display_method`` 0 / 1:
+        how PrestaShop reads the amounts of their credit slips); None when the key may not read groups (cached)."""
+
+        def load() -> dict[int, str] | None:
+            try:
+                return {
+                    int(g["id"]): "excl" if str(g.get("price_display_method", "0")) == "1" else "incl"
+                    for page in self.pages("groups", display="[id,price_display_method]")
+                    for g in page
+                }
+            except PrestaShopPermissionError:
+                return None
+
+        return self._cached("groups", load)
+
     def configuration(self, name: str) -> str | None:
         """A shop setting such as PS_COUNTRY_DEFAULT (cached)."""
 
