@@ -478,3 +478,12 @@ def test_there_are_golden_credit_cases_of_every_kind() -> None:
     kinds = {(c.slip["order_slip_type"], c.display, c.slip["partial"]) for c in booked}
     assert {("0", "incl", "0"), ("1", "incl", "0"), ("2", "incl", "0"), ("0", "excl", "0"), ("1", "excl", "0"), ("2", "excl", "0"), ("0", "incl", "1")} <= kinds
     assert {c.regime for c in booked} == set(Regime)
+
+
+def test_a_refusal_by_hand_has_a_hint_a_bookkeeper_can_follow() -> None:
+    from prestashop_eboekhouden.ui.hints import fix_hint
+
+    refused = [c for c in CASES if c.code == BY_HAND]
+    assert refused
+    for case in refused:
+        assert fix_hint(case.code, case.error).startswith("PrestaShop's credit slip does not say to the cent what the customer got back")
