@@ -154,8 +154,11 @@ ZONE = ZoneInfo(SHOP_TIMEZONE)
 ROUND_ITEM, ROUND_LINE, ROUND_TOTAL = 1, 2, 3
 VOUCHER_STANDARD, VOUCHER_EXCLUDED, VOUCHER_CHOSEN = 0, 1, 2
 SLIP_KEYS = frozenset(
-    ("order", "lines", "shipping", "voucher_refund", "chosen_amount", "date_add", "tags", "round_type", "total_adjustment")
-) | {"legacy_partial"}
+    (
+        "order", "lines", "shipping", "voucher_refund", "chosen_amount", "date_add", "tags",  # the refund form's
+        "round_type", "total_adjustment", "legacy_partial",  # the sandbox's knobs
+    )
+)  # fmt: skip
 
 
 def shop_now() -> dt.datetime:
