@@ -32,7 +32,7 @@ def tea_order(sandbox, **extra) -> int:
 def slip(sandbox, order_id: int, at: str = "2026-11-20 10:50:00", **spec) -> int:
     """A credit slip on an order; default: one Earl Grey (its first line) and the shipping."""
     first = min(int(d["id"]) for d in sandbox.shop.order_details(order_id))
-    if not {"lines", "shipping", "shipping_incl", "amount_incl"} & set(spec):
+    if not {"lines", "shipping", "voucher_refund", "legacy_partial"} & set(spec):
         spec = {"lines": [{"detail": first, "quantity": 1}], "shipping": True, **spec}
     return int(sandbox.shop.create_slip({"order": order_id, "date_add": at, **spec})["id"])
 
