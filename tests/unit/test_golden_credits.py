@@ -234,6 +234,24 @@ CASES = [
         display="excl",
         rows=[("8000", "HOOG_VERK_21", "-12.41", "-10.25", "Notebook A5"), ("8000", "HOOG_VERK_21", "-12.40", "-10.25", "Notebook A4")],
     ),
+    Case(
+        # PrestaShop stores q × a six-decimal unit price unrounded: 24.531468 incl, the line 24.53 (0.0015 of rounding)
+        "B2C type 0 with a six-decimal products total: the slip's total rounded once",
+        slip(lines=[("1", 1, "24.530000", "20.270000")], products=("24.531468", "20.270000")),
+        order(products_wt="24.531468", products="20.274000", paid_incl="24.530000", paid_excl="20.270000"),
+        [detail("Lamp shade", 1, "24.531468", "20.274000", "24.530000", "20.270000")],
+        rows=[("8000", "HOOG_VERK_21", "-24.53", "-20.27", "Lamp shade")],
+    ),
+    Case(
+        # B2B at 9%: excl 7.788991 typed (the unit price), stored unrounded in total_products_tax_excl and amount; the line
+        # 7.79 excl, 7.788991 × 1.09 = 8.49 incl
+        "B2B type 0 with a six-decimal excl total and amount",
+        slip(lines=[("2", 1, "8.490000", "7.790000")], products=("8.490000", "7.788991"), amount="7.788991"),
+        order(products_wt="8.490000", products="7.788991", paid_incl="8.490000", paid_excl="7.790000"),
+        [detail("Tea 250g", 1, "8.490000", "7.788991", "8.490000", "7.790000", "2", id="2")],
+        display="excl",
+        rows=[("8010", "LAAG_VERK_9", "-8.49", "-7.79", "Tea 250g")],
+    ),
     # ---- regimes -------------------------------------------------------------------------------------------------------
     Case(
         "OSS order to Germany (B2C, type 2 with shipping): net and VAT rows per refunded line and for the shipping",
@@ -320,6 +338,15 @@ CASES = [
         MIXED, MIXED_LINES,
         error="Credit slip 7: PrestaShop's totals disagree with its lines (products 15.51 incl / 14.22 excl VAT, amount 15.51, type 0; "
         "lines 15.50 incl / 14.22 excl VAT); book this refund by hand",
+        code=BY_HAND,
+    ),
+    Case(
+        "a six-decimal total further from its line than the line's rounding: a real disagreement",
+        slip(lines=[("1", 1, "24.530000", "20.270000")], products=("24.541468", "20.270000")),
+        order(products_wt="24.531468", products="20.274000", paid_incl="24.530000", paid_excl="20.270000"),
+        [detail("Lamp shade", 1, "24.531468", "20.274000", "24.530000", "20.270000")],
+        error="Credit slip 7: PrestaShop's totals disagree with its lines (products 24.54 incl / 20.27 excl VAT, amount 24.54, type 0; "
+        "lines 24.53 incl / 20.27 excl VAT); book this refund by hand",
         code=BY_HAND,
     ),
     Case(

@@ -48,7 +48,7 @@ from prestashop_eboekhouden.domain.booking import (
 from prestashop_eboekhouden.domain.classify import classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, to_cents
 from prestashop_eboekhouden.domain.normalize import (
     _amount,
     _discount_lines,
@@ -62,6 +62,7 @@ from prestashop_eboekhouden.domain.normalize import (
 from prestashop_eboekhouden.domain.relations import debtor_for
 
 HUNDRED = Decimal(100)
+HALF_CENT = Decimal("0.005")
 BY_HAND = "BY_HAND"  # the slip's fields do not determine the refund: the bookkeeper books it by hand
 # Which prices the customer sees (PrestaShop's customer group ``price_display_method``): 0 = with VAT, 1 = without.
 Display = Literal["incl", "excl"]
@@ -81,7 +82,8 @@ class SlipLine:
 
 @dataclass(frozen=True)
 class Slip:
-    """A normalized credit slip, its fields as PrestaShop wrote them, to the cent (see the module docstring)."""
+    """A normalized credit slip, its fields as PrestaShop wrote them (see the module docstring): the products totals and
+    ``amount`` unrounded as stored (q × a six-decimal unit price), lines and shipping to the cent."""
 
     id: int
     order_id: int
@@ -136,6 +138,21 @@ def _positive(data: Mapping, key: str, where: str) -> Decimal:
     return value
 
 
+def _raw(data: Mapping, key: str, where: str, *, required: bool = True) -> Decimal:
+    """A total as PrestaShop stored it, unrounded (q × a six-decimal unit price is kept as it is); 0 when optional and empty."""
+    if data.get(key) in (None, "") and not required:
+        return ZERO
+    return parse_decimal(data.get(key), f"{where}.{key}")
+
+
+def _refund_amount(data: Mapping, where: str) -> Decimal:
+    """``amount``: unrounded like the totals, never negative."""
+    amount = _raw(data, "amount", where, required=False)
+    if amount < 0:
+        raise MalformedOrder(f"{where}.amount", f"is {amount}, a negative refund")
+    return amount
+
+
 def _optional(data: Mapping, key: str, where: str) -> Decimal:
     """An amount PrestaShop may leave empty (0 then), not negative."""
     return _positive(data, key, where) if data.get(key) not in (None, "") else ZERO
@@ -167,11 +184,11 @@ def normalize_slip(data: Mapping) -> Slip:
         customer_id=_int(data, "id_customer", where, required=False),
         date_add=date_add,
         date_upd=parse_shop_datetime(data.get("date_upd"), f"{where}.date_upd", required=False),
-        products_incl=_amount(data, "total_products_tax_incl", where),  # signed: a voucher may take it below zero
-        products_excl=_amount(data, "total_products_tax_excl", where),
+        products_incl=_raw(data, "total_products_tax_incl", where),  # signed: a voucher may take it below zero
+        products_excl=_raw(data, "total_products_tax_excl", where),
         shipping_incl=_positive(data, "total_shipping_tax_incl", where),
         shipping_excl=_positive(data, "total_shipping_tax_excl", where),
-        amount=_optional(data, "amount", where),
+        amount=_refund_amount(data, where),
         partial=str(data.get("partial", "0")) == "1",
         lines=tuple(line for line in lines if line.quantity or line.amount_incl),
         slip_type=slip_type,
@@ -224,44 +241,55 @@ def _by_rate(lines: Sequence[Line]) -> dict[Decimal, list[Line]]:
     return grouped
 
 
-def _round_on_total(lines: Sequence[Line], computed: Display) -> Decimal:
-    """The products total of the computed side as PrestaShop's round-on-total writes it: per tax group, the other
-    side's sum with VAT added (``computed`` incl) or removed (excl), rounded once."""
-    total = ZERO
-    for rate, group in _by_rate(lines).items():
+def _side(line: Line, side: Display) -> Decimal:
+    return line.amount_incl if side == "incl" else line.amount_excl
+
+
+def _group_targets(lines: Sequence[Line], computed: Display, total: Decimal, seen_total: Decimal) -> dict[Decimal, Decimal] | None:
+    """Per VAT rate, the computed side's total as PrestaShop writes it, when ``total`` is one it can have written:
+    the lines' own sum (rounding per item or per line), or round-on-total: per tax group the seen side's sum with VAT
+    added (``computed`` incl) or removed (excl), rounded once — from the seen total itself when the lines share one
+    rate (PrestaShop sums the unrounded amounts), else from the lines. None: not a total PrestaShop writes for them."""
+    groups = _by_rate(lines)
+    summed = {rate: sum((_side(line, computed) for line in group), ZERO) for rate, group in groups.items()}
+    if total == sum(summed.values(), ZERO):
+        return summed
+    seen: Display = "excl" if computed == "incl" else "incl"
+    targets = {}
+    for rate, group in groups.items():
+        base = seen_total if len(groups) == 1 else sum((_side(line, seen) for line in group), ZERO)
         factor = 1 + rate / HUNDRED
-        if computed == "incl":
-            total += to_cents(sum((line.amount_excl for line in group), ZERO) * factor)
-        else:
-            total += to_cents(sum((line.amount_incl for line in group), ZERO) / factor)
-    return total
+        targets[rate] = to_cents(base * factor if computed == "incl" else base / factor)
+    return targets if total == sum(targets.values(), ZERO) else None
 
 
-def _totals_fit(lines: Sequence[Line], side: Display, total: Decimal) -> bool:
-    """Whether a products total is its lines' sum, or their round-on-total sum (a cent apart at most per rate)."""
-    summed = sum((line.amount_incl if side == "incl" else line.amount_excl for line in lines), ZERO)
-    return total == summed or total == _round_on_total(lines, side)
+def _seen_fits(lines: Sequence[Line], side: Display, raw_total: Decimal) -> bool:
+    """The total of the side the customer sees is the unrounded sum of what was typed per line (q × a six-decimal unit
+    price, as PrestaShop stores it): within the half cent each line's rounding may take, and no further."""
+    return abs(raw_total - sum((_side(line, side) for line in lines), ZERO)) <= HALF_CENT * max(len(lines), 1)
 
 
-def _with_group_totals(lines: list[Line], side: Display, total: Decimal) -> list[Line]:
-    """The lines with the round-on-total cents of ``side`` put on each tax group's largest line, so their sum is
-    ``total`` as the slip wrote it (nothing changes when the lines already sum to it)."""
-    summed = sum((line.amount_incl if side == "incl" else line.amount_excl for line in lines), ZERO)
-    if total == summed:
-        return lines
+def _with_totals(lines: list[Line], side: Display, targets: dict[Decimal, Decimal]) -> list[Line]:
+    """The lines with each rate group's rounding cents (``targets`` per rate) put on that group's largest line."""
     adjusted = list(lines)
     for rate, group in _by_rate(lines).items():
-        factor = 1 + rate / HUNDRED
-        if side == "incl":
-            difference = to_cents(sum((line.amount_excl for line in group), ZERO) * factor) - sum((line.amount_incl for line in group), ZERO)
-        else:
-            difference = to_cents(sum((line.amount_incl for line in group), ZERO) / factor) - sum((line.amount_excl for line in group), ZERO)
+        difference = targets[rate] - sum((_side(line, side) for line in group), ZERO)
         if difference:
             largest = max(group, key=lambda line: line.amount_incl)
             at = adjusted.index(largest)
             field = "amount_incl" if side == "incl" else "amount_excl"
             adjusted[at] = dataclasses.replace(largest, **{field: getattr(largest, field) + difference})
     return adjusted
+
+
+def _seen_targets(lines: Sequence[Line], side: Display, raw_total: Decimal) -> dict[Decimal, Decimal]:
+    """The seen side per rate, the whole's rounding cent (the slip's own total, rounded once) on the largest group."""
+    groups = _by_rate(lines)
+    targets = {rate: sum((_side(line, side) for line in group), ZERO) for rate, group in groups.items()}
+    if targets:
+        largest = max(targets, key=lambda rate: (targets[rate], rate))
+        targets[largest] += to_cents(raw_total) - sum(targets.values(), ZERO)
+    return targets
 
 
 def _order_discount(order: Order) -> tuple[Decimal, Decimal]:
@@ -315,7 +343,7 @@ def _legacy_partial(slip: Slip, lines: list[Line], shipping: Line | None) -> Ref
     lines = [dataclasses.replace(line, amount_excl=to_cents(line.amount_incl / (1 + line.vat_rate / HUNDRED))) for line in lines]
     shipped = slip.shipping_cost_amount
     refund = sum((line.amount_incl for line in lines), ZERO)
-    if slip.amount != refund + shipped:  # PrestaShop 1.5/1.6 added the shipping refund to the amount
+    if to_cents(slip.amount) != refund + shipped:  # PrestaShop 1.5/1.6 added the shipping refund to the amount
         raise _by_hand(
             slip,
             f"PrestaShop 1.6's partial refund says {fmt(slip.amount)} but its lines give {fmt(refund)}"
@@ -332,23 +360,23 @@ def _shipping(incl: Decimal, excl: Decimal, rate: Decimal) -> Line:
     return Line("shipping", "Shipping", "", Decimal(1), rate, incl, excl)
 
 
-def _shapes(slip: Slip, lines: Sequence[Line], discount: Decimal, display: Display) -> tuple[bool, bool] | None:
-    """(voucher excluded, amount chosen) as the fields read for a customer who sees prices ``display``; None when
-    the fields cannot have been written for such a customer."""
+def _shapes(slip: Slip, lines: Sequence[Line], discount: Decimal, display: Display) -> tuple[bool, bool, dict] | None:
+    """(voucher excluded, amount chosen, the computed side's totals per rate) as the fields read for a customer who
+    sees prices ``display``; None when the fields cannot have been written for such a customer."""
     seen_total, other_total = (slip.products_incl, slip.products_excl) if display == "incl" else (slip.products_excl, slip.products_incl)
     other: Display = "excl" if display == "incl" else "incl"
-    if not _totals_fit(lines, display, seen_total):
+    if not _seen_fits(lines, display, seen_total):
         return None
-    if _totals_fit(lines, other, other_total):
-        voucher = False
-    elif discount and _totals_fit(lines, other, other_total + discount):
-        voucher = True
-    else:
+    targets = _group_targets(lines, other, to_cents(other_total), seen_total)
+    voucher = False
+    if targets is None and discount:  # the voucher comes off the computed side only
+        targets, voucher = _group_targets(lines, other, to_cents(other_total + discount), seen_total), True
+    if targets is None:
         return None
     chosen = slip.amount != seen_total
     if voucher and chosen:
         return None  # PrestaShop takes the voucher off only when no amount was chosen
-    return voucher, chosen
+    return voucher, chosen, targets
 
 
 def determine_refund(slip: Slip, order: Order, detail_lines: Mapping[int, Line], display: Display | None) -> Refund:
@@ -371,18 +399,16 @@ def determine_refund(slip: Slip, order: Order, detail_lines: Mapping[int, Line],
         shape = _shapes(slip, lines, discount, seen)
         if shape is None:
             continue
-        voucher, chosen = shape
+        voucher, chosen, targets = shape
         expected = SPECIFIC_AMOUNT if chosen or shipping else (EXCLUDING_VOUCHER if voucher else STANDARD)
         if slip.slip_type != expected:
             continue
-        seen_total = slip.products_incl if seen == "incl" else slip.products_excl
-        products = _with_group_totals(lines, seen, seen_total)
-        other_total = slip.products_excl if seen == "incl" else slip.products_incl
         other: Display = "excl" if seen == "incl" else "incl"
-        products = _with_group_totals(products, other, other_total + (discount if voucher else ZERO))
+        seen_total = slip.products_incl if seen == "incl" else slip.products_excl
+        products = _with_totals(_with_totals(lines, seen, _seen_targets(lines, seen, seen_total)), other, targets)
         notes: list[str] = []
         if chosen:
-            products, how = _spread(slip, slip.amount, seen, products, order), "an amount chosen in the shop"
+            products, how = _spread(slip, to_cents(slip.amount), seen, products, order), "an amount chosen in the shop"
         elif voucher:
             taken_off, notes = _voucher_lines(slip, order, products)
             products, how = products + taken_off, "the lines less the order's voucher"

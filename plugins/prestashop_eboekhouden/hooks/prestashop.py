@@ -239,8 +239,8 @@ class PrestaShopHook(ApiHook):
         return self.by_ids("order_slip", "id_order", order_ids)
 
     def customers(self, ids: Iterable[int]) -> list[dict]:
-        """Customers by id."""
-        return self.by_ids("customers", "id", ids, display="[id,email,firstname,lastname,company]")
+        """Customers by id (their default group says which prices they see: how their credit slips read)."""
+        return self.by_ids("customers", "id", ids, display="[id,email,firstname,lastname,company,id_default_group]")
 
     def addresses_of_customers(self, customer_ids: Iterable[int]) -> list[dict]:
         """Every address of these customers (deleted ones too: an order may still point at one)."""
