@@ -445,15 +445,39 @@ def _shop_admin_router(state: ShopState) -> APIRouter:
 
     @router.post("/order_slips")
     async def create_slip(request: Request) -> Response:
-        """Create a credit slip on an order from a compact spec (lines, shipping, amount_incl)."""
+        """Create a credit slip on an order as PrestaShop's refund does (lines, shipping, voucher_refund, ...; sandbox/shop.py)."""
         return await run(request, lambda spec: {"order_slip": state.create_slip(spec)}, 201)
 
     @router.get("/slip_tags")
     def slip_tags() -> dict[str, list[int]]:
-        """Credit slip ids per seed tag (slip_full, slip_amount, slip_order_unbooked, ...)."""
+        """Credit slip ids per seed tag (slip_full, slip_partial_amount, slip_b2b, slip_order_unbooked, ...)."""
         with state.lock:
             names = sorted({tag for tags in state.slip_tags.values() for tag in tags})
         return {name: state.tagged_slips(name) for name in names}
+
+    @router.put("/configurations/{name}")
+    async def set_configuration(name: str, request: Request) -> Response:
+        """Change a setting: {"value": "3"} (PS_ROUND_TYPE: 1 item, 2 line, 3 total); 404 for a setting the shop lacks."""
+
+        def change(body: Any) -> dict[str, Any]:
+            """Store the value."""
+            if not isinstance(body, dict) or "value" not in body:
+                raise ValueError('give {"value": ...}')
+            return {"configuration": state.set_configuration(name, body["value"])}
+
+        return await run(request, change)
+
+    @router.put("/customers/{customer_id}/group")
+    async def set_customer_group(customer_id: int, request: Request) -> Response:
+        """Move a customer to another default group: {"group": 4} (Business: prices without VAT)."""
+
+        def change(body: Any) -> dict[str, Any]:
+            """Store the group."""
+            if not isinstance(body, dict) or "group" not in body:
+                raise ValueError('give {"group": N}')
+            return {"customer": state.set_customer_group(customer_id, int(body["group"]))}
+
+        return await run(request, change)
 
     @router.put("/keys/{key}")
     async def set_key(key: str, request: Request) -> Response:

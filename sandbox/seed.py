@@ -9,10 +9,16 @@ company_without_vat, mixed_rates, oss_de_7, discount, discount_100, wrapping, fr
 payment_split, payment_mismatch, split_cart.
 
 Credit slips (``ShopState.slip_tags``) come after the orders, chosen without randomness so the orders stay exactly
-as before: slip_full (a delivered order refunded whole), slip_lines (one line of a multi-line order), slip_shipping
-(shipping only), slip_amount (an amount without lines, over the order's rates), slip_oss (a German OSS order),
-slip_order_unbooked (an order set to Refunded, never in a state to book), slip_order_refused (an order whose
-booking the prechecks refuse), slip_cent_mismatch (products total one cent off its lines).
+as before, each written by the emulated refund flow (``ShopState.create_slip``) at the shop's PS_ROUND_TYPE 2 unless
+told: slip_full (a delivered order refunded whole with its shipping: type 2), slip_lines (one item of a multi-line
+order: type 0), slip_shipping (shipping only: type 2), slip_oss (a line and the shipping of a German OSS order),
+slip_order_unbooked (an order set to Refunded, never in a state to book), slip_order_refused (an order whose booking
+the prechecks refuse), slip_cent_mismatch (products total one cent off its lines: a hand-edited slip, not something
+PrestaShop writes), slip_partial_amount (a quarter of one item's price typed as the refund), slip_voucher (every line
+minus the order's voucher: type 1), slip_chosen_amount (one item, half its price chosen as the amount: type 2 without
+shipping), slip_b2b (a business customer, moved to group 4 "Business" before the refund, whose slip is computed
+without VAT: one item and the shipping), slip_round_total (every line of an order whose two same-rate lines round to
+a different excl total on the total than per line, made at PS_ROUND_TYPE 3: the total is a cent off the lines' sum).
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from stdnum.iso7064 import mod_11_10
 from stdnum.nl import bsn
 
 from sandbox.books import BooksState
-from sandbox.money import MICRO, ZERO, cents, excl_from_incl
+from sandbox.money import CENT, MICRO, ZERO, cents, excl_from_incl
 from sandbox.seed_data import (
     CATALOGUE,
     CITIES,
@@ -55,7 +61,7 @@ from sandbox.seed_data import (
     Product,
 )
 from sandbox.shop import LineSpec, ShopState, shop_now, shop_time
-from sandbox.shop_reference import PAID_STATES
+from sandbox.shop_reference import BUSINESS_GROUP, PAID_STATES, TAXES
 
 BASE_ORDERS = 300
 # Kinds other than nl_private, with how many orders of each 300 orders have.
@@ -568,17 +574,25 @@ class ShopSeeder:
     # ---- credit slips ------------------------------------------------------------------------
 
     def _slips(self) -> None:
-        """The seeded credit slips (see the module docstring): each on its own order, the first that fits, none random."""
+        """The seeded credit slips (see the module docstring): each on its own order, the first that fits (and for
+        which the plan makes a spec), none random; slip_b2b's customer moves to the business group first."""
         used: set[int] = set()
-        for tag, fits, spec in SLIP_PLAN:
-            order = next((o for o in self.shop.items("orders") if o["id"] not in used and fits(o, self.shop.tags.get(o["id"], frozenset()))), None)
-            if order is None:
+        orders = self.shop.items("orders")
+        for tag, fits, make in SLIP_PLAN:
+            for order in orders:
+                if order["id"] in used or not fits(order, self.shop.tags.get(order["id"], frozenset())):
+                    continue
+                spec = make(order, self.shop.order_details(order["id"]))
+                if spec is not None:
+                    break
+            else:
                 continue
             used.add(order["id"])
-            details = self.shop.order_details(order["id"])
             upd = dt.datetime.strptime(order["date_upd"], "%Y-%m-%d %H:%M:%S")
             when = upd if order["current_state"] == "7" else max(upd, min(upd + dt.timedelta(hours=1), self.anchor))
-            self.shop.create_slip({"order": order["id"], "date_add": _fmt(when), "tags": [tag], **spec(order, details)})
+            if tag in BUSINESS_SLIPS:
+                self.shop.set_customer_group(int(order["id_customer"]), BUSINESS_GROUP, date_upd=_fmt(when))
+            self.shop.create_slip({"order": order["id"], "date_add": _fmt(when), "tags": [tag], **spec})
             self.report.slip_tags[tag] += 1
 
     # ---- live orders -------------------------------------------------------------------------
@@ -614,21 +628,71 @@ def _several_lines(order: dict[str, Any], tags: frozenset[str]) -> bool:
     return _plain_nl(order, tags) and "mixed_rates" in tags
 
 
+def _paid(order: dict[str, Any]) -> bool:
+    """In a state the shop counts as paid (and the pipeline books)."""
+    return order["current_state"] in ("2", "3", "4", "5")
+
+
+def _voucher_order(order: dict[str, Any], tags: frozenset[str]) -> bool:
+    """A delivered Dutch private order with a voucher that leaves something to pay for its products."""
+    return _delivered(order) and {"nl_private", "discount"} <= tags and tags <= PLAIN_TAGS | {"discount"}
+
+
+def _business_order(order: dict[str, Any], tags: frozenset[str]) -> bool:
+    """A delivered order of a Dutch company with a VAT number, without peculiarities."""
+    return _delivered(order) and {"nl_company", "company_with_vat"} <= tags and tags <= BUSINESS_TAGS
+
+
 def _every_line(order: dict[str, Any], details: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything: each line whole and the shipping."""
     return {"lines": [{"detail": d["id"]} for d in details], "shipping": True}
 
 
-# Tag → which order fits (first by id) → the slip's spec for it.
-SLIP_PLAN: tuple[tuple[str, Callable[[dict[str, Any], frozenset[str]], bool], Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]]], ...] = (
+def _one(details: list[dict[str, Any]], index: int = 0) -> dict[str, Any]:
+    """One item of a line."""
+    return {"detail": details[index]["id"], "quantity": 1}
+
+
+def _quarter_of_an_item(order: dict[str, Any], details: list[dict[str, Any]]) -> dict[str, Any]:
+    """One item with a quarter of its price (with VAT) typed as the refund."""
+    return {"lines": [{**_one(details), "amount": str(cents(Decimal(details[0]["unit_price_tax_incl"]) / 4))}]}
+
+
+def _half_an_item_chosen(order: dict[str, Any], details: list[dict[str, Any]]) -> dict[str, Any]:
+    """One item given back, half its price (with VAT) chosen as the amount refunded."""
+    return {"lines": [_one(details)], "voucher_refund": 2, "chosen_amount": str(cents(Decimal(details[0]["unit_price_tax_incl"]) / 2))}
+
+
+def _round_total_differs(order: dict[str, Any], details: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Every line at PS_ROUND_TYPE 3, for an order where that rounds a tax rule's excl total a cent off its lines' sum."""
+    per_rule: dict[str, list[Decimal]] = defaultdict(list)
+    for detail in details:
+        per_rule[detail["id_tax_rules_group"]].append(Decimal(detail["total_price_tax_incl"]))
+    for rule, totals in per_rule.items():
+        rate = TAX_RATES.get(rule, ZERO)
+        if len(totals) > 1 and sum(excl_from_incl(t, rate, CENT) for t in totals) != excl_from_incl(sum(totals), rate, CENT):
+            return {"lines": [{"detail": d["id"]} for d in details], "round_type": 3}
+    return None
+
+
+BUSINESS_TAGS = frozenset({"nl_company", "company_with_vat", "repeat_customer", "free_shipping", "mixed_rates", "delivery_differs"})
+TAX_RATES = {str(tax.id): tax.rate for tax in TAXES}
+BUSINESS_SLIPS = frozenset({"slip_b2b"})  # their customer moves to the business group (prices without VAT) first
+# Tag → which order fits (first by id) → the slip's spec for it (None: try the next order that fits).
+SlipSpec = Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any] | None]
+SLIP_PLAN: tuple[tuple[str, Callable[[dict[str, Any], frozenset[str]], bool], SlipSpec], ...] = (
     ("slip_full", _shipped_for_a_fee, _every_line),
-    ("slip_lines", _several_lines, lambda o, d: {"lines": [{"detail": d[-1]["id"], "quantity": 1}]}),
+    ("slip_lines", _several_lines, lambda o, d: {"lines": [_one(d, -1)]}),
     ("slip_shipping", _shipped_for_a_fee, lambda o, d: {"shipping": True}),
-    ("slip_amount", _several_lines, lambda o, d: {"amount_incl": "5.00"}),
-    ("slip_oss", lambda o, t: "oss_de" in t and o["current_state"] in ("2", "3", "4", "5"), lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}], "shipping": True}),
+    ("slip_oss", lambda o, t: "oss_de" in t and _paid(o), lambda o, d: {"lines": [_one(d)], "shipping": True}),
     ("slip_order_unbooked", lambda o, t: o["current_state"] == "7" and t <= PLAIN_TAGS, _every_line),
-    ("slip_order_refused", lambda o, t: "unmapped_fr" in t and o["current_state"] in ("2", "3", "4", "5"), lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}]}),
-    ("slip_cent_mismatch", _plain_nl, lambda o, d: {"lines": [{"detail": d[0]["id"], "quantity": 1}], "total_adjustment": "0.01"}),
+    ("slip_order_refused", lambda o, t: "unmapped_fr" in t and _paid(o), lambda o, d: {"lines": [_one(d)]}),
+    ("slip_cent_mismatch", _plain_nl, lambda o, d: {"lines": [_one(d)], "total_adjustment": "0.01"}),
+    ("slip_partial_amount", _plain_nl, _quarter_of_an_item),
+    ("slip_voucher", _voucher_order, lambda o, d: {"lines": [{"detail": x["id"]} for x in d], "voucher_refund": 1}),
+    ("slip_chosen_amount", _plain_nl, _half_an_item_chosen),
+    ("slip_b2b", _business_order, lambda o, d: {"lines": [_one(d)], "shipping": True}),
+    ("slip_round_total", _plain_nl, _round_total_differs),
 )
 
 

@@ -2,7 +2,8 @@
 
 An order spec (``ShopState.create_order``, ``POST /__sandbox__/orders``) is a dict:
 
-- ``customer``: an existing id, ``{"id": N}``, or new fields ``{"email", "firstname", "lastname", "company"}``;
+- ``customer``: an existing id, ``{"id": N}``, or new fields ``{"email", "firstname", "lastname", "company", "group"}``
+  (``group``: the default group, 3 Customer unless told; 4 Business shows prices without VAT);
 - ``address`` / ``delivery_address``: an id of the customer's, ``{"id": N}``, a country code (``"DE"``), or new
   fields ``{"country": "NL", "company", "vat_number", "address1", "address2", "postcode", "city", "phone",
   "firstname", "lastname"}`` (default: the customer's first live address; delivery defaults to the invoice address);
@@ -17,14 +18,51 @@ An order spec (``ShopState.create_order``, ``POST /__sandbox__/orders``) is a di
 - ``payments``: ``[{"amount", "payment_method", "transaction_id", "date_add"}]``; absent → one full payment in a paid state;
 - ``tags``: labels kept in :attr:`ShopState.tags` (not shown by the webservice).
 
-A credit slip spec (``ShopState.create_slip``, ``POST /__sandbox__/order_slips``) refunds part or all of an order:
+A credit slip spec (``ShopState.create_slip``, ``POST /__sandbox__/order_slips``) is what a merchant enters in the
+back office's refund form; the slip is written the way PrestaShop 1.7.7+ writes it (``OrderRefundCalculator::
+computeOrderRefund``, then ``OrderSlipCreator::createOrderSlip``, then ``OrderRefundUpdater`` on the order's lines):
 
 - ``order``: the order's id;
-- ``lines``: ``[{"detail": id_order_detail, "quantity": N}]`` (quantity defaults to what is left to refund);
-- ``shipping``: ``true`` for the order's whole shipping, or ``shipping_incl`` for part of it (at the carrier's rate);
-- ``amount_incl``: a partial refund without lines (an amount only), its VAT spread over the order's rates;
-- ``total_adjustment``: added to the slip's products total (a deliberate mismatch with its lines);
-- ``date_add`` (default now), ``tags`` (kept in :attr:`ShopState.slip_tags`).
+- ``lines``: ``[{"detail": id_order_detail, "quantity": q, "amount": a}]``; ``quantity`` defaults to what is left to
+  refund (ordered − refunded − returned); ``amount`` is the refund the merchant typed (a partial refund), in the
+  customer's display unit (with VAT for a group showing prices with tax, without for one showing them without), capped at
+  q × the unit price; without it the line's q × unit price (a standard refund or a return);
+- ``shipping``: ``true`` (what is left of the order's shipping) or an amount typed in the display unit; capped at the
+  order's shipping (with VAT, or without for a tax-excluded customer) minus ``total_shipping_tax_incl`` of the order's
+  earlier slips (PrestaShop subtracts the earlier slips' amount with VAT even from a shipping cost without);
+- ``voucher_refund``: 0 (default) the products' prices, 1 the products' prices minus the order's ``total_discounts``, 2 a
+  specific amount ``chosen_amount`` (VoucherRefundType);
+- ``date_add`` (default now), ``tags`` (kept in :attr:`ShopState.slip_tags`);
+- ``round_type``: the shop's PS_ROUND_TYPE when the slip was made (default: the ``configurations`` record now);
+- ``total_adjustment``: NOT something PrestaShop writes: added to the slip's ``total_products_tax_incl`` (and to
+  ``amount`` where that is the products' total with VAT), a hand-edited slip to test its refusal;
+- ``legacy_partial: true``: the shape of ``OrderSlip::createPartialOrderSlip`` (PrestaShop 1.5/1.6's partial refund),
+  never written by 1.7.7+: ``partial`` 1, ``shipping_cost`` 0 and every total 0; ``amount`` = the lines' refunds as typed
+  (default q × unit price with VAT), ``shipping_cost_amount`` = the shipping refund with VAT; per line
+  ``amount_tax_incl`` = the refund (capped at the line's total with VAT minus what earlier slips gave back) and
+  ``amount_tax_excl`` = that / (1 + rate) unrounded; the line's ``product_quantity_refunded`` becomes q when larger.
+
+The slip (PrestaShop's rules; money rounded half up to the cent, the euro's precision; stored to six decimals):
+
+- The customer's default group decides: ``price_display_method`` 0 (with VAT; PrestaShop's groups 1-3) refunds
+  amounts with VAT, the slip made with ``add_tax`` false; 1 (group 4, business) refunds amounts without VAT, ``add_tax``
+  true. Each line's refund is ``price`` × q with ``price`` = refund / q.
+- ``add_tax`` false: ``total_products_tax_incl`` = the lines' refunds unrounded; per line ``amount_tax_incl`` =
+  round(refund) and ``amount_tax_excl`` by PS_ROUND_TYPE: 1 item round(price / (1 + rate)) × q, 2 line and 3 total
+  round(price × q / (1 + rate)); ``total_products_tax_excl`` = per tax rule the lines' ``amount_tax_excl`` summed (1, 2)
+  or round(the rule's refunds / (1 + rate)) (3: may be a cent off the lines' sum). ``add_tax`` true: the mirror image
+  (``total_products_tax_excl`` unrounded, ``amount_tax_excl`` = round(refund), the incl amounts × (1 + rate)).
+- Shipping s > 0: ``shipping_cost`` 1; with VAT ``total_shipping_tax_incl`` = s, ``_excl`` = round(s / (1 + carrier
+  rate)); without, ``_excl`` = s, ``_incl`` = round(s × (1 + rate)); ``shipping_cost_amount`` = ``total_shipping_tax_incl``.
+- Voucher 1 (the order has a discount): the discount with VAT comes off ``total_products_tax_excl`` (``add_tax`` false)
+  or ``total_products_tax_incl`` (true). ``amount`` = the chosen amount (voucher 2), else ``total_products_tax_incl``
+  (``add_tax`` false) or ``total_products_tax_excl`` (true), the voucher not deducted.
+- ``order_slip_type``: 1 when a voucher was deducted; 2 for a chosen amount or whenever shipping is refunded (so 2 alone
+  does not mean "amount chosen"); else 0. ``partial`` is always 0.
+- The order's lines: ``product_quantity_refunded`` += q, ``total_refunded_tax_incl/excl`` += round(refund) and
+  round(refund ∓ VAT) at the line's rate (not the slip line's rounding).
+- Refused (ValueError), as PrestaShop refuses: a line not of the order, a quantity of 0 or over what is left, a typed
+  amount ≤ 0, nothing to refund (the refund − voucher, or the chosen amount, + shipping ≤ 0).
 
 Amounts are strings, ints or Decimals (never floats). Dates are shop-local ``YYYY-MM-DD HH:MM:SS``.
 """
@@ -42,18 +80,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.appkit import RequestStats
-from sandbox.money import CENT, MICRO, ZERO, cents, excl_from_incl, incl_from_excl, ps_amount, ps_rate, to_decimal
+from sandbox.money import CENT, HUNDRED, MICRO, ZERO, cents, excl_from_incl, incl_from_excl, ps_amount, ps_rate, to_decimal
 from sandbox.shop_reference import (
     COUNTRY_IDS,
+    CUSTOMER_GROUP,
     EUR_ID,
     LANGUAGE_ID,
     PAID_STATES,
     PAYMENT_MODULES,
+    PRICE_DISPLAY_TAX_INCL,
     SHOP_TIMEZONE,
     UNSET_DATE,
     configuration_records,
     country_records,
     currency_records,
+    group_records,
     order_state_records,
     tax_records,
 )
@@ -73,6 +114,7 @@ RESOURCES = (
     "configurations",
     "products",
     "order_slip",
+    "groups",
 )
 SINGULAR = {
     "orders": "order",
@@ -87,6 +129,7 @@ SINGULAR = {
     "configurations": "configuration",
     "products": "product",
     "order_slip": "order_slip",
+    "groups": "group",
 }
 # Resource → the key of its list answer, where PrestaShop names it otherwise (OrderSlip's objectsNodeName).
 LIST_KEYS = {"order_slip": "order_slips"}
@@ -107,6 +150,15 @@ ADDRESS_TEXT = (
     "phone_mobile",
 )
 ZONE = ZoneInfo(SHOP_TIMEZONE)
+# Order::ROUND_ITEM, ROUND_LINE, ROUND_TOTAL (PS_ROUND_TYPE) and VoucherRefundType.
+ROUND_ITEM, ROUND_LINE, ROUND_TOTAL = 1, 2, 3
+VOUCHER_STANDARD, VOUCHER_EXCLUDED, VOUCHER_CHOSEN = 0, 1, 2
+SLIP_KEYS = frozenset(
+    (
+        "order", "lines", "shipping", "voucher_refund", "chosen_amount", "date_add", "tags",  # the refund form's
+        "round_type", "total_adjustment", "legacy_partial",  # the sandbox's knobs
+    )
+)  # fmt: skip
 
 
 def shop_now() -> dt.datetime:
@@ -272,6 +324,99 @@ def _checked_key(key: str) -> str:
     return key
 
 
+def _remove_taxes(amount: Decimal, rate: Decimal) -> Decimal:
+    """TaxCalculator::removeTaxes, unrounded."""
+    return amount * HUNDRED / (HUNDRED + rate)
+
+
+def _add_taxes(amount: Decimal, rate: Decimal) -> Decimal:
+    """TaxCalculator::addTaxes, unrounded."""
+    return amount * (HUNDRED + rate) / HUNDRED
+
+
+@dataclass(frozen=True)
+class _LineRefund:
+    """One refunded line: the stored order_details record, q, the refund in the display unit, its rate and tax rule."""
+
+    detail: dict[str, Any]
+    quantity: int
+    amount: Decimal
+    rate: Decimal
+    tax_rules_group: str
+
+
+@dataclass
+class _SlipAmounts:
+    """A slip's amounts before they are stored; ``lines`` holds (amount_tax_incl, amount_tax_excl) per refunded line."""
+
+    products_excl: Decimal
+    products_incl: Decimal
+    shipping_excl: Decimal
+    shipping_incl: Decimal
+    amount: Decimal
+    slip_type: int
+    lines: list[tuple[Decimal, Decimal]]
+
+
+def _slip_amounts(
+    refunds: list[_LineRefund],
+    shipping: Decimal,
+    carrier_rate: Decimal,
+    voucher: Decimal,
+    chosen: bool,
+    add_tax: bool,
+    round_type: int,
+    rule_rate: Callable[[str], Decimal],
+) -> _SlipAmounts:
+    """OrderSlipCreator::createOrderSlip's arithmetic. ``add_tax``: the refunds are without VAT (a tax-excluded group)."""
+    convert = _add_taxes if add_tax else _remove_taxes
+    refunded = ZERO  # the display unit's products total, unrounded
+    per_rule: dict[str, Decimal] = {}
+    lines = []
+    for refund in refunds:
+        price = refund.amount / refund.quantity
+        refunded += refund.amount
+        if round_type == ROUND_ITEM:
+            other = cents(convert(price, refund.rate)) * refund.quantity
+        else:
+            other = cents(convert(price, refund.rate) * refund.quantity)
+        summed = refund.amount if round_type == ROUND_TOTAL else other
+        per_rule[refund.tax_rules_group] = per_rule.get(refund.tax_rules_group, ZERO) + summed
+        same = cents(refund.amount)
+        lines.append((other, same) if add_tax else (same, other))
+    if round_type == ROUND_TOTAL:
+        converted = sum((cents(convert(total, rule_rate(rule))) for rule, total in per_rule.items()), ZERO)
+    else:
+        converted = sum(per_rule.values(), ZERO)
+    deducted = voucher if voucher and not chosen else ZERO
+    if shipping > 0:
+        shipping_other = cents(convert(shipping, carrier_rate))
+        shipping_excl, shipping_incl = (shipping, shipping_other) if add_tax else (shipping_other, shipping)
+    else:
+        shipping_excl = shipping_incl = ZERO
+    if add_tax:
+        products_excl, products_incl = refunded, converted - deducted
+        amount = voucher if chosen else products_excl
+    else:
+        products_excl, products_incl = converted - deducted, refunded
+        amount = voucher if chosen else products_incl
+    slip_type = VOUCHER_EXCLUDED if deducted else VOUCHER_STANDARD
+    if (voucher and chosen) or shipping_incl > 0:
+        slip_type = VOUCHER_CHOSEN
+    return _SlipAmounts(products_excl, products_incl, shipping_excl, shipping_incl, amount, slip_type, lines)
+
+
+def _slip_detail(slip_id: int, detail_id: int, quantity: int, incl: Decimal, excl: Decimal) -> dict[str, str]:
+    """One order_slip_details row as getWsOrderSlipDetails selects it ("id_order_slip as id")."""
+    return {
+        "id": str(slip_id),
+        "id_order_detail": str(detail_id),
+        "product_quantity": str(quantity),
+        "amount_tax_excl": ps_amount(excl),
+        "amount_tax_incl": ps_amount(incl),
+    }
+
+
 class ShopState:
     """Everything the emulated shop holds, its webservice keys and request counts; thread-safe."""
 
@@ -296,6 +441,7 @@ class ShopState:
             ("order_states", order_state_records()),
             ("currencies", currency_records()),
             ("configurations", configuration_records(install_date)),
+            ("groups", group_records(install_date)),
         ):
             self._tables[resource] = {record["id"]: record for record in records}
 
@@ -319,6 +465,26 @@ class ShopState:
                 return None
             allowed = self.keys[key]
             return allowed is None or resource in allowed
+
+    # ---- settings ------------------------------------------------------------------------------
+
+    def configuration(self, name: str) -> str | None:
+        """A setting's value (``configurations`` by name), or None."""
+        with self.lock:
+            return next((c["value"] for c in self._tables["configurations"].values() if c["name"] == name), None)
+
+    def set_configuration(self, name: str, value: Any, date_upd: str | dt.datetime | None = None) -> dict[str, Any]:
+        """Change a setting (KeyError when the shop has no such setting); PS_ROUND_TYPE must be 1, 2 or 3."""
+        text = str(value)
+        if name == "PS_ROUND_TYPE" and text not in ("1", "2", "3"):
+            raise ValueError("PS_ROUND_TYPE is 1 (round each item), 2 (each line) or 3 (the total)")
+        with self.lock:
+            record = next((c for c in self._tables["configurations"].values() if c["name"] == name), None)
+            if record is None:
+                raise KeyError(f"no configuration {name}")
+            record["value"] = text
+            record["date_upd"] = shop_time(date_upd, self.clock())
+            return clone(record)
 
     # ---- raw edits (bad-input tests) -----------------------------------------------------------
 
@@ -410,15 +576,22 @@ class ShopState:
         return max(self._tables[resource], default=0) + 1
 
     def add_customer(
-        self, email: str, firstname: str, lastname: str, company: str = "", date_add: str | dt.datetime | None = None
+        self,
+        email: str,
+        firstname: str,
+        lastname: str,
+        company: str = "",
+        date_add: str | dt.datetime | None = None,
+        group: int = CUSTOMER_GROUP,
     ) -> dict[str, Any]:
-        """Register a customer."""
+        """Register a customer in a default group (3 Customer; 4 Business sees prices without VAT)."""
         with self.lock:
+            self._check_group(group)
             customer_id = self._next_id("customers")
             when = shop_time(date_add, self.clock())
             record = {
                 "id": customer_id,
-                "id_default_group": "3",
+                "id_default_group": str(int(group)),
                 "id_lang": LANGUAGE_ID,
                 "id_gender": "0",
                 "lastname": lastname,
@@ -441,6 +614,22 @@ class ShopState:
             }
             self._tables["customers"][customer_id] = record
             return self._visible(record)
+
+    def _check_group(self, group: int) -> None:
+        """ValueError unless the group exists."""
+        if int(group) not in self._tables["groups"]:
+            raise ValueError(f"group {group} does not exist")
+
+    def set_customer_group(self, customer_id: int, group: int, date_upd: str | dt.datetime | None = None) -> dict[str, Any]:
+        """Move a customer to another default group (as the back office does; date_upd moves)."""
+        with self.lock:
+            customer = self._tables["customers"].get(int(customer_id))
+            if customer is None:
+                raise KeyError(f"no customer {customer_id}")
+            self._check_group(group)
+            customer["id_default_group"] = str(int(group))
+            customer["date_upd"] = shop_time(date_upd, self.clock())
+            return self._visible(customer)
 
     def add_address(
         self, customer_id: int, country: str, *, date_add: str | dt.datetime | None = None, deleted: bool = False, **fields: Any
@@ -496,7 +685,8 @@ class ShopState:
         """The order's customer: an id, {"id": N}, or the fields of a new one."""
         if isinstance(ref, Mapping) and "id" not in ref:
             return self.add_customer(
-                str(ref["email"]), str(ref.get("firstname", "")), str(ref.get("lastname", "")), str(ref.get("company", ""))
+                str(ref["email"]), str(ref.get("firstname", "")), str(ref.get("lastname", "")), str(ref.get("company", "")),
+                group=int(ref.get("group", CUSTOMER_GROUP)),
             )
         customer_id = int(ref["id"] if isinstance(ref, Mapping) else ref)
         if customer_id not in self._tables["customers"]:
@@ -791,103 +981,199 @@ class ShopState:
         taxes = detail.get("associations", {}).get("taxes") or []
         return Decimal(self._tables["taxes"][int(taxes[0]["id"])]["rate"]) if taxes else ZERO
 
-    def _slip_lines(self, order_id: int, wanted: Iterable[Mapping[str, Any]]) -> list[tuple[dict[str, Any], int, Decimal, Decimal]]:
-        """(detail, quantity, amount incl, amount excl) per refunded line; ValueError for a line not of the order or over-refunded."""
-        details = {d["id"]: d for d in self._tables["order_details"].values() if d["id_order"] == str(order_id)}
-        rows = []
+    def _rule_rate(self, tax_rules_group: str) -> Decimal:
+        """The rate a tax rule applies now (TaxManagerFactory for the invoice address): 0 for rule 0 (no tax)."""
+        tax = self._tables["taxes"].get(int(tax_rules_group))
+        return Decimal(tax["rate"]) if tax is not None else ZERO
+
+    def _tax_included(self, order: dict[str, Any]) -> bool:
+        """OrderRefundCalculator::isTaxIncludedInOrder: the customer's default group shows prices with VAT (PS_TAX_INC)."""
+        customer = self._tables["customers"].get(int(order["id_customer"]))
+        group = self._tables["groups"].get(int(customer["id_default_group"])) if customer else None
+        return int(group["price_display_method"]) == PRICE_DISPLAY_TAX_INCL if group else True
+
+    def _round_type(self, spec: Mapping[str, Any]) -> int:
+        """The spec's round_type, else the shop's PS_ROUND_TYPE."""
+        value = spec.get("round_type", self.configuration("PS_ROUND_TYPE") or ROUND_LINE)
+        if str(value) not in ("1", "2", "3"):
+            raise ValueError(f"round_type {value!r}: PS_ROUND_TYPE is 1, 2 or 3")
+        return int(value)
+
+    def _order_lines(self, order_id: int) -> dict[int, dict[str, Any]]:
+        """The order's lines by id (the stored records)."""
+        return {d["id"]: d for d in self._tables["order_details"].values() if d["id_order"] == str(order_id)}
+
+    def _line_refunds(self, order_id: int, wanted: Iterable[Mapping[str, Any]], tax_incl: bool) -> list[_LineRefund]:
+        """OrderRefundCalculator::flattenCheckedProductRefunds: each line's quantity and refund in the display unit."""
+        details = self._order_lines(order_id)
+        refunds: list[_LineRefund] = []
         for line in wanted:
             detail = details.get(int(line["detail"]))
             if detail is None:
                 raise ValueError(f"order detail {line['detail']} is not a line of order {order_id}")
-            left = int(detail["product_quantity"]) - int(detail["product_quantity_refunded"])
+            if any(r.detail is detail for r in refunds):
+                raise ValueError(f"order detail {detail['id']} is in the slip twice")
+            left = int(detail["product_quantity"]) - int(detail["product_quantity_refunded"]) - int(detail["product_quantity_return"])
             quantity = int(line.get("quantity", left))
             if not 0 < quantity <= left:
                 raise ValueError(f"order detail {detail['id']}: {quantity} to refund, {left} left")
-            incl = cents(Decimal(detail["unit_price_tax_incl"]) * quantity)
-            excl = cents(Decimal(detail["unit_price_tax_excl"]) * quantity)
-            rows.append((detail, quantity, incl, excl))
-        return rows
+            most = Decimal(detail["unit_price_tax_incl" if tax_incl else "unit_price_tax_excl"]) * quantity
+            if line.get("amount") is None:
+                amount = most
+            else:
+                typed = to_decimal(line["amount"])
+                if typed <= 0:
+                    raise ValueError(f"order detail {detail['id']}: a refund amount must be more than 0, not {typed}")
+                amount = min(typed, most)
+            refunds.append(_LineRefund(detail, quantity, amount, self._detail_rate(detail), detail["id_tax_rules_group"]))
+        return refunds
 
-    def _amount_excl(self, order_id: int, amount_incl: Decimal) -> Decimal:
-        """An amount-only refund without VAT: spread over the order's lines in proportion to their totals incl."""
-        details = [d for d in self._tables["order_details"].values() if d["id_order"] == str(order_id)]
-        products_incl = sum((Decimal(d["total_price_tax_incl"]) for d in details), ZERO)
-        if products_incl == 0:
-            return amount_incl
-        excl = sum(
-            (amount_incl * Decimal(d["total_price_tax_incl"]) / products_incl * 100 / (100 + self._detail_rate(d)) for d in details), ZERO
+    def _shipping_left(self, order: dict[str, Any], tax_incl: bool) -> Decimal:
+        """The most shipping a refund may give back: the order's (in the display unit) minus the earlier slips'
+        total_shipping_tax_incl (OrderSlip::getShippingSlipResume, with VAT whatever the unit)."""
+        earlier = sum(
+            (Decimal(s["total_shipping_tax_incl"]) for s in self._tables["order_slip"].values() if s["id_order"] == str(order["id"])), ZERO
         )
-        return cents(excl)
+        return Decimal(order["total_shipping_tax_incl" if tax_incl else "total_shipping_tax_excl"]) - earlier
 
     def create_slip(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        """A credit slip on an order (see the module docstring), the refunded quantities noted on its lines; returns the slip."""
+        """A credit slip on an order as PrestaShop writes it (see the module docstring); returns the slip."""
+        unknown = sorted(set(spec) - SLIP_KEYS)
+        if unknown:
+            raise ValueError(f"unknown credit slip field(s): {', '.join(unknown)}")
         with self.lock:
             order = self._tables["orders"].get(int(spec["order"]))
             if order is None:
                 raise KeyError(f"no order {spec['order']}")
-            rows = self._slip_lines(order["id"], spec.get("lines", ()))
-            amount_only = spec.get("amount_incl") is not None
-            if amount_only and rows:
-                raise ValueError("a slip refunds lines or an amount, not both")
-            if amount_only:
-                products_incl = cents(to_decimal(spec["amount_incl"]))
-                products_excl = self._amount_excl(order["id"], products_incl)
-            else:
-                products_incl = sum((incl for _, _, incl, _ in rows), ZERO)
-                products_excl = sum((excl for _, _, _, excl in rows), ZERO)
-            if spec.get("shipping") is True:
-                shipping_incl, shipping_excl = Decimal(order["total_shipping_tax_incl"]), Decimal(order["total_shipping_tax_excl"])
-            else:
-                shipping_incl = cents(to_decimal(spec.get("shipping_incl", "0")))
-                shipping_excl = excl_from_incl(shipping_incl, Decimal(order["carrier_tax_rate"]), CENT)
-            if products_incl <= 0 and shipping_incl <= 0:
-                raise ValueError("a slip refunds at least one line, an amount or shipping")
-            products_incl += to_decimal(spec.get("total_adjustment", "0"))
-            lines = [d for d in self._tables["order_details"].values() if d["id_order"] == str(order["id"])]
-            whole = (  # everything at once: PrestaShop's standard refund, not a partial one
-                not amount_only
-                and shipping_incl == Decimal(order["total_shipping_tax_incl"])
-                and all(d["product_quantity_refunded"] == "0" for d in lines)
-                and sum(q for _, q, _, _ in rows) == sum(int(d["product_quantity"]) for d in lines)
-            )
-            slip_id = self._next_id("order_slip")
-            when = shop_time(spec.get("date_add"), self.clock())
-            record = {
-                "id": slip_id,
-                "id_customer": order["id_customer"],
-                "id_order": str(order["id"]),
-                "conversion_rate": "1.000000",
-                "total_products_tax_excl": ps_amount(products_excl),
-                "total_products_tax_incl": ps_amount(products_incl),
-                "total_shipping_tax_excl": ps_amount(shipping_excl),
-                "total_shipping_tax_incl": ps_amount(shipping_incl),
-                "amount": ps_amount(products_incl),
-                "shipping_cost": "1" if shipping_incl else "0",
-                "shipping_cost_amount": ps_amount(shipping_incl),
-                "partial": "0" if whole else "1",
-                "date_add": when,
-                "date_upd": when,
-                "order_slip_type": "0",
-                "associations": {
-                    "order_slip_details": [
-                        {  # getWsOrderSlipDetails: "id_order_slip as id"
-                            "id": str(slip_id),
-                            "id_order_detail": str(detail["id"]),
-                            "product_quantity": str(quantity),
-                            "amount_tax_excl": ps_amount(excl),
-                            "amount_tax_incl": ps_amount(incl),
-                        }
-                        for detail, quantity, incl, excl in rows
-                    ]
-                },
-            }
-            for detail, quantity, incl, excl in rows:
-                detail["product_quantity_refunded"] = str(int(detail["product_quantity_refunded"]) + quantity)
-                detail["total_refunded_tax_incl"] = ps_amount(Decimal(detail["total_refunded_tax_incl"]) + incl)
-                detail["total_refunded_tax_excl"] = ps_amount(Decimal(detail["total_refunded_tax_excl"]) + excl)
-            self._tables["order_slip"][slip_id] = record
-            self.slip_tags[slip_id] = frozenset(spec.get("tags", ()))
-            return clone(record)
+            if spec.get("legacy_partial"):
+                return self._legacy_partial_slip(order, spec)
+            tax_incl = self._tax_included(order)
+            refunds = self._line_refunds(order["id"], spec.get("lines", ()), tax_incl)
+            voucher, chosen = self._voucher(order, spec)
+            refunded = sum((r.amount for r in refunds), ZERO)
+            refunded = voucher if chosen else refunded - voucher
+            shipping = self._shipping_refund(spec.get("shipping"), order)
+            if shipping > 0:
+                shipping = min(shipping, self._shipping_left(order, tax_incl))
+                refunded += shipping
+            if refunded <= 0:  # NO_REFUNDS (no line), then OrderSlipCreator's INVALID_AMOUNT
+                raise ValueError(f"nothing to refund: the refund comes to {refunded}")
+            carrier_rate, round_type = Decimal(order["carrier_tax_rate"]), self._round_type(spec)
+            slip = _slip_amounts(refunds, shipping, carrier_rate, voucher, chosen, not tax_incl, round_type, self._rule_rate)
+            adjustment = to_decimal(spec.get("total_adjustment", "0"))
+            slip.products_incl += adjustment
+            if tax_incl and not chosen:
+                slip.amount += adjustment
+            record = self._slip_record(order, spec, slip, partial=False)
+            for refund, (incl, excl) in zip(refunds, slip.lines, strict=True):
+                detail = refund.detail
+                if tax_incl:
+                    refunded_incl, refunded_excl = cents(refund.amount), cents(_remove_taxes(refund.amount, refund.rate))
+                else:
+                    refunded_incl, refunded_excl = cents(_add_taxes(refund.amount, refund.rate)), cents(refund.amount)
+                detail["product_quantity_refunded"] = str(int(detail["product_quantity_refunded"]) + refund.quantity)
+                detail["total_refunded_tax_incl"] = ps_amount(Decimal(detail["total_refunded_tax_incl"]) + refunded_incl)
+                detail["total_refunded_tax_excl"] = ps_amount(Decimal(detail["total_refunded_tax_excl"]) + refunded_excl)
+                record["associations"]["order_slip_details"].append(_slip_detail(record["id"], detail["id"], refund.quantity, incl, excl))
+            return self._store_slip(record, spec)
+
+    @staticmethod
+    def _voucher(order: dict[str, Any], spec: Mapping[str, Any]) -> tuple[Decimal, bool]:
+        """The voucher amount and whether it was chosen (VoucherRefundType 0, 1: the order's discounts, 2: chosen)."""
+        kind = int(spec.get("voucher_refund", VOUCHER_STANDARD))
+        chosen = spec.get("chosen_amount")
+        if kind not in (VOUCHER_STANDARD, VOUCHER_EXCLUDED, VOUCHER_CHOSEN):
+            raise ValueError(f"voucher_refund {kind}: 0 (products), 1 (products minus the voucher) or 2 (a chosen amount)")
+        if (chosen is not None) != (kind == VOUCHER_CHOSEN):
+            raise ValueError("chosen_amount goes with voucher_refund 2, and only with it")
+        if kind == VOUCHER_EXCLUDED:
+            return Decimal(order["total_discounts"]), False
+        if kind == VOUCHER_CHOSEN:
+            return to_decimal(chosen), True
+        return ZERO, False
+
+    @staticmethod
+    def _shipping_refund(value: Any, order: dict[str, Any]) -> Decimal:
+        """The shipping asked for: true → the order's shipping with VAT (a standard refund's; capped later), else typed."""
+        if value is None or value is False:
+            return ZERO
+        if value is True:
+            return Decimal(order["total_shipping_tax_incl"])
+        amount = to_decimal(value)
+        if amount < 0:
+            raise ValueError(f"a shipping refund cannot be negative: {amount}")
+        return amount
+
+    def _legacy_partial_slip(self, order: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+        """OrderSlip::createPartialOrderSlip + addPartialSlipDetail (PrestaShop 1.5/1.6), see the module docstring."""
+        details = self._order_lines(order["id"])
+        resume = self._slip_resume(order["id"])
+        amount, rows = ZERO, []
+        for line in spec.get("lines", ()):
+            detail = details.get(int(line["detail"]))
+            if detail is None:
+                raise ValueError(f"order detail {line['detail']} is not a line of order {order['id']}")
+            slipped_quantity, slipped_incl = resume.get(detail["id"], (0, ZERO))
+            quantity = int(line.get("quantity", int(detail["product_quantity"]) - slipped_quantity))
+            typed = Decimal(detail["unit_price_tax_incl"]) * quantity if line.get("amount") is None else to_decimal(line["amount"])
+            amount += typed
+            refund = min(typed, Decimal(detail["total_price_tax_incl"]) - slipped_incl)
+            if refund == 0:
+                continue
+            quantity = min(quantity, int(detail["product_quantity"]) - slipped_quantity)
+            rows.append((detail, quantity, refund, refund * HUNDRED / (HUNDRED + self._detail_rate(detail))))
+        value = spec.get("shipping")
+        shipping = Decimal(order["total_shipping_tax_incl"]) if value is True else self._shipping_refund(value, order)
+        if amount == 0 and shipping == 0:
+            raise ValueError("nothing to refund: enter a quantity or an amount")
+        slip = _SlipAmounts(ZERO, ZERO, ZERO, ZERO, amount + to_decimal(spec.get("total_adjustment", "0")), 0, [])
+        record = self._slip_record(order, spec, slip, partial=True)
+        record["shipping_cost_amount"] = ps_amount(shipping)
+        for detail, quantity, incl, excl in rows:
+            if quantity > int(detail["product_quantity_refunded"]):
+                detail["product_quantity_refunded"] = str(quantity)
+            record["associations"]["order_slip_details"].append(_slip_detail(record["id"], detail["id"], quantity, incl, excl))
+        return self._store_slip(record, spec)
+
+    def _slip_resume(self, order_id: int) -> dict[int, tuple[int, Decimal]]:
+        """OrderSlip::getProductSlipResume per line of an order: quantity and amount_tax_incl of its earlier slips."""
+        resume: dict[int, tuple[int, Decimal]] = {}
+        for slip in self._tables["order_slip"].values():
+            if slip["id_order"] != str(order_id):
+                continue
+            for row in slip["associations"]["order_slip_details"]:
+                quantity, incl = resume.get(int(row["id_order_detail"]), (0, ZERO))
+                resume[int(row["id_order_detail"])] = (quantity + int(row["product_quantity"]), incl + Decimal(row["amount_tax_incl"]))
+        return resume
+
+    def _slip_record(self, order: dict[str, Any], spec: Mapping[str, Any], slip: _SlipAmounts, partial: bool) -> dict[str, Any]:
+        """The order_slip record (its lines added by the caller)."""
+        slip_id = self._next_id("order_slip")
+        when = shop_time(spec.get("date_add"), self.clock())
+        return {
+            "id": slip_id,
+            "id_customer": order["id_customer"],
+            "id_order": str(order["id"]),
+            "conversion_rate": "1.000000",
+            "total_products_tax_excl": ps_amount(slip.products_excl),
+            "total_products_tax_incl": ps_amount(slip.products_incl),
+            "total_shipping_tax_excl": ps_amount(slip.shipping_excl),
+            "total_shipping_tax_incl": ps_amount(slip.shipping_incl),
+            "amount": ps_amount(slip.amount),
+            "shipping_cost": "1" if slip.shipping_incl > 0 else "0",
+            "shipping_cost_amount": ps_amount(slip.shipping_incl),
+            "partial": "1" if partial else "0",
+            "date_add": when,
+            "date_upd": when,
+            "order_slip_type": str(slip.slip_type),
+            "associations": {"order_slip_details": []},
+        }
+
+    def _store_slip(self, record: dict[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Keep a new slip and its tags; a copy of it."""
+        self._tables["order_slip"][record["id"]] = record
+        self.slip_tags[record["id"]] = frozenset(spec.get("tags", ()))
+        return clone(record)
 
     def tagged_slips(self, tag: str) -> list[int]:
         """Ids of the credit slips carrying a tag."""

@@ -1,6 +1,7 @@
-"""The emulated shop's reference data: countries, taxes, order states, currencies, payment modules and settings.
+"""The emulated shop's reference data: countries, taxes, order states, currencies, customer groups, payment modules and settings.
 
-Ids follow a default PrestaShop install (countries: 1 DE, 2 AT, 3 BE, 8 FR, 13 NL, 17 GB, 19 CH, 21 US, ...).
+Ids follow a default PrestaShop install (countries: 1 DE, 2 AT, 3 BE, 8 FR, 13 NL, 17 GB, 19 CH, 21 US, ...; groups:
+1 Visitor, 2 Guest, 3 Customer, as ``install-dev/data/xml/group.xml`` makes them, and this shop's own 4 Business).
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class Tax(NamedTuple):
     rate: Decimal
     name: str
     active: bool = True
+
+
+class Group(NamedTuple):
+    """A customer group: how its customers see prices (Group::PRICE_DISPLAY_METHOD_TAX_INCL 0, _TAX_EXCL 1)."""
+
+    id: int
+    name: str
+    price_display_method: int
 
 
 class OrderState(NamedTuple):
@@ -79,6 +88,18 @@ TAXES = (
     Tax(9, Decimal("6"), "TVA BE 6%", active=False),
 )
 
+# PrestaShop's three default groups show prices with tax (PS_TAX_INC); the shop added a group for business customers
+# that shows them without (PS_TAX_EXC), which makes the back office refund (and write credit slips) without tax.
+GROUPS = (
+    Group(1, "Visitor", 0),
+    Group(2, "Guest", 0),
+    Group(3, "Customer", 0),
+    Group(4, "Business", 1),
+)
+CUSTOMER_GROUP = 3  # PS_CUSTOMER_GROUP: a registered customer's default group
+BUSINESS_GROUP = 4
+PRICE_DISPLAY_TAX_INCL = 0  # PS_TAX_INC
+
 ORDER_STATES = (
     OrderState(1, "Awaiting check payment", False, False, "#34209E", "cheque"),
     OrderState(2, "Payment accepted", True, False, "#3498D8", "payment"),
@@ -106,9 +127,12 @@ CONFIGURATION = (
     ("PS_INVOICE_PREFIX", "#IN"),
     ("PS_DELIVERY_PREFIX", "#DE"),
     ("PS_SHOP_NAME", "Sandbox Theehuis"),
-    ("PS_ROUND_TYPE", "2"),
+    ("PS_ROUND_TYPE", "2"),  # install-dev/data/xml/configuration.xml: 2 = Order::ROUND_LINE (1 ROUND_ITEM, 3 ROUND_TOTAL)
     ("PS_PRICE_ROUND_MODE", "2"),
     ("PS_TAX", "1"),
+    ("PS_UNIDENTIFIED_GROUP", "1"),
+    ("PS_GUEST_GROUP", "2"),
+    ("PS_CUSTOMER_GROUP", str(CUSTOMER_GROUP)),
 )
 
 
@@ -170,6 +194,22 @@ def order_state_records() -> list[dict[str, Any]]:
             "template": _language(s.template),
         }
         for s in ORDER_STATES
+    ]
+
+
+def group_records(date: str) -> list[dict[str, Any]]:
+    """The groups resource (Group's fields; ``reduction`` is a decimal(5,2) column)."""
+    return [
+        {
+            "id": g.id,
+            "reduction": "0.00",
+            "price_display_method": str(g.price_display_method),
+            "show_prices": "1",
+            "date_add": date,
+            "date_upd": date,
+            "name": _language(g.name),
+        }
+        for g in GROUPS
     ]
 
 

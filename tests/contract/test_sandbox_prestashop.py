@@ -240,6 +240,47 @@ def test_configurations_by_name(sandbox: SandboxServers) -> None:
     assert value("PS_COUNTRY_DEFAULT") == "13"
     assert value("PS_INVOICE_PREFIX") == "#IN"
     assert value("PS_TIMEZONE") == "Europe/Amsterdam"
+    assert value("PS_ROUND_TYPE") == "2"  # install-dev/data/xml/configuration.xml: Order::ROUND_LINE
+    assert value("PS_CUSTOMER_GROUP") == "3"
+
+
+def test_groups_are_prestashops_three_and_a_business_group_without_vat(sandbox: SandboxServers) -> None:
+    groups = api(sandbox, "groups", display="full").json()["groups"]
+    assert [(g["id"], g["name"], g["price_display_method"]) for g in groups] == [
+        (1, [{"id": "1", "value": "Visitor"}], "0"), (2, [{"id": "1", "value": "Guest"}], "0"),
+        (3, [{"id": "1", "value": "Customer"}], "0"), (4, [{"id": "1", "value": "Business"}], "1"),
+    ]  # fmt: skip
+    assert all(set(g) == {"id", "reduction", "price_display_method", "show_prices", "date_add", "date_upd", "name"} for g in groups)
+    assert all(g["reduction"] == "0.00" and g["show_prices"] == "1" and DATE.match(g["date_upd"]) for g in groups)
+    assert ids(api(sandbox, "groups", **{"filter[id]": "[1|4]"}), "groups") == [1, 4]
+    assert api(sandbox, "groups", display="[id,price_display_method]", **{"filter[price_display_method]": "1"}).json() == {
+        "groups": [{"id": 4, "price_display_method": "1"}]
+    }
+    assert api(sandbox, "groups/4").json()["group"] == groups[3] and api(sandbox, "groups/9").status_code == 404
+    assert "groups" in api(sandbox, "").json()["api"]  # the demo key may read it
+    customers = api(sandbox, "customers", display="[id,id_default_group]").json()["customers"]
+    assert {c["id_default_group"] for c in customers} <= {"3", "4"}
+
+
+def test_admin_moves_a_customer_to_a_group_and_changes_a_setting(fresh: SandboxServers) -> None:
+    url = fresh.prestashop_url
+    moved = requests.put(f"{url}/__sandbox__/customers/1/group", json={"group": 4}, timeout=10)
+    assert moved.status_code == 200 and moved.json()["customer"]["id_default_group"] == "4"
+    assert api(fresh, "customers/1").json()["customer"]["id_default_group"] == "4"
+    assert requests.put(f"{url}/__sandbox__/customers/1/group", json={"group": 9}, timeout=10).status_code == 400
+    assert requests.put(f"{url}/__sandbox__/customers/99999/group", json={"group": 4}, timeout=10).status_code == 404
+    requests.put(f"{url}/__sandbox__/customers/1/group", json={"group": 3}, timeout=10)
+    changed = requests.put(f"{url}/__sandbox__/configurations/PS_ROUND_TYPE", json={"value": "3"}, timeout=10)
+    assert changed.status_code == 200 and changed.json()["configuration"]["value"] == "3"
+    assert fresh.shop.configuration("PS_ROUND_TYPE") == "3"
+    assert requests.put(f"{url}/__sandbox__/configurations/PS_ROUND_TYPE", json={"value": "4"}, timeout=10).status_code == 400
+    assert requests.put(f"{url}/__sandbox__/configurations/PS_NOPE", json={"value": "1"}, timeout=10).status_code == 404
+    requests.put(f"{url}/__sandbox__/configurations/PS_ROUND_TYPE", json={"value": "2"}, timeout=10)
+    made = requests.post(f"{url}/__sandbox__/orders", json={
+        "customer": {"email": "inkoop@bedrijf.example", "firstname": "Bea", "lastname": "Bos", "company": "Bos BV", "group": 4},
+        "address": "NL", "lines": [{"name": "Thee", "sku": "T", "unit_price_excl": "10.00"}],
+    }, timeout=10).json()["order"]  # fmt: skip
+    assert api(fresh, f"customers/{made['id_customer']}").json()["customer"]["id_default_group"] == "4"
 
 
 def test_order_payments_by_reference(sandbox: SandboxServers) -> None:

@@ -239,8 +239,8 @@ class PrestaShopHook(ApiHook):
         return self.by_ids("order_slip", "id_order", order_ids)
 
     def customers(self, ids: Iterable[int]) -> list[dict]:
-        """Customers by id."""
-        return self.by_ids("customers", "id", ids, display="[id,email,firstname,lastname,company]")
+        """Customers by id (their default group says which prices they see: how their credit slips read)."""
+        return self.by_ids("customers", "id", ids, display="[id,email,firstname,lastname,company,id_default_group]")
 
     def addresses_of_customers(self, customer_ids: Iterable[int]) -> list[dict]:
         """Every address of these customers (deleted ones too: an order may still point at one)."""
@@ -291,6 +291,22 @@ class PrestaShopHook(ApiHook):
                 return {}
 
         return self._cached("currencies", load)
+
+    def price_display(self) -> dict[int, str] | None:
+        """Customer group id → the prices its customers see, "incl" or "excl" VAT (``price_display_method`` 0 / 1:
+        how PrestaShop reads the amounts of their credit slips); None when the key may not read groups (cached)."""
+
+        def load() -> dict[int, str] | None:
+            try:
+                return {
+                    int(g["id"]): "excl" if str(g.get("price_display_method", "0")) == "1" else "incl"
+                    for page in self.pages("groups", display="[id,price_display_method]")
+                    for g in page
+                }
+            except PrestaShopPermissionError:
+                return None
+
+        return self._cached("groups", load)
 
     def configuration(self, name: str) -> str | None:
         """A shop setting such as PS_COUNTRY_DEFAULT (cached)."""

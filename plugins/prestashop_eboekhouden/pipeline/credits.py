@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
-from prestashop_eboekhouden.domain.credits import build_credit_plan, normalize_slip, order_detail_lines
+from prestashop_eboekhouden.domain.credits import Display, build_credit_plan, normalize_slip, order_detail_lines
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
@@ -142,6 +142,7 @@ def _plans(
     customer_ids = {str(o.get("id_customer")) for o in orders.values()}
     customers = {str(c.get("id")): c for c in shop.customers(customer_ids)}
     addresses = _index(shop.addresses_of_customers(customer_ids), "id_customer")
+    groups = shop.price_display()  # which prices each customer group sees: how the slip's amounts read
     plans = []
     for sid in slip_ids:
         row = order_rows[sid]
@@ -153,7 +154,8 @@ def _plans(
         try:
             order_details = list({str(d.get("id")): d for d in details.get(str(row["order_id"]), [])}.values())
             order = normalize_order(raw_order, order_details, customers.get(customer_id), addresses.get(customer_id, []), ctx, config.configured_rates())
-            plan = build_credit_plan(normalize_slip(raws[sid]), order, order_detail_lines(order_details, ctx), config, ctx, row.get("sales_number"))
+            display = _display(groups, customers.get(customer_id))
+            plan = build_credit_plan(normalize_slip(raws[sid]), order, order_detail_lines(order_details, ctx), config, ctx, row.get("sales_number"), display)
             booked_regime = (row.get("plan") or {}).get("regime")
             if booked_regime and booked_regime != plan.regime.value:
                 raise OrderProblem(f"Order was booked as {booked_regime}, its data now says {plan.regime.value}: book this credit by hand", "REGIME_CHANGED")
@@ -168,6 +170,13 @@ def _plans(
         data.update(total_incl=str(plan.total_incl), total_excl=str(plan.total_excl), relation_id=row.get("relation_id"), relation_code=row.get("relation_code"))
         plans.append(data)
     return plans
+
+
+def _display(groups: dict[int, str] | None, customer: dict | None) -> Display | None:
+    """The prices the customer's default group sees ("incl"/"excl" VAT); None when the shop does not say."""
+    group = str((customer or {}).get("id_default_group") or "")
+    seen = (groups or {}).get(int(group)) if group.isdigit() else None
+    return "excl" if seen == "excl" else "incl" if seen == "incl" else None
 
 
 class CreditBooker(SaleBooker):

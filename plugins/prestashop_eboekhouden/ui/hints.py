@@ -28,6 +28,11 @@ def fix_hint(code: str | None, reason: str | None) -> str:
         return f"Add {key} (vat_code and revenue_ledger) to the tenant file (Configuration tab), then Process the order again."
     if reason.startswith("ICP order"):
         return f"Check the customer's VAT number in VIES ({VIES}); correct it on the order's address in the shop, then Process the order again."
+    if code == "BY_HAND":
+        return (
+            "PrestaShop's credit slip does not say to the cent what the customer got back (see the reason): book this refund "
+            "by hand in e-Boekhouden, as a credit on the order's debtor, from the credit slip PDF in the shop."
+        )
     if code == "NOT_FOUND":
         return "The order no longer exists in the shop: nothing to book."
     if code == "TOO_OLD":
