@@ -175,10 +175,11 @@ class ViesState:
             self.member_states[country.upper()] = _Knob(fault, times, float(hang_seconds))
 
     def heal(self, country: str | None = None) -> None:
-        """A member state (or, with none given, every member state and the service) answers again."""
+        """A member state (or, with none given, every member state, the service and every number) answers again."""
         with self._lock:
             if country is None:
                 self.member_states.clear()
+                self.number_faults.clear()
                 self.service = _Knob()
             else:
                 self.member_states.pop(country.upper(), None)
