@@ -411,7 +411,7 @@ class Stack:
             conns[f"prestashop_{name}"] = {"conn_type": "http", "host": self.sandbox.prestashop_url, "password": PS_KEY}
             conns[f"eboekhouden_{name}"] = {"conn_type": "http", "host": self.sandbox.eboekhouden_url, "password": EB_TOKEN,
                                            "extra": json.dumps({"source": "PSEBSTACK"})}
-        conns["vies_default"] = {"conn_type": "vies", "host": self.sandbox.vies_url}  # ICP VAT numbers: the VIES emulator
+        conns["vies_default"] = {"conn_type": "http", "host": self.sandbox.vies_url}  # ICP VAT numbers: the VIES emulator
         path = self.base / "connections.json"
         path.write_text(json.dumps(conns))
         self.airflow("connections", "import", str(path))
