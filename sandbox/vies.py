@@ -118,6 +118,7 @@ class ViesState:
     def __init__(self, lookup: Callable[[str], Registration | None] | None = None, clock: Callable[[], dt.datetime] | None = None, seed: bool = True):
         self._lock = threading.Lock()
         self._released = threading.Event()
+        self._heals = 0  # a hanging request ends when its knob is healed
         self.lookup = lookup
         self.clock = clock or (lambda: dt.datetime.now(BRUSSELS))
         self.registry: dict[str, Registration] = {}
@@ -177,6 +178,7 @@ class ViesState:
     def heal(self, country: str | None = None) -> None:
         """A member state (or, with none given, every member state, the service and every number) answers again."""
         with self._lock:
+            self._heals += 1
             if country is None:
                 self.member_states.clear()
                 self.number_faults.clear()
@@ -236,8 +238,8 @@ class ViesState:
 
     async def _sleep(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
-        until = loop.time() + seconds
-        while not self._released.is_set() and loop.time() < until:
+        until, heals = loop.time() + seconds, self._heals
+        while not self._released.is_set() and loop.time() < until and heals == self._heals:
             await asyncio.sleep(min(0.05, until - loop.time()))
 
     # ---- one request -----------------------------------------------------------------------------

@@ -170,3 +170,17 @@ def test_threads_of_one_run_share_the_two_slots(vies, store):
     found = ask.lookup([*VALID, "BE0999999724", "DE129273398"])
     assert all(f.fault is None for f in found.values())
     assert vies.describe()["max_in_flight"] == 2 and "GLOBAL_MAX_CONCURRENT_REQ" not in vies.describe()["requests"]["answers"]
+
+
+def test_a_hanging_vies_costs_the_run_its_budget_and_one_time_out_not_minutes(vies, store, monkeypatch):
+    monkeypatch.setattr(vies_step, "PAUSE_SECONDS", {})
+    monkeypatch.setattr(vies_step, "DEFAULT_PAUSE", 0)
+    vies.set_service(None, hang_seconds=30)  # every answer comes after 30 s
+    hook = ViesHook()
+    hook._timeout = (1.0, 0.5)
+    started = time.monotonic()
+    found = checker(store, budget_seconds=1.0, hook=hook).lookup([*VALID, "BE0999999724"])
+    elapsed = time.monotonic() - started
+    vies.heal()
+    assert elapsed < 3.0, elapsed
+    assert {f.fault for f in found.values()} == {"NO_ANSWER"} and vies.requests() <= 4

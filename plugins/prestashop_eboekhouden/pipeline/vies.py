@@ -275,7 +275,6 @@ def vies_gate(config: TenantConfig, store: StateStore, numbers: dict[int, str], 
 
 
 def waiting_for_vies(config: TenantConfig, store: StateStore) -> list[int]:
-    """Open ICP orders waiting for VIES: the hourly run validates them again (VIES may answer now)."""
-    if config.vat.vies == "off":
-        return []
+    """Open ICP orders waiting for VIES: the hourly run validates them again (VIES may answer now; or the tenant file
+    now says warn or off, and they are booked)."""
     return ViesStore.of(store).waiting_orders(config.tenant)
