@@ -107,3 +107,17 @@ def test_a_run_follow_up_carries_the_keys_too(client, auth, icp_rows, monkeypatc
     answer = client.get(f"{API}/runs/manual__x", params={"order_ids": "9101,9103"}, headers=auth)
     assert answer.status_code == 200
     assert [(o["order_id"], o["vies"]["status"]) for o in answer.json()["orders"]] == [(9101, "valid"), (9103, "unconfirmed")]
+
+
+def test_vies_view_of_an_expired_verdict_that_could_not_be_renewed():
+    from prestashop_eboekhouden.domain.vies import ViesRecord
+    from prestashop_eboekhouden.ui.vies import vies_view
+
+    record = ViesRecord(
+        "BE0428759497", valid=True, name="Theehuis Gent BVBA", request_date=dt.date(2025, 1, 2), checked_at=dt.datetime(2025, 1, 2, 10),
+        fault="MS_UNAVAILABLE", fault_at=dt.datetime(2025, 3, 5, 10), unconfirmed_since=dt.datetime(2025, 3, 5, 10),
+    )  # fmt: skip
+    view = vies_view("BE0428759497", record)
+    assert view["status"] == "unconfirmed" and view["checked"] == "2025-01-02" and view["name"] == "Theehuis Gent BVBA"
+    assert view["label"] == "VIES: BE0428759497 not confirmed yet (the Belgian service is unavailable); last verdict valid on 2025-01-02"
+    assert vies_view("BE0428759497", None)["label"] == "VIES: BE0428759497 not confirmed yet"

@@ -6,7 +6,7 @@ were not checked (not ICP, credit slips, ``vat.vies: off``):
 - ``vat_number``: the number VIES was asked about ("BE0428759497");
 - ``vies``: ``{"status", "checked", "name", "address", "fault", "unconfirmed_since", "label", "title"}`` where status is
   ``valid``, ``not_registered``, ``invalid_input``, ``blocked`` (VAT_BLOCKED) or ``unconfirmed`` (VIES has not
-  answered yet, ``fault`` says why); ``checked`` the date of VIES's verdict; ``label``/``title`` the words the page
+  answered yet, or could not be asked again once its verdict expired: ``fault`` says why); ``checked`` the date of VIES's verdict; ``label``/``title`` the words the page
   shows beside the reference.
 """
 
@@ -20,7 +20,7 @@ from prestashop_eboekhouden.domain.vies import ViesRecord, service_words
 def vies_view(number: str, record: ViesRecord | None) -> dict[str, Any]:
     """The ``vies`` key of one checked order."""
     checked = record.checked_on.isoformat() if record is not None and record.answered and record.checked_on else None
-    if record is None or not record.answered:
+    if record is None or not record.answered or record.fault:  # no verdict, or a fault since the last one (it expired)
         status = "unconfirmed"
     elif record.valid:
         status = "valid"
@@ -39,11 +39,10 @@ def vies_view(number: str, record: ViesRecord | None) -> dict[str, Any]:
         "not_registered": f"VIES ✗ {number} not registered (checked {checked})",
         "invalid_input": f"VIES ✗ {number} refused as invalid input (checked {checked})",
         "blocked": f"VIES: no answer for {number} (VAT_BLOCKED, checked {checked})",
-        "unconfirmed": f"VIES: {number} not confirmed yet" + (f" ({service_words(fault, number)})" if fault else ""),
+        "unconfirmed": f"VIES: {number} not confirmed yet" + (f" ({service_words(fault, number)})" if fault else "")
+        + (f"; last verdict {'valid' if record.valid else 'not valid'} on {checked}" if checked and record is not None else ""),
     }
     title = " · ".join(part for part in (name, address) if part) or number
-    if status == "valid" and fault:  # a fresh verdict is shown; a later fault (an expired verdict asked again) too
-        title += f" · last asked: {service_words(fault, number)}"
     return {
         "status": status, "checked": checked, "name": name, "address": address, "fault": fault,
         "unconfirmed_since": since.isoformat() if since else None, "label": labels[status], "title": title,
