@@ -121,7 +121,7 @@ def extract_window(config: TenantConfig, shop: PrestaShopHook, store: StateStore
     rows = [row for page in shop.order_refs_updated(since, until) for row in page]
     result = sort_seen(config, store, rows, shop.order_states(), run_id)
     # ICP orders waiting in Open for VIES are tried again every hour, though the shop did not change them
-    result.to_process += [oid for oid in waiting_for_vies(config, store) if oid not in set(result.to_process)]
+    result.to_process = list(dict.fromkeys([*result.to_process, *waiting_for_vies(config, store)]))
     return result
 
 
