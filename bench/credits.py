@@ -44,6 +44,7 @@ def measure(orders: int) -> dict:
             PRESTA_EB_TENANTS_DIR=str(folder), PRESTA_EB_STATE_DB=f"sqlite:///{tmp}/state.db",
             AIRFLOW_CONN_PRESTASHOP_DEMO=json.dumps({"conn_type": "http", "host": sandbox.prestashop_url, "password": "SANDBOXPRESTASHOPKEY000000000000"}),
             AIRFLOW_CONN_EBOEKHOUDEN_DEMO=json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_url, "password": "sandbox-eboekhouden-token", "extra": {"source": "BENCH"}}),
+            AIRFLOW_CONN_VIES_DEFAULT=json.dumps({"conn_type": "vies", "host": sandbox.vies_url}),
         )  # fmt: skip
         store_module._STORES.clear()
         config, store = get_tenant("demo"), store_module.get_store()

@@ -34,7 +34,7 @@ def sandbox_process(orders: int, days_back: float, latency_ms: int = 0, seed: in
     with tempfile.TemporaryDirectory() as tmp:
         ports = Path(tmp) / "ports.json"
         command = [
-            sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0",
+            sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0", "--vies-port", "0",
             "--orders", str(orders),
             "--days-back", str(days_back), "--seed", str(seed), "--latency-ms", str(latency_ms), "--ports-file", str(ports),
             "--anchor", ANCHOR,
@@ -56,7 +56,7 @@ def sandbox_process(orders: int, days_back: float, latency_ms: int = 0, seed: in
 
 
 def set_latency(urls: dict[str, str], latency_ms: int) -> None:
-    """Added latency per request on both emulators."""
+    """Added latency per request on every emulator."""
     for url in urls.values():
         requests.put(f"{url}/__sandbox__/faults", json={"latency_ms": latency_ms}, timeout=10).raise_for_status()
 
@@ -83,6 +83,7 @@ def child_env(urls: dict[str, str], state_db: str, tenants_dir: str, backend: st
         "PRESTA_EB_TENANTS_DIR": tenants_dir,
         "AIRFLOW_CONN_PRESTASHOP_BENCH": json.dumps({"conn_type": "http", "host": urls["prestashop"], "password": PS_KEY}),
         "AIRFLOW_CONN_EBOEKHOUDEN_BENCH": eboekhouden_connection(urls, backend),
+        "AIRFLOW_CONN_VIES_DEFAULT": json.dumps({"conn_type": "vies", "host": urls["vies"]}),
     }
 
 

@@ -19,7 +19,7 @@ from sandbox.shop import DEFAULT_KEY
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        prog="python -m sandbox", description="Run the PrestaShop webservice and e-Boekhouden REST and SOAP emulators, seeded."
+        prog="python -m sandbox", description="Run the PrestaShop webservice, e-Boekhouden REST and SOAP and VIES emulators, seeded."
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default %(default)s)")
     parser.add_argument(
@@ -33,6 +33,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=8083,
         help="e-Boekhouden legacy SOAP emulator port (same administration); 0 picks a free one (default %(default)s)",
+    )
+    parser.add_argument(
+        "--vies-port", type=int, default=8084, help="VIES checkVatService emulator port; 0 picks a free one (default %(default)s)"
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed of the generated data (default %(default)s)")
     parser.add_argument("--orders", type=int, default=300, help="number of seeded orders (default %(default)s)")
@@ -103,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         soap_username=args.soap_username,
         soap_security_code_1=args.soap_security_code_1,
         soap_security_code_2=args.soap_security_code_2,
+        vies_port=args.vies_port,
     )
     with sandbox:
         if args.ports_file:
@@ -114,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f" security codes {args.soap_security_code_1} / {args.soap_security_code_2})",
             flush=True,
         )
+        print(f"VIES checkVatService:  {sandbox.vies_url}/taxation_customs/vies/services/checkVatService  (WSDL ?wsdl)", flush=True)
         print(f"{len(sandbox.shop.items('orders'))} orders seeded; Ctrl-C stops.", flush=True)
         while not stopping.wait(0.5):
             pass

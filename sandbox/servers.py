@@ -1,6 +1,7 @@
 """Running the emulators: one uvicorn server per app in a background thread, all seeded together.
 
-The e-Boekhouden REST (``eboekhouden``) and legacy SOAP (``eboekhouden_soap``) emulators serve one administration.
+The e-Boekhouden REST (``eboekhouden``) and legacy SOAP (``eboekhouden_soap``) emulators serve one administration;
+the VIES emulator (``vies``) knows the shop's companies as registered.
 
 >>> with SandboxServers(seed=42, orders=300) as sandbox:
 ...     requests.get(f"{sandbox.prestashop_url}/api/orders", params={"output_format": "JSON"}, auth=(key, ""))
@@ -34,10 +35,14 @@ from sandbox.prestashop import create_prestashop_app
 from sandbox.seed import LiveOrders, seed_books, seed_shop
 from sandbox.shop import DEFAULT_KEY, ShopState, shop_now, shop_time
 from sandbox.soap import create_soap_app
+from sandbox.vies import ViesState, create_vies_app, shop_lookup
 
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
-TARGETS = ("prestashop", "eboekhouden", "eboekhouden_soap")
+TARGETS = ("prestashop", "eboekhouden", "eboekhouden_soap", "vies")
+# One FaultConfig given for all applies to the bookkeeping emulators; VIES's faults are set on their own (its
+# downtime makes ICP orders wait in Open by design, which faults meant for the booking path should not).
+SHARED_FAULT_TARGETS = ("prestashop", "eboekhouden", "eboekhouden_soap")
 
 
 class ServerThread:
@@ -88,7 +93,7 @@ class ServerThread:
 def _fault_configs(faults: FaultConfig | Mapping[str, FaultConfig] | None) -> dict[str, FaultConfig]:
     """Per-emulator fault configurations from one config for all, a mapping by target, or None."""
     if faults is None or isinstance(faults, FaultConfig):
-        return {target: faults or FaultConfig() for target in TARGETS}
+        return {target: (faults if target in SHARED_FAULT_TARGETS else None) or FaultConfig() for target in TARGETS}
     unknown = set(faults) - set(TARGETS)
     if unknown:
         raise ValueError(f"unknown fault target(s) {sorted(unknown)}; use {TARGETS}")
@@ -96,7 +101,7 @@ def _fault_configs(faults: FaultConfig | Mapping[str, FaultConfig] | None) -> di
 
 
 class SandboxServers:
-    """The emulators (PrestaShop, e-Boekhouden REST and SOAP), seeded, on free loopback ports; a context manager."""
+    """The emulators (PrestaShop, e-Boekhouden REST and SOAP, VIES), seeded, on free loopback ports; a context manager."""
 
     def __init__(
         self,
@@ -117,6 +122,7 @@ class SandboxServers:
         soap_username: str = DEFAULT_SOAP_USERNAME,
         soap_security_code_1: str = DEFAULT_SOAP_SECURITY_CODE_1,
         soap_security_code_2: str = DEFAULT_SOAP_SECURITY_CODE_2,
+        vies_port: int = 0,
     ) -> None:
         self.anchor = dt.datetime.strptime(shop_time(anchor, shop_now()), "%Y-%m-%d %H:%M:%S")
         self.shop = ShopState(prestashop_key)
@@ -136,8 +142,11 @@ class SandboxServers:
         self.prestashop_app = create_prestashop_app(self.shop, self.prestashop_faults)
         self.eboekhouden_app = create_eboekhouden_app(self.books, self.eboekhouden_faults)
         self.eboekhouden_soap_app = create_soap_app(self.books, self.eboekhouden_soap_faults)
+        self.vies = ViesState(lookup=shop_lookup(self.shop))  # the shop's companies are registered in VIES
+        self.vies_faults = FaultInjector(configs["vies"])
+        self.vies_app = create_vies_app(self.vies, self.vies_faults)
         self._host = host
-        self._ports = {"prestashop": prestashop_port, "eboekhouden": eboekhouden_port, "eboekhouden_soap": eboekhouden_soap_port}
+        self._ports = {"prestashop": prestashop_port, "eboekhouden": eboekhouden_port, "eboekhouden_soap": eboekhouden_soap_port, "vies": vies_port}
         self._servers: dict[str, ServerThread] = {}
         self._live = LiveOrders(self.seeder, live_orders_per_hour)
 
@@ -145,7 +154,7 @@ class SandboxServers:
 
     def start(self) -> SandboxServers:
         """Start the servers (and the live order feed) and wait until they answer."""
-        apps = {"prestashop": self.prestashop_app, "eboekhouden": self.eboekhouden_app, "eboekhouden_soap": self.eboekhouden_soap_app}
+        apps = {"prestashop": self.prestashop_app, "eboekhouden": self.eboekhouden_app, "eboekhouden_soap": self.eboekhouden_soap_app, "vies": self.vies_app}
         try:
             for target in TARGETS:
                 self._servers[target] = ServerThread(apps[target], self._host, self._ports[target], target)
@@ -159,8 +168,9 @@ class SandboxServers:
     def stop(self) -> None:
         """Stop the live feed and the servers (requests sleeping in a timeout fault are woken)."""
         self._live.stop()
-        for injector in (self.prestashop_faults, self.eboekhouden_faults, self.eboekhouden_soap_faults):
+        for injector in (self.prestashop_faults, self.eboekhouden_faults, self.eboekhouden_soap_faults, self.vies_faults):
             injector.release()
+        self.vies.release()
         for server in self._servers.values():
             server.request_stop()
         for server in self._servers.values():
@@ -196,6 +206,12 @@ class SandboxServers:
         """Base URL of the e-Boekhouden SOAP emulator (the service is /soap.asmx, its WSDL /soap.asmx?wsdl)."""
         return self._url("eboekhouden_soap")
 
+    @property
+    def vies_url(self) -> str:
+        """Base URL of the VIES emulator (the service is /taxation_customs/vies/services/checkVatService; the hook
+        adds that path to a connection host without one)."""
+        return self._url("vies")
+
     def urls(self) -> dict[str, str]:
         """The base URLs by emulator name."""
         return {target: self._url(target) for target in TARGETS}
@@ -210,11 +226,12 @@ class SandboxServers:
     # ---- faults --------------------------------------------------------------------------------
 
     def faults(self, target: str) -> FaultInjector:
-        """The fault injector of 'prestashop', 'eboekhouden' or 'eboekhouden_soap'."""
+        """The fault injector of 'prestashop', 'eboekhouden', 'eboekhouden_soap' or 'vies'."""
         injectors = {
             "prestashop": self.prestashop_faults,
             "eboekhouden": self.eboekhouden_faults,
             "eboekhouden_soap": self.eboekhouden_soap_faults,
+            "vies": self.vies_faults,
         }
         if target not in injectors:
             raise ValueError(f"unknown target {target!r}; use {TARGETS}")
@@ -229,6 +246,7 @@ class SandboxServers:
         return self.faults(target).add_rule(rule, **fields)
 
     def clear_faults(self) -> None:
-        """No faults on any emulator."""
+        """No faults on any emulator (VIES's own knobs included)."""
         for target in TARGETS:
             self.faults(target).clear()
+        self.vies.heal()

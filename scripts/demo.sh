@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the built-in sandbox: emulated PrestaShop + e-Boekhouden, and Airflow 3 with
+# The main job on the built-in sandbox: emulated PrestaShop + e-Boekhouden (+ VIES), and Airflow 3 with
 # the demo tenant. Everything it starts stops on Ctrl-C. Nothing needs an account.
 #
 #   scripts/demo.sh                 # UI on http://localhost:8080
@@ -56,7 +56,7 @@ trap cleanup INT TERM EXIT
 # 1. the emulators, on free ports, seeded with three days of realistic orders and new ones arriving
 PORTS_FILE="$SANDBOX_DIR/ports.json"
 rm -f "$PORTS_FILE"
-setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --eboekhouden-soap-port 0 --ports-file "$PORTS_FILE" \
+setsid "$PY" -m sandbox --prestashop-port 0 --eboekhouden-port 0 --eboekhouden-soap-port 0 --vies-port 0 --ports-file "$PORTS_FILE" \
   --orders "${DEMO_ORDERS:-300}" --days-back "${DEMO_DAYS_BACK:-3}" --seed "${DEMO_SEED:-42}" \
   --live-orders-per-hour "${DEMO_LIVE_ORDERS_PER_HOUR:-30}" > "$SANDBOX_DIR/sandbox.log" 2>&1 &
 pids+=($!)
@@ -65,6 +65,7 @@ for _ in $(seq 1 100); do [ -s "$PORTS_FILE" ] && break; sleep 0.2; done
 PS_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["prestashop"])' "$PORTS_FILE")"
 EB_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboekhouden"])' "$PORTS_FILE")"
 SOAP_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["eboekhouden_soap"])' "$PORTS_FILE")"
+VIES_URL="$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["vies"])' "$PORTS_FILE")"
 
 # 2. connections from the environment, as a production deployment may supply them
 sandbox_connections() {  # tenant: prestashop_<tenant> and eboekhouden_<tenant> (REST) on the sandbox
@@ -82,6 +83,8 @@ done
 for tenant in $SOAP_TENANTS; do
   if [ -e "$PRESTA_EB_TENANTS_DIR/$tenant.yaml" ]; then soap_connection "$tenant"; fi
 done
+# ICP VAT numbers are checked in VIES: the sandbox's VIES emulator, which knows the shop's companies
+export AIRFLOW_CONN_VIES_DEFAULT="{\"conn_type\": \"vies\", \"host\": \"$VIES_URL\"}"
 
 # 3. Airflow: metadata DB, the state store's schema, the tenants' pools, then the standalone stack
 "$AIRFLOW" db migrate > "$AIRFLOW_HOME/migrate.log" 2>&1
@@ -121,6 +124,7 @@ cat <<TXT
   PrestaShop     $PS_URL/api/   (emulated; key SANDBOXPRESTASHOPKEY000000000000)
   e-Boekhouden   $EB_URL   (emulated; what it received: $EB_URL/__sandbox__/mutations)
                  $SOAP_URL/soap.asmx   (its legacy SOAP API, same administration; tenants: ${SOAP_TENANTS:-none})
+  VIES           $VIES_URL/taxation_customs/vies/services/checkVatService   (emulated; ICP VAT numbers)
 
   A run of ${RUNS:-no DAG} is booking the seeded orders now; watch it under Dags.
   Press Ctrl-C to stop everything this script started.

@@ -114,7 +114,7 @@ class Check:
         ports.unlink(missing_ok=True)
         sandbox_env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.start("sandbox", [sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0",
-                               "--ports-file", str(ports), "--orders", "40", "--days-back", "1", "--seed", "17",
+                               "--vies-port", "0", "--ports-file", str(ports), "--orders", "40", "--days-back", "1", "--seed", "17",
                                "--live-orders-per-hour", "0"], sandbox_env)  # fmt: skip
         for _ in range(150):
             if ports.exists() and ports.stat().st_size:
@@ -141,6 +141,7 @@ class Check:
                                                          "password": "SANDBOXPRESTASHOPKEY000000000000"}),  # fmt: skip
             "AIRFLOW_CONN_EBOEKHOUDEN_DEMO": json.dumps({"conn_type": "eboekhouden", "host": urls["eboekhouden"],
                                                           "password": "sandbox-eboekhouden-token", "extra": {"source": "PSEBWHEEL"}}),  # fmt: skip
+            "AIRFLOW_CONN_VIES_DEFAULT": json.dumps({"conn_type": "vies", "host": urls["vies"]}),  # ICP numbers: the VIES emulator
         }
         self.step("sandbox emulators started", True, summary=", ".join(f"{k} {v}" for k, v in urls.items()))
 

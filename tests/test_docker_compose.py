@@ -552,7 +552,9 @@ def test_env_example_connection_examples_are_valid_json_connections(services):
     assert shop["host"].startswith("https://") and shop["password"]
     assert books["host"] == "https://api.e-boekhouden.nl" and books["password"]
     for conn_id, conn in connections.items():
-        if (conn.get("extra") or {}).get("api") == "soap":  # the legacy SOAP API: username and security codes
+        if conn_id == "AIRFLOW_CONN_VIES_DEFAULT":  # VIES needs no credentials: the service's address only
+            assert conn["conn_type"] == "vies" and conn["host"] and "password" not in conn, conn_id
+        elif (conn.get("extra") or {}).get("api") == "soap":  # the legacy SOAP API: username and security codes
             assert {"username", "security_code_1", "security_code_2"} <= set(conn["extra"]) and "password" not in conn, conn_id
         else:
             assert {"conn_type", "host", "password"} <= set(conn), conn_id
@@ -567,6 +569,7 @@ def test_env_example_demo_connections_point_at_the_sandbox_service(services):
         "PRESTASHOP_DEMO": command[command.index("--prestashop-port") + 1], "EBOEKHOUDEN_DEMO": command[command.index("--eboekhouden-port") + 1],
         "PRESTASHOP_DEMO_LEGACY": command[command.index("--prestashop-port") + 1],
         "EBOEKHOUDEN_DEMO_LEGACY": command[command.index("--eboekhouden-soap-port") + 1],
+        "VIES_DEFAULT": command[command.index("--vies-port") + 1],
     }  # fmt: skip
     for conn_id, port in ports.items():
         url = urlsplit(connections[f"AIRFLOW_CONN_{conn_id}"]["host"])
@@ -645,14 +648,14 @@ def test_sandbox_runs_only_in_its_profile(services):
 def test_sandbox_runs_the_repo_emulators(services):
     sandbox = services["sandbox"]
     command = as_text(sandbox.get("entrypoint")) + " " + as_text(sandbox["command"])
-    assert command.strip() == "python -m sandbox --host 0.0.0.0 --prestashop-port 8081 --eboekhouden-port 8082 --eboekhouden-soap-port 8083"
+    assert command.strip() == "python -m sandbox --host 0.0.0.0 --prestashop-port 8081 --eboekhouden-port 8082 --eboekhouden-soap-port 8083 --vies-port 8084"
     mounts = bind_mounts(sandbox)
     package = next(target for target, (source, _) in mounts.items() if source == "./sandbox")
     assert package.endswith("/sandbox") and (REPO / "sandbox").is_dir()
     parent = package.rsplit("/", 1)[0]
     assert parent in environment(sandbox)["PYTHONPATH"].split(":"), "python -m sandbox must find the mounted package"
     published = {compose_defaults(port).rsplit(":", 1)[-1] for port in sandbox["ports"]}
-    assert published == {"8081", "8082", "8083"}
+    assert published == {"8081", "8082", "8083", "8084"}
     wsdl = next(target for target, (source, _) in mounts.items() if source.endswith("eboekhouden_soap.wsdl"))
     assert environment(sandbox)["SANDBOX_SOAP_WSDL"] == wsdl, "the SOAP emulator must find the hook's WSDL"
     assert (REPO / "plugins/prestashop_eboekhouden/hooks/eboekhouden_soap.wsdl").is_file()

@@ -82,6 +82,32 @@ class VatSettings(_Strict):
     icp: VatMapping | None = None
     international: VatMapping | None = None
     oss: dict[str, dict[str, VatMapping]] = Field(default_factory=dict)
+    # ICP VAT numbers verified in VIES (manual section 6): required (an order VIES has not confirmed waits in Open,
+    # one VIES says is not registered goes to Errors), warn (booked, with a note in the task log), off (form and
+    # checksum only). A verdict is kept per VAT number: valid ones vies_valid_days, others vies_invalid_days (0: asked
+    # again every run). An order VIES could not confirm for vies_max_wait_days goes to Errors. Each run spends at most
+    # vies_time_budget_seconds asking VIES; what it did not get to waits for the next run.
+    vies: Literal["required", "warn", "off"] = "required"
+    vies_valid_days: int = Field(default=30, ge=1, le=365)
+    vies_invalid_days: int = Field(default=1, ge=0, le=30)
+    vies_max_wait_days: int = Field(default=3, ge=1, le=90)
+    vies_time_budget_seconds: int = Field(default=60, ge=5, le=600)
+
+    @field_validator("vies", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted off / on as a boolean: take them back as the words."""
+        if value is False:
+            return "off"
+        if value is True:
+            return "required"
+        return value
+
+    def vies_settings(self):
+        """The VIES settings as the domain takes them."""
+        from prestashop_eboekhouden.domain.vies import ViesSettings
+
+        return ViesSettings(self.vies, self.vies_valid_days, self.vies_invalid_days, self.vies_max_wait_days)
 
     @field_validator("rates", mode="before")
     @classmethod

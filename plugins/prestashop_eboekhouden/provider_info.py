@@ -1,7 +1,8 @@
 """What Airflow's ProvidersManager reads from this distribution (entry point ``apache_airflow_provider``).
 
-Two connection types with declarative forms (``conn-fields`` and ``ui-field-behaviour``, read by
-Airflow 3.2+ without importing the hooks): ``prestashop`` and ``eboekhouden``. Every secret is a
+Three connection types with declarative forms (``conn-fields`` and ``ui-field-behaviour``, read by
+Airflow 3.2+ without importing the hooks): ``prestashop``, ``eboekhouden`` and ``vies`` (optional: where the
+ICP VAT-number check asks VIES). Every secret is a
 ``format: password`` field or the standard password field, so the UI's form hides it; the names of
 the legacy SOAP codes are also registered with the masker (:mod:`prestashop_eboekhouden.masking`) so
 ``GET /api/v2/connections`` never shows them.
@@ -78,6 +79,19 @@ CONNECTION_TYPES = [
             "placeholders": {"host": "https://api.e-boekhouden.nl (legacy SOAP: https://soap.e-boekhouden.nl)"},
         },
     },
+    {
+        # optional: the connection vies_default points the ICP VAT-number check elsewhere (a proxy, the sandbox);
+        # without it VIES's official endpoint is asked. VIES needs no credentials (a proxy's login may go here).
+        "hook-class-name": "prestashop_eboekhouden.hooks.vies.ViesHook",
+        "hook-name": "VIES VAT number check",
+        "connection-type": "vies",
+        "conn-fields": {},
+        "ui-field-behaviour": {
+            "hidden-fields": ["schema", "port"],
+            "relabeling": {"host": "VIES service URL", "login": "Proxy login (optional)", "password": "Proxy password (optional)"},
+            "placeholders": {"host": "https://ec.europa.eu/taxation_customs/vies/services/checkVatService", "extra": '{"timeout": 10}'},
+        },
+    },
 ]
 
 
@@ -94,6 +108,7 @@ def get_provider_info() -> dict:
         "integrations": [
             {"integration-name": "PrestaShop", "external-doc-url": "https://devdocs.prestashop-project.org/", "tags": ["service"]},
             {"integration-name": "e-Boekhouden", "external-doc-url": "https://api.e-boekhouden.nl/swagger/", "tags": ["service"]},
+            {"integration-name": "VIES", "external-doc-url": "https://ec.europa.eu/taxation_customs/vies/", "tags": ["service"]},
         ],
         "hooks": [
             {"integration-name": "PrestaShop", "python-modules": ["prestashop_eboekhouden.hooks.prestashop"]},
@@ -101,6 +116,7 @@ def get_provider_info() -> dict:
                 "integration-name": "e-Boekhouden",
                 "python-modules": ["prestashop_eboekhouden.hooks.eboekhouden", "prestashop_eboekhouden.hooks.eboekhouden_soap"],
             },
+            {"integration-name": "VIES", "python-modules": ["prestashop_eboekhouden.hooks.vies"]},
         ],
         "connection-types": CONNECTION_TYPES,
         "plugins": [{"name": "prestashop_eboekhouden", "plugin-class": "prestashop_eboekhouden.ui.plugin.BookkeepingPlugin"}],

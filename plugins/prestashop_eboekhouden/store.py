@@ -1000,3 +1000,7 @@ def get_store(url: str | None = None) -> StateStore:
     if url not in _STORES:
         _STORES[url] = StateStore(url)
     return _STORES[url]
+
+
+# ---- VIES (issue 24): its tables live in their own module, on this module's metadata -------------------------------
+from prestashop_eboekhouden import store_vies as _store_vies  # noqa: E402,F401 - registers the VIES tables (migration 0004)

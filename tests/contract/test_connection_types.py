@@ -12,6 +12,7 @@ import pytest
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+from prestashop_eboekhouden.hooks.vies import ViesHook
 from prestashop_eboekhouden.provider_info import get_provider_info
 from sandbox import SandboxServers
 from sandbox.shop import DEFAULT_KEY
@@ -28,8 +29,10 @@ def test_hooks_declare_the_provider_connection_types():
     assert declared == {
         "prestashop": "prestashop_eboekhouden.hooks.prestashop.PrestaShopHook",
         "eboekhouden": "prestashop_eboekhouden.hooks.eboekhouden.EBoekhoudenHook",
+        "vies": "prestashop_eboekhouden.hooks.vies.ViesHook",
     }
     for hook, conn_type, attr, default in (
+        (ViesHook, "vies", "vies_conn_id", "vies_default"),
         (PrestaShopHook, "prestashop", "prestashop_conn_id", "prestashop_default"),
         (EBoekhoudenHook, "eboekhouden", "eboekhouden_conn_id", "eboekhouden_default"),
         (EBoekhoudenSoapHook, "eboekhouden", "eboekhouden_conn_id", "eboekhouden_default"),
@@ -62,3 +65,9 @@ def test_eboekhouden_test_button_checks_soap_connections_with_the_soap_hook(sand
     assert EBoekhoudenHook("eb_new_rest", max_attempts=1).test_connection() == (True, "e-Boekhouden API answered")
     ok, message = EBoekhoudenHook("eb_bad_soap", max_attempts=1).test_connection()
     assert not ok and "security codes of connection 'eb_bad_soap'" in message and "WRONGCODE22" not in message
+
+
+def test_vies_test_button_probes_the_service(sandbox, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_VIES_DEFAULT", json.dumps({"conn_type": "vies", "host": sandbox.vies_url}))
+    ok, message = ViesHook(max_attempts=1).test_connection()
+    assert ok and message == f"VIES answered at {sandbox.vies_url}/taxation_customs/vies/services/checkVatService (checkVat NL000000000B00: not registered)"

@@ -40,11 +40,12 @@ def test_help_exits_0() -> None:
     assert result.returncode == 0
     assert b"--ports-file" in result.stdout and b"--fault-rate-429" in result.stdout
     assert b"--eboekhouden-soap-port" in result.stdout and b"--soap-security-code-2" in result.stdout
+    assert b"--vies-port" in result.stdout
 
 
 def test_runs_until_sigterm_then_exits_0(tmp_path: Path) -> None:
     ports_file = tmp_path / "ports.json"
-    command = [sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0"]
+    command = [sys.executable, "-m", "sandbox", "--prestashop-port", "0", "--eboekhouden-port", "0", "--eboekhouden-soap-port", "0", "--vies-port", "0"]
     command += ["--orders", "20"]
     command += ["--ports-file", str(ports_file), "--live-orders-per-hour", "36000"]
     process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -53,7 +54,9 @@ def test_runs_until_sigterm_then_exits_0(tmp_path: Path) -> None:
         session = requests.post(f"{urls['eboekhouden']}/v1/session", json={"accessToken": DEFAULT_TOKEN, "source": "CLI"}, timeout=10)
         first = _order_count(urls["prestashop"])
         time.sleep(0.5)
-        assert set(urls) == {"prestashop", "eboekhouden", "eboekhouden_soap"} and urls["prestashop"].startswith("http://127.0.0.1:")
+        assert set(urls) == {"prestashop", "eboekhouden", "eboekhouden_soap", "vies"} and urls["prestashop"].startswith("http://127.0.0.1:")
+        vies_wsdl = requests.get(f"{urls['vies']}/taxation_customs/vies/services/checkVatService", params={"wsdl": ""}, timeout=10).text
+        assert 'name="checkVat"' in vies_wsdl and f'location="{urls["vies"]}/taxation_customs/vies/services/checkVatService"' in vies_wsdl
         assert requests.get(f"{urls['eboekhouden_soap']}/soap.asmx", params={"wsdl": ""}, timeout=10).text.count("wsdl:operation") >= 10
         assert session.status_code == 200
         assert first >= 20 and _order_count(urls["prestashop"]) > first
@@ -63,6 +66,7 @@ def test_runs_until_sigterm_then_exits_0(tmp_path: Path) -> None:
     assert process.returncode == 0
     assert b"Sandbox stopped." in out
     assert b"e-Boekhouden SOAP API: http://127.0.0.1:" in out
+    assert b"VIES checkVatService:  http://127.0.0.1:" in out
 
 
 def test_live_orders_get_current_shop_local_dates() -> None:

@@ -876,7 +876,7 @@ def test_random_faults_and_latency_apply_to_the_soap_server_only(sandbox: Sandbo
 
 
 def test_the_soap_server_is_a_third_target(sandbox: SandboxServers) -> None:
-    assert set(sandbox.urls()) == {"prestashop", "eboekhouden", "eboekhouden_soap"}
+    assert set(sandbox.urls()) == {"prestashop", "eboekhouden", "eboekhouden_soap", "vies"}
     assert sandbox.urls()["eboekhouden_soap"] == sandbox.eboekhouden_soap_url != sandbox.eboekhouden_url
     assert sandbox.faults("eboekhouden_soap") is sandbox.eboekhouden_soap_app.state.faults
     assert sandbox.eboekhouden_soap_app.state.books is sandbox.books

@@ -71,11 +71,16 @@ def state_store(tmp_path, monkeypatch):
 @pytest.fixture
 def fast(monkeypatch):
     """No seconds-long back-off between retries inside a test."""
-    from prestashop_eboekhouden.hooks import base
+    from prestashop_eboekhouden.hooks import base, vies
     from prestashop_eboekhouden.pipeline import booking
+    from prestashop_eboekhouden.pipeline import vies as vies_step
 
     monkeypatch.setattr(base.ApiHook, "backoff_base", 0.01)
+    monkeypatch.setattr(vies.ViesHook, "backoff_base", 0.01)
     monkeypatch.setattr(booking, "SEND_BACKOFF", 0.01)
+    # the next hourly run comes an hour later in production, long after a member state's pause (minutes) ended
+    monkeypatch.setattr(vies_step, "PAUSE_SECONDS", {})
+    monkeypatch.setattr(vies_step, "DEFAULT_PAUSE", 0)
 
 
 def connect(
@@ -83,8 +88,10 @@ def connect(
     backend: str = "rest", soap_codes: tuple[str, str] = (SOAP_CODE_1, SOAP_CODE_2),
 ) -> None:
     """Connections for a tenant from the environment, as a deployment may supply them (timeout: HTTP timeout in s);
-    backend 'soap' points e-Boekhouden at the legacy SOAP emulator with username and security codes."""
+    backend 'soap' points e-Boekhouden at the legacy SOAP emulator with username and security codes. VIES
+    (vies_default) is the sandbox's VIES emulator, which knows the shop's companies."""
     extra = {"timeout": timeout} if timeout else {}
+    monkeypatch.setenv("AIRFLOW_CONN_VIES_DEFAULT", json.dumps({"conn_type": "vies", "host": sandbox.vies_url}))
     monkeypatch.setenv(f"AIRFLOW_CONN_PRESTASHOP_{tenant.upper()}", json.dumps({"conn_type": "http", "host": sandbox.prestashop_url, "password": ps_key, "extra": extra}))
     if backend == "soap":
         soap = {"api": "soap", "username": SOAP_USER, "security_code_1": soap_codes[0], "security_code_2": soap_codes[1]}

@@ -405,12 +405,13 @@ class Stack:
         return result
 
     def import_connections(self) -> None:
-        """prestashop_<tenant> and eboekhouden_<tenant> into the metadata DB (one `airflow connections import`)."""
+        """prestashop_<tenant>, eboekhouden_<tenant> and vies_default into the metadata DB (one `airflow connections import`)."""
         conns = {}
         for name in self.tenants:
             conns[f"prestashop_{name}"] = {"conn_type": "http", "host": self.sandbox.prestashop_url, "password": PS_KEY}
             conns[f"eboekhouden_{name}"] = {"conn_type": "http", "host": self.sandbox.eboekhouden_url, "password": EB_TOKEN,
                                            "extra": json.dumps({"source": "PSEBSTACK"})}
+        conns["vies_default"] = {"conn_type": "http", "host": self.sandbox.vies_url}  # ICP VAT numbers: the VIES emulator
         path = self.base / "connections.json"
         path.write_text(json.dumps(conns))
         self.airflow("connections", "import", str(path))

@@ -66,6 +66,13 @@ def check_currency(order: Order, ctx: ShopContext) -> list[str]:
     return []
 
 
+def icp_vat_number(order: Order) -> str | None:
+    """The VAT number an ICP order is booked under, compacted and prefixed (a bare number is taken as one of the
+    delivery country); None when the customer's addresses have none. What VIES is asked about."""
+    raw = order.invoice_address.vat_number or order.delivery_address.vat_number
+    return vat_number_with_prefix(raw, order.delivery_country) if raw else None
+
+
 def check_icp_vat_number(order: Order) -> list[str]:
     """An ICP order needs a valid VAT number of the delivery country (not the shop's own, not a third one)."""
     address = order.invoice_address
@@ -73,7 +80,7 @@ def check_icp_vat_number(order: Order) -> list[str]:
     if not raw:
         return [f"ICP order to {order.delivery_country} without a VAT number on the customer's address"]
     country = order.delivery_country
-    number = vat_number_with_prefix(raw, country)  # a bare number is taken as one of the delivery country
+    number = icp_vat_number(order) or raw
     number_country = vat_number_country(number)
     if number_country != country and number_country in VAT_COUNTRY_ADJECTIVE:
         wanted = VAT_COUNTRY_ADJECTIVE.get(country, country)

@@ -224,8 +224,9 @@ class ValidateOrdersOperator(TenantOperator):
         ids = [int(i) for i in self.order_ids or []]
         result = validate(config, shop, store, ids, context["run_id"])
         self.log.info(
-            "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab); PrestaShop requests: %s",
-            result.ready, len(result.batches), result.refused, dict(shop.requests_made),
+            "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab), %d ICP orders wait in Open for VIES; "
+            "PrestaShop requests: %s",
+            result.ready, len(result.batches), result.refused, result.waiting, dict(shop.requests_made),
         )
         if result.refused:
             rows = store.get_orders(config.tenant, ids)

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import build_plan
+from prestashop_eboekhouden.domain.classify import Regime
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import ShopContext
 from prestashop_eboekhouden.domain.money import parse_decimal, to_cents
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime, product_rows, products_without_sku
+from prestashop_eboekhouden.domain.prechecks import icp_vat_number
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
+from prestashop_eboekhouden.pipeline.vies import ViesChecker, vies_gate, waiting_for_vies
 from prestashop_eboekhouden.store import BOOKED, ERROR, StateStore
 
 log = logging.getLogger(__name__)
@@ -116,7 +119,10 @@ def sort_seen(
 def extract_window(config: TenantConfig, shop: PrestaShopHook, store: StateStore, since: dt.datetime, until: dt.datetime, run_id: str | None) -> Extracted:
     """Orders whose date_upd falls in [since, until) (shop-local naive times)."""
     rows = [row for page in shop.order_refs_updated(since, until) for row in page]
-    return sort_seen(config, store, rows, shop.order_states(), run_id)
+    result = sort_seen(config, store, rows, shop.order_states(), run_id)
+    # ICP orders waiting in Open for VIES are tried again every hour, though the shop did not change them
+    result.to_process = list(dict.fromkeys([*result.to_process, *waiting_for_vies(config, store)]))
+    return result
 
 
 def extract_ids(config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None) -> Extracted:
@@ -140,6 +146,7 @@ class Validated:
     batches: list[list[int]]
     ready: int
     refused: int
+    waiting: int = 0  # ICP orders that wait in Open for VIES
 
 
 def product_references(shop: PrestaShopHook, product_ids: Iterable[str]) -> dict[str, str]:
@@ -200,8 +207,10 @@ def batches_by_debtor(ready: Sequence[tuple[int, str]], batch_size: int) -> list
     return batches
 
 
-def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None) -> Validated:
-    """Read the orders in full (batched), normalize, precheck and plan; store plans or reasons."""
+def validate(
+    config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None, *, vies_checker: ViesChecker | None = None
+) -> Validated:
+    """Read the orders in full (batched), normalize, precheck and plan, confirm ICP VAT numbers in VIES; store plans or reasons."""
     ids = list(dict.fromkeys(int(i) for i in order_ids))
     if not ids:
         return Validated([], 0, 0)
@@ -209,6 +218,7 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
     problems: dict[int, tuple[str, str]] = {}
     plans: list[dict] = []
     facts: dict[int, dict] = {}  # amount and customer of each order, for the dashboard (refused ones too)
+    icp: dict[int, str] = {}  # ICP order → the VAT number VIES is asked about
     chunk = shop.ids_per_request
     rates = config.configured_rates()
     for start in range(0, len(ids), chunk):
@@ -241,12 +251,23 @@ def validate(config: TenantConfig, shop: PrestaShopHook, store: StateStore, orde
                 continue
             for note in plan.notes:
                 log.warning("Order %s (%s): %s", order_id, plan.reference, note)
+            if plan.regime is Regime.ICP and (number := icp_vat_number(order)):
+                icp[order_id] = number
             data = plan.to_dict()
             data["total_incl"], data["total_excl"] = str(plan.total_incl), str(plan.total_excl)
             plans.append(data)
             ready.append((order_id, normalize_email(plan.debtor.email)))
     store.set_order_facts(config.tenant, facts)
+    vies = vies_gate(config, store, icp, run_id, checker=vies_checker)
+    if vies.waiting or vies.refused or vies.notes:  # VIES did not confirm some ICP numbers (pipeline/vies.py)
+        problems.update(vies.refused)
+        plans = [p for p in plans if p["order_id"] not in vies.waiting and p["order_id"] not in vies.refused]
+        ready = [r for r in ready if r[0] not in vies.waiting and r[0] not in vies.refused]
+        for plan in plans:
+            if note := vies.notes.get(plan["order_id"]):
+                log.warning("Order %s (%s): %s", plan["order_id"], plan["reference"], note)
+                plan["notes"] = [*(plan.get("notes") or []), note]
     store.set_errors(config.tenant, problems, run_id)
     if plans:
         store.save_plans(config.tenant, plans, run_id)
-    return Validated(batches_by_debtor(ready, config.processing.batch_size), len(ready), len(problems))
+    return Validated(batches_by_debtor(ready, config.processing.batch_size), len(ready), len(problems), len(vies.waiting))

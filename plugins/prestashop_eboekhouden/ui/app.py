@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
 from prestashop_eboekhouden.store import BOOKED, ERROR, MAX_KEY, OPEN, StateStore, get_store, payments
 from prestashop_eboekhouden.ui.hints import fix_hint, is_cancelled
+from prestashop_eboekhouden.ui.vies import with_vies
 
 log = logging.getLogger(__name__)
 HOURLY = "{tenant}__orders_hourly"
@@ -120,6 +121,7 @@ def order_row(row: dict) -> dict:
     out["in_doubt"] = bool(row.get("intent_at")) and state == OPEN
     out["cancelled"] = state == OPEN and is_cancelled(row.get("shop_status"), row.get("reason"))
     out["hint"] = fix_hint(row.get("error_code"), row.get("reason")) if state == ERROR else None
+    out["vat_number"], out["vies"] = None, None  # ICP orders: the VAT number and VIES's verdict (ui/vies.py fills them)
     if out["in_doubt"]:
         out["reason"] = (
             f"In doubt: e-Boekhouden's answer was lost at {row['intent_at']:%Y-%m-%d %H:%M} UTC. The sales number is looked up "
@@ -169,7 +171,7 @@ def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since
         counts, shape = store.entries_counts(tenant, since_d, until_d, q), order_row
         return {
             "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts,
-            "kinds": kinds, "rows": [shape(r) for r in rows],
+            "kinds": kinds, "rows": with_vies(store, tenant, [shape(r) for r in rows]),
         }
     rows, total = store.list_rows(payments, tenant, state, since_d, until_d, q, limit, offset)
     counts = store.filtered_counts(tenant, payments, since_d, until_d, q)
@@ -358,7 +360,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         if run is None:
             raise HTTPException(404, f"No run {run_id!r} of {HOURLY.format(tenant=tenant)}")
         rows = db().get_orders(tenant, ids) if ids else {}
-        return {**run, "orders": [order_row(rows[i]) for i in ids if i in rows]}
+        return {**run, "orders": with_vies(db(), tenant, [order_row(rows[i]) for i in ids if i in rows])}
 
     # -- HTML ------------------------------------------------------------------------------------
 

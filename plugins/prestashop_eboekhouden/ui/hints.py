@@ -26,6 +26,19 @@ def fix_hint(code: str | None, reason: str | None) -> str:
     if "vat.icp" in reason or "vat.international" in reason:
         key = "vat.icp" if "vat.icp" in reason else "vat.international"
         return f"Add {key} (vat_code and revenue_ledger) to the tenant file (Configuration tab), then Process the order again."
+    if code == "VIES_INVALID":
+        return (
+            f"VIES does not know this VAT number as registered. Ask the customer, or look it up in VIES ({VIES}): if it was "
+            "mistyped, correct it on the customer's address in the shop and Process the order again. If the company's "
+            "registration has ended, this is no ICP supply: book it with Dutch VAT by hand. To book it as ICP anyway, set "
+            "vat.vies: warn in the tenant file (Configuration tab) and Process it again."
+        )
+    if code == "VIES_UNCONFIRMED":
+        return (
+            f"VIES has not confirmed this VAT number. Check it by hand in VIES ({VIES}) or with the customer's tax office; "
+            "then either set vat.vies: warn in the tenant file (Configuration tab) and Process the order again (it is booked, "
+            "with a note), or book it by hand in e-Boekhouden."
+        )
     if reason.startswith("ICP order"):
         return f"Check the customer's VAT number in VIES ({VIES}); correct it on the order's address in the shop, then Process the order again."
     if code == "BY_HAND":
