@@ -24,7 +24,7 @@ from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
-from prestashop_eboekhouden.pipeline.booking import BookOutcome, send_once
+from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
 from prestashop_eboekhouden.store import BOOKED, StateStore
@@ -188,7 +188,7 @@ class PaymentBooker:
                 self._booked(pid, existing, adopted=True)
                 return
             ledger_code = self.config.payments.ledger_for(payment["method"] or "")
-            body = payment_payload(
+            body = fits("CreateMutation", payment_payload(
                 date=payment["payment_date"].date().isoformat(),
                 ledger_id=self.eb.ledger_ids([ledger_code])[ledger_code],
                 relation_id=relation_id,
@@ -196,7 +196,7 @@ class PaymentBooker:
                 amount=payment["amount"],
                 description=payment_description(payment["method"], order.get("eb_id"), payment["transaction_id"]),
                 transaction_id=payment["transaction_id"] or "",
-            )
+            ), f"Payment {pid} of order {order.get('reference') or order['order_id']} ({order['sales_number']})")
             item, adopted = send_once(
                 record_intent=lambda: self.claims.record_intent(tenant, pid, self.owner),
                 send=lambda: self.eb.create_mutation(body),
@@ -217,7 +217,7 @@ class PaymentBooker:
 
     def _booked(self, payment_id: int, item: dict, adopted: bool) -> None:
         self.claims.booked(
-            self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]),
+            self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]) if item.get("id") else None,
             reason="Adopted the payment e-Boekhouden already had" if adopted else None,
         )
         self.outcome.add("adopted" if adopted else "booked")
