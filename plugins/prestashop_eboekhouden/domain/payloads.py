@@ -71,7 +71,7 @@ def length_refusal(model: str, payload: dict, subject: str) -> str | None:
     parts = []
     for long in problems:
         field = long.path.rsplit(".", 1)[-1]
-        code = f"; e-Boekhouden: {long.code} {ERROR_CODES[long.code]}" if long.code else ""
+        code = f" (e-Boekhouden: {long.code} {ERROR_CODES[long.code]})" if long.code else ""
         parts.append(f"its {FIELD_NAMES.get(field, field)} ({long.path}) has {long.length} characters, at most {long.maximum} are allowed{code}")
     return f"{subject}: {'; '.join(parts)}. Shorten it in the shop (or the tenant file), then process the order again"
 
