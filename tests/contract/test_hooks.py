@@ -584,3 +584,30 @@ def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch)
         sent = m.request_history[-1].headers
     assert sent["X-Shop-Tag"] == "tag7"
     assert not {"source", "timeout", "auth", "session_max_age"} & {name.lower() for name in sent}
+
+
+def test_reference_data_read_by_one_task_serves_the_next_without_a_request():
+    import json as _json
+
+    first = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/order_states", json={"order_states": [{"id": "2", "name": [{"id": "1", "value": "Payment accepted"}], "paid": "1"}]})
+        m.get(f"{SHOP}/api/countries", json={"countries": [{"id": "13", "iso_code": "nl"}]})
+        m.get(f"{SHOP}/api/taxes", json={"taxes": [{"id": "1", "rate": "21.000"}]})
+        m.get(f"{SHOP}/api/currencies", json={"currencies": [{"id": "1", "iso_code": "EUR"}]})
+        m.get(f"{SHOP}/api/configurations", json={"configurations": [{"name": "PS_COUNTRY_DEFAULT", "value": "13"}]})
+        assert first.reference_data() == {}
+        first.order_states()
+        assert set(first.reference_data()) == {"order_states"}  # what was read so far: an extract reads the states only
+        first.countries(), first.taxes(), first.currencies(), first.shop_country()
+        shared = _json.loads(_json.dumps(first.reference_data()))  # as XCom carries it
+        assert len(_json.dumps(shared)) < 1000 and m.call_count == 5
+        later = ps()
+        later.use_reference_data(shared)
+        assert later.order_states()[2].name == "Payment accepted" and later.order_states()[2].paid is True
+        assert (later.countries(), later.taxes(), later.currencies(), later.shop_country()) == ({13: "NL"}, {1: Decimal("21.000")}, {1: "EUR"}, "NL")
+        assert m.call_count == 5 and later.requests_made == {}  # no request of its own
+        uncached = ps(cache=False)
+        uncached.use_reference_data(shared)  # the naive baseline keeps reading every time
+        uncached.taxes()
+        assert m.call_count == 6

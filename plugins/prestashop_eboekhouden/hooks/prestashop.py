@@ -269,6 +269,37 @@ class PrestaShopHook(ApiHook):
             self._cache[key] = load()
         return self._cache[key]
 
+    # ---- reference data shared by the tasks of one run -------------------------------------------
+
+    def reference_data(self) -> dict[str, Any]:
+        """The reference data read so far (order states, countries, taxes, currencies, settings) as JSON-safe
+        data, for the later tasks of the same run (a few kB: no order or customer data)."""
+        if not self._cache:
+            return {}
+        encode = {
+            "countries": lambda v: {str(k): c for k, c in v.items()},
+            "taxes": lambda v: {str(k): str(rate) for k, rate in v.items()},
+            "order_states": lambda v: {str(k): [state.name, state.paid] for k, state in v.items()},
+            "currencies": lambda v: {str(k): c for k, c in v.items()},
+        }
+        return {key: encode[key](value) if key in encode else value for key, value in self._cache.items() if key in encode or key.startswith("configuration:")}
+
+    def use_reference_data(self, data: dict[str, Any] | None) -> None:
+        """Take reference data an earlier task of the run read (reference_data()): it costs no request here."""
+        if self._cache is None or not data:
+            return
+        decode = {
+            "countries": lambda v: {int(k): str(c) for k, c in v.items()},
+            "taxes": lambda v: {int(k): Decimal(str(rate)) for k, rate in v.items()},
+            "order_states": lambda v: {int(k): OrderState(int(k), str(name), bool(paid)) for k, (name, paid) in v.items()},
+            "currencies": lambda v: {int(k): str(c) for k, c in v.items()},
+        }
+        for key, value in data.items():
+            if key in decode:
+                self._cache[key] = decode[key](value)
+            elif key.startswith("configuration:"):
+                self._cache[key] = None if value is None else str(value)
+
     def countries(self) -> dict[int, str]:
         """Country id → ISO code (cached for the hook's life)."""
         return self._cached("countries", lambda: {int(c["id"]): str(c["iso_code"]).upper() for page in self.pages("countries", display="[id,iso_code]") for c in page})
