@@ -14,8 +14,9 @@ Where the description leaves a behaviour open, the hook checks it instead of ass
   read until an empty page. Two things let a list stop at a short page without asking for an empty one: a
   page shorter than the page size this hook has *learnt* (a short page that was followed by more items is the
   server's cap), and, before a cap is learnt, a page shorter than the documented default page (100 items: the
-  server delivers at least what it answers without ``limit``). A lookup that finds 0 or 1 item (an e-mail, an
-  invoice number) therefore costs one request, as before.
+  server delivers at least what it answers without ``limit``). A learnt cap is never larger than the real one (a
+  page never holds more than the cap), so it can cost an extra request but never end a list early. A lookup that
+  finds 0 or 1 item (an e-mail, an invoice number) therefore costs one request, as before.
 - **Filters.** Every item a filtered lookup returns is checked against the filter before it is used: a relation
   found by ``?email=`` only after ``GET /v1/relation/{id}`` shows that address (compared as the state store
   compares addresses: trimmed, case-folded), a relation by ``code`` / ``code[like]`` only when its code is (or
