@@ -611,3 +611,16 @@ def test_reference_data_read_by_one_task_serves_the_next_without_a_request():
         uncached.use_reference_data(shared)  # the naive baseline keeps reading every time
         uncached.taxes()
         assert m.call_count == 6
+
+
+def test_a_token_refused_with_a_security_error_names_the_connection():
+    hook = eb(max_attempts=2)
+    refused = {"type": "security", "securityType": 0, "code": "API_SESSION_004", "title": "Access token has expired.", "status": 403}
+    with rm.Mocker() as m:
+        m.post(f"{EB}/v1/session", status_code=403, json=refused)
+        with pytest.raises(ApiError) as caught:
+            hook.ledgers()
+        assert len(m.request_history) == 1  # a refusal, not retried
+    assert caught.value.status == 403 and caught.value.code == "API_SESSION_004"
+    assert "e-Boekhouden refused the API token of connection 'eboekhouden_t' (Access token has expired.)" in caught.value.reason
+    assert TOKEN not in str(caught.value)
