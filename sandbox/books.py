@@ -9,8 +9,9 @@ Knobs for what the official description leaves open (``BooksState`` attributes, 
 ``PUT /__sandbox__/settings``): ``mutation_list_amount`` (what a mutation list item's ``amount`` holds:
 ``incl`` / ``excl`` / ``debtor`` (the debtor line, negative) / ``zero``), ``list_ids_zero`` (mutation
 list items carry ``id`` 0, as real clients report), ``email_case`` (``insensitive`` / ``sensitive``: how the ``email`` filter compares),
-``session_delete`` (what ``DELETE /v1/session`` answers, which the description does not have: ``405``,
-``404`` or ``revoke``).
+``page_cap`` (``None``, or the most items a list page holds whatever ``limit`` asks: a real client reports 500),
+``email_filter`` / ``code_filter`` (``honoured`` / ``ignored``: whether ``GET /v1/relation`` applies its
+``email`` / ``code`` filters, or answers relations regardless of them).
 
 The legacy SOAP API (sandbox/soap.py) works on the same administration: it logs in with a username and two
 security codes (SOAP_AUTH_001/002, sessions SOAP_SESSION_001), books rows with the VAT amounts the client
@@ -61,6 +62,8 @@ MUTATION_TYPES = {
     6: ("FIN", "purchase"),
     7: (None, None),
 }
+# Mutation types whose rows may not book to these ledger categories (CreateMutationRow.ledgerId: MUT_106).
+ROW_LEDGER_EXCLUDES = {kind: frozenset({"FIN", "CRED", "DEB"}) for kind in (1, 2, 5, 6)}
 # Invoice type → the type of the payment that settles it, and the credDeb letter of its outstanding items.
 SETTLED_BY = {2: 3, 1: 4}
 CRED_DEB = {"D": 2, "C": 1}
@@ -70,16 +73,18 @@ class ApiProblem(Exception):
     """An e-Boekhouden error answer."""
 
     def __init__(
-        self, code: str, title: str, message: str = "", *, status: int = 400, kind: str = "validation", property_name: str = ""
+        self, code: str, title: str, message: str = "", *, status: int = 400, kind: str = "validation", property_name: str = "",
+        security_type: int | None = None,
     ) -> None:
         official = ERROR_CODES.get(code)
         super().__init__(f"{code} {official or title}")
         self.code, self.title, self.message = code, official or title, message or title
         self.status, self.kind, self.property_name = status, kind, property_name
+        self.security_type = security_type  # a SecurityError (a refused session): 0 generic, 1 no access, 2 no administration
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body."""
-        return {
+        """The JSON error body (Error, or SecurityError with its securityType)."""
+        body = {
             "type": self.kind,
             "code": self.code,
             "title": self.title,
@@ -89,6 +94,9 @@ class ApiProblem(Exception):
             "propertyName": self.property_name,
             "traceId": f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00",
         }
+        if self.security_type is not None:
+            body["securityType"] = self.security_type
+        return body
 
 
 def eb_error_body(status: int, message: str) -> dict[str, Any]:
@@ -217,7 +225,9 @@ class BooksState:
         self.mutation_list_amount = "incl"
         self.list_ids_zero = False
         self.email_case = "insensitive"
-        self.session_delete = "405"
+        self.page_cap: int | None = None
+        self.email_filter = "honoured"
+        self.code_filter = "honoured"
         self.relation_patches: list[tuple[int, dict[str, Any]]] = []
         # sales the SOAP API overwrote: {id, invoiceNumber, oldAmount, newAmount, old, new}
         self.overwrites: list[dict[str, Any]] = []
@@ -246,8 +256,8 @@ class BooksState:
         token = _text(payload, "accessToken")
         if not token:
             raise ApiProblem("API_SESSION_003", "Access token is required", property_name="accessToken")
-        if not secrets.compare_digest(token, self.access_token):
-            raise ApiProblem("API_SESSION_004", "Access token is invalid", status=401, kind="security", property_name="accessToken")
+        if not secrets.compare_digest(token, self.access_token):  # start_session answers 403 with a SecurityError
+            raise ApiProblem("API_SESSION_004", "Access token is invalid", status=403, kind="security", property_name="accessToken", security_type=0)
         with self.lock:
             session = secrets.token_hex(24)
             self._sessions[session] = time.monotonic() + self.token_lifetime
@@ -476,7 +486,9 @@ class BooksState:
         ledger_id = self._header_ledger(payload.get("ledgerId"), kind)
         relation_id = self._mutation_relation(payload.get("relationId"), kind)
         invoice_number = self._mutation_invoice_number(payload, kind, relation_id, overwrite_sales)
-        in_ex = _text(payload, "inExVat") or "EX"
+        in_ex = _text(payload, "inExVat")
+        if not in_ex:
+            raise ApiProblem("MUTA_005", "In/Ex VAT is missing", "inExVat must be IN or EX", property_name="inExVat")
         if in_ex not in ("IN", "EX"):
             raise ApiProblem("MUT_017", "InExVat is invalid", "inExVat must be IN or EX", property_name="inExVat")
         self._check_payment_reference(payload)
@@ -584,8 +596,10 @@ class BooksState:
         vat = self._row_vat(row, kind, prop)
         amount = _amount(row.get("amount"), "ERR_002", f"{prop}.amount")
         vat_amount = _amount(row["vatAmount"], "ERR_002", f"{prop}.vatAmount") if row.get("vatAmount") is not None else None
-        if (vat.custom or given_vat) and vat_amount is None:
-            raise ApiProblem("MUTA_003", "VAT amount is required", f"{vat.code} needs vatAmount", property_name=f"{prop}.vatAmount")
+        if given_vat and vat_amount is None:  # the SOAP API: the client computes every row's VAT
+            raise ApiProblem("ERR_002", "VAT amount is required", f"{vat.code} needs BTWBedrag", property_name=f"{prop}.vatAmount")
+        if not given_vat and vat_amount is not None and not vat.custom:  # "Only use in combination with vatCode: 'AFW_VERK' or 'AFW'"
+            raise ApiProblem("MUTA_003", "VAT amount not allowed", f"vatAmount given with {vat.code}", property_name=f"{prop}.vatAmount")
         row_relation = self._row_relation(row, kind, prop, required=not given_vat)
         invoice_number = self._paid_invoice_number(row, kind, relation_id, prop)
         if given_vat:
@@ -619,7 +633,8 @@ class BooksState:
         return relation_id
 
     def _row_ledger(self, value: Any, kind: int, prop: str) -> int | None:
-        """A row's ledger: required except on payments (types 3/4), must exist when given."""
+        """A row's ledger: required except on payments (types 3/4), must exist when given, and for types 1, 2, 5
+        and 6 may not be a financial, creditor or debtor ledger (MUT_106)."""
         if value in (None, "", 0):
             if kind in (3, 4):
                 return None
@@ -627,12 +642,20 @@ class BooksState:
         ledger_id = _int_or_none(value)
         if ledger_id is None or ledger_id not in self._ledgers:
             raise ApiProblem("MUT_104", "Ledger not found", f"ledger id {value} does not exist", property_name=f"{prop}.ledgerId")
+        category = self._ledgers[ledger_id]["category"]
+        if kind in ROW_LEDGER_EXCLUDES and category in ROW_LEDGER_EXCLUDES[kind]:
+            raise ApiProblem(
+                "MUT_106", "Ledger category not allowed for row",
+                f"a type {kind} row may not book to {self._ledgers[ledger_id]['code']} ({category})", property_name=f"{prop}.ledgerId",
+            )  # fmt: skip
         return ledger_id
 
     @staticmethod
     def _row_vat(row: Mapping[str, Any], kind: int, prop: str) -> VatCode:
-        """A row's VAT code: known (MUT_109) and of the side the mutation type books (MUT_111/MUT_112)."""
-        code = _text(row, "vatCode") or "GEEN"
+        """A row's VAT code: present and known (MUT_109, the row's vatCode error) and of the side the mutation type books (MUT_111/MUT_110)."""
+        code = _text(row, "vatCode")
+        if not code:  # vatCode is required on a row (CreateMutationRow); MUT_109 is the code the description gives it
+            raise ApiProblem("MUT_109", "VAT code is missing", "vatCode is required on every row", property_name=f"{prop}.vatCode")
         vat = VAT_CODES.get(code)
         if vat is None:
             raise ApiProblem("MUT_109", "Invalid VAT code", f"{code} is not a VAT code", property_name=f"{prop}.vatCode")
@@ -745,7 +768,7 @@ class BooksState:
             if payload.get("mutation") is not None:
                 record["mutationId"] = self._book_invoice(record, payload["mutation"])
             self._invoices[invoice_id] = record
-            return {"id": invoice_id, "invoiceNumber": number}
+            return {"id": invoice_id, "invoiceNumber": number, "inExVat": in_ex}  # CreatedInvoice
 
     def _invoice_template(self, value: Any) -> int:
         """The template: required (FACT_017) and existing (FACT_018)."""
@@ -767,7 +790,9 @@ class BooksState:
                 raise ApiProblem("FACT_019", "Item is invalid", property_name=prop)
             quantity = _amount(item.get("quantity", 1), "ERR_002", f"{prop}.quantity")
             price = _number(item.get("pricePerUnit"), "FACT_ITEM_004", f"{prop}.pricePerUnit")
-            vat = VAT_CODES.get(_text(item, "vatCode") or "GEEN")
+            if not _text(item, "vatCode"):
+                raise ApiProblem("FACT_ITEM_006", "VAT code is missing", property_name=f"{prop}.vatCode")
+            vat = VAT_CODES.get(_text(item, "vatCode"))
             if vat is None or vat.side == "purchase" or vat.custom:
                 raise ApiProblem(
                     "FACT_ITEM_014", "Invalid VAT code", f"{item.get('vatCode')} cannot be used on an invoice", property_name=f"{prop}.vatCode"

@@ -22,6 +22,7 @@ ERROR_CODES = contract.ERROR_CODES
 SOURCE_PATTERN = contract.SOURCE_PATTERN
 check_request = contract.check_request
 check_answer = contract.check_answer
+too_long = contract.too_long
 
 
 # Every check made in this process (all emulators): what the test session reports at its end.

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from sandbox.appkit import ExactJSONResponse, admin_router, install_middleware, parse_json
 from sandbox.books import CRED_DEB, ApiProblem, BooksState, eb_error_body
-from sandbox.contract import ContractCheck
+from sandbox.contract import ContractCheck, too_long
 from sandbox.faults import FaultInjector
 
 DEFAULT_LIMIT = 100
@@ -46,8 +46,20 @@ KNOBS = {
     "mutation_list_amount": ("incl", "excl", "debtor", "zero"),
     "list_ids_zero": (False, True),
     "email_case": ("insensitive", "sensitive"),
-    "session_delete": ("405", "404", "revoke"),
+    "page_cap": "1..2000 or null",  # the most items a page holds whatever limit asks (None: limit decides)
+    "email_filter": ("honoured", "ignored"),  # ignored: GET /v1/relation answers relations regardless of email
+    "code_filter": ("honoured", "ignored"),  # ignored: ... regardless of code / code[like]
 }
+# The official "too long" code of a request body field (contract.MAX_LENGTH); a field with a maximum but no
+# code of its own is refused with ERR_002, the generic code, naming the field.
+TOO_LONG_TITLE = "Value is too long"
+
+
+def knob_value_ok(knob: str, value: Any) -> bool:
+    """Whether a value is one the knob takes (page_cap: a page size of 1..2000, or None)."""
+    if knob == "page_cap":
+        return value is None or (isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_LIMIT)
+    return value in KNOBS[knob]
 
 
 def path_key(path: str) -> str:
@@ -149,14 +161,21 @@ def list_answer(
     filters: Mapping[str, str],
     shape: Callable[[dict], dict] = dict,
     case_sensitive: frozenset[str] = frozenset(),
+    ignored: frozenset[str] = frozenset(),
+    page_cap: int | None = None,
 ) -> dict[str, Any]:
     """Filter (AND over all conditions; operator in the parameter name), page and shape a list:
-    {"items": [...], "count": N} where N is the number of items in this page, as documented."""
+    {"items": [...], "count": N} where N is the number of items in this page, as documented.
+
+    Knobs: parameters in ``ignored`` are read but not applied (an API that ignores a filter); ``page_cap``
+    answers at most that many items whatever ``limit`` asks (the next page starts at the offset asked)."""
     limit, offset = _page(request.query_params)
+    if page_cap:
+        limit = min(limit, page_cap)
     conditions = []
     for name, raw in request.query_params.multi_items():
         parsed = Condition.parse(name, raw)
-        if parsed is not None and parsed[0] in filters:
+        if parsed is not None and parsed[0] in filters and parsed[0] not in ignored:
             param, condition = parsed
             if param in case_sensitive:
                 condition = Condition(condition.operator, condition.operand, case_sensitive=True)
@@ -208,6 +227,17 @@ async def _body(request: Request) -> Any:
     return body
 
 
+def _fits(model: str, body: Any) -> Any:
+    """The body, unless a text field is longer than the description allows: refused with the field's own
+    "too long" code (REL_003, MUT_018, FACT_014, ...) or ERR_002 where the description gives it none."""
+    for long in too_long(model, body):
+        raise ApiProblem(
+            long.code or "ERR_002", TOO_LONG_TITLE, f"{long.path} has {long.length} characters; at most {long.maximum} are allowed",
+            property_name=long.path,
+        )
+    return body
+
+
 NOT_FOUND = {"Relation": "REL_055", "Mutation": "MUT_300", "Invoice": "FACT_021"}
 
 
@@ -240,18 +270,16 @@ def _api_router(books: BooksState) -> APIRouter:
 
     @router.delete("/session")
     def close_session(request: Request) -> Response:
-        """Not in the official description: 405 (default) or 404 as a real server may answer, or (knob) revoke."""
-        if books.session_delete != "revoke":
-            return Response(status_code=int(books.session_delete))
+        """end_session: "Revokes the session token." An empty answer; 401 for a token that is not (any more) valid."""
         authorize(request)
         books.close_session(request.headers["authorization"])
-        return Response(status_code=204)
+        return Response(status_code=200)
 
     @router.get("/ledger")
     def ledgers(request: Request) -> Response:
         """Ledger accounts."""
         authorize(request)
-        return _json(list_answer(request, books.ledgers(), LEDGER_FILTERS, lambda item: _pick(item, LEDGER_LIST_FIELDS)))
+        return _json(list_answer(request, books.ledgers(), LEDGER_FILTERS, lambda item: _pick(item, LEDGER_LIST_FIELDS), page_cap=books.page_cap))
 
     @router.get("/ledger/{ledger_id:int}")
     def ledger(ledger_id: int, request: Request) -> Response:
@@ -264,7 +292,9 @@ def _api_router(books: BooksState) -> APIRouter:
         """Relations as thin list items (id, type, code); email matches emailAddress (case per the email_case knob)."""
         authorize(request)
         sensitive = frozenset({"email"}) if books.email_case == "sensitive" else frozenset()
-        return _json(list_answer(request, books.relations(), RELATION_FILTERS, lambda item: _pick(item, RELATION_LIST_FIELDS), sensitive))
+        ignored = frozenset(name for name, knob in (("email", books.email_filter), ("code", books.code_filter)) if knob == "ignored")
+        shape = lambda item: _pick(item, RELATION_LIST_FIELDS)  # noqa: E731
+        return _json(list_answer(request, books.relations(), RELATION_FILTERS, shape, sensitive, ignored, books.page_cap))
 
     @router.get("/relation/{relation_id:int}")
     def relation(relation_id: int, request: Request) -> Response:
@@ -277,7 +307,7 @@ def _api_router(books: BooksState) -> APIRouter:
     async def create_relation(request: Request) -> Response:
         """Create a relation: {id, code}."""
         authorize(request)
-        return _json(books.create_relation(await _body(request)), 201)
+        return _json(books.create_relation(_fits("CreateRelation", await _body(request))), 201)
 
     @router.patch("/relation/{relation_id:int}")
     async def update_relation(relation_id: int, request: Request) -> Response:
@@ -290,16 +320,18 @@ def _api_router(books: BooksState) -> APIRouter:
     def mutations(request: Request) -> Response:
         """Mutation headers."""
         authorize(request)
-        return _json(list_answer(request, books.mutations(), MUTATION_FILTERS, _mutation_item(books)))
+        return _json(list_answer(request, books.mutations(), MUTATION_FILTERS, _mutation_item(books), page_cap=books.page_cap))
 
     @router.get("/mutation/invoice/outstanding")
     def outstanding(request: Request) -> Response:
         """Open items of debtors (credDeb=D) or creditors (C)."""
         authorize(request)
         cred_deb = request.query_params.get("credDeb", "")
+        if not cred_deb:
+            raise ApiProblem("MUTA_006", "Credit/Debit is missing", "credDeb is required: D (debtors) or C (creditors)", property_name="credDeb")
         if cred_deb not in CRED_DEB:
-            raise ApiProblem("ERR_002", "credDeb is invalid", "credDeb must be D or C", property_name="credDeb")
-        return _json(list_answer(request, books.outstanding(cred_deb), OUTSTANDING_FILTERS))
+            raise ApiProblem("MUTA_007", "Credit/Debit is invalid", f"credDeb {cred_deb!r}: D or C", property_name="credDeb")
+        return _json(list_answer(request, books.outstanding(cred_deb), OUTSTANDING_FILTERS, page_cap=books.page_cap))
 
     @router.get("/mutation/{mutation_id:int}")
     def mutation(mutation_id: int, request: Request) -> Response:
@@ -311,13 +343,13 @@ def _api_router(books: BooksState) -> APIRouter:
     async def create_mutation(request: Request) -> Response:
         """Book a mutation: {id}."""
         authorize(request)
-        return _json(books.create_mutation(await _body(request)), 201)
+        return _json(books.create_mutation(_fits("CreateMutation", await _body(request))), 201)
 
     @router.get("/invoice")
     def invoices(request: Request) -> Response:
         """Invoice headers."""
         authorize(request)
-        return _json(list_answer(request, books.invoices(), INVOICE_FILTERS, _invoice_item))
+        return _json(list_answer(request, books.invoices(), INVOICE_FILTERS, _invoice_item, page_cap=books.page_cap))
 
     @router.get("/invoice/{invoice_id:int}")
     def invoice(invoice_id: int, request: Request) -> Response:
@@ -329,13 +361,13 @@ def _api_router(books: BooksState) -> APIRouter:
     async def create_invoice(request: Request) -> Response:
         """Create an invoice (and with 'mutation' its sale): {id, invoiceNumber}."""
         authorize(request)
-        return _json(books.create_invoice(await _body(request)), 201)
+        return _json(books.create_invoice(_fits("CreateInvoice", await _body(request))), 201)
 
     @router.get("/invoicetemplate")
     def templates(request: Request) -> Response:
         """Invoice templates."""
         authorize(request)
-        return _json(list_answer(request, books.templates(), TEMPLATE_FILTERS))
+        return _json(list_answer(request, books.templates(), TEMPLATE_FILTERS, page_cap=books.page_cap))
 
     return router
 
@@ -391,8 +423,8 @@ def _books_admin_router(books: BooksState) -> APIRouter:
         body = await _body(request)
         for knob, allowed in KNOBS.items():
             if knob in body:
-                if body[knob] not in allowed:
-                    return _json({"error": f"{knob} is one of {sorted(allowed, key=str)}"}, 400)
+                if not knob_value_ok(knob, body[knob]):
+                    return _json({"error": f"{knob} is {allowed}" if isinstance(allowed, str) else f"{knob} is one of {sorted(allowed, key=str)}"}, 400)
                 setattr(books, knob, body[knob])
         if "token_lifetime" in body:
             books.token_lifetime = float(body["token_lifetime"])

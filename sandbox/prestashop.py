@@ -344,8 +344,10 @@ def _authorize(state: ShopState, request: Request, key: str, resource: str | Non
         raise WebserviceError(400, 27, f'Resource of type "{resource}" does not exists. Did you mean: "{_closest(resource, PS_RESOURCES)}"?')
     if not state.permission(key, resource):
         raise WebserviceError(401, 26, f'Resource of type "{resource}" is not allowed with this authentication key')
-    if request.method not in READ_METHODS:
+    if request.method not in state.methods(key, resource):  # the key has the resource, but not this method ticked
         raise WebserviceError(405, 25, f"Method {request.method} is not allowed for the resource {resource} with this authentication key")
+    if request.method not in READ_METHODS:
+        raise WebserviceError(501, 124, "The sandbox does not emulate writes")
     if resource not in RESOURCES:
         raise WebserviceError(501, 124, f'The sandbox does not emulate the resource "{resource}"')
 
@@ -375,10 +377,9 @@ def _webservice_router(state: ShopState) -> APIRouter:
 
         def produce(key: str) -> tuple[Any, int]:
             """The API description."""
-            allowed = [name for name in RESOURCES if state.permission(key, name)]
-            return {
-                "api": {name: {"get": "true", "put": "false", "post": "false", "delete": "false", "head": "true"} for name in allowed}
-            }, 200
+            allowed = {name: state.methods(key, name) for name in RESOURCES if state.permission(key, name)}
+            flags = ("get", "put", "post", "delete", "head")
+            return {"api": {name: {flag: str(flag.upper() in methods).lower() for flag in flags} for name, methods in allowed.items()}}, 200
 
         return _answer(state, request, None, produce)
 
@@ -481,7 +482,8 @@ def _shop_admin_router(state: ShopState) -> APIRouter:
 
     @router.put("/keys/{key}")
     async def set_key(key: str, request: Request) -> Response:
-        """Add or change a webservice key: {"resources": [...]} limits it (null: all)."""
+        """Add or change a webservice key: {"resources": [...]} limits it to viewing those (null: view all);
+        {"resources": {"orders": ["PUT"], ...}} gives it those methods per resource."""
 
         def change(body: Any) -> dict[str, str]:
             """Store the key."""

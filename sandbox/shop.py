@@ -101,6 +101,7 @@ from sandbox.shop_reference import (
 
 DEFAULT_KEY = "SANDBOXPRESTASHOPKEY000000000000"  # 32 characters, like every PrestaShop webservice key
 KEY_LENGTH = 32
+VIEW_METHODS = frozenset({"GET", "HEAD"})  # the back office's "View" and "Fast view" permissions
 RESOURCES = (
     "orders",
     "order_details",
@@ -424,7 +425,8 @@ class ShopState:
         self.lock = threading.RLock()
         self.clock = clock
         self.stats = RequestStats()
-        self.keys: dict[str, frozenset[str] | None] = {_checked_key(key): None}
+        # key → resource → the HTTP methods it may use (PrestaShop's per-key permissions); None: every resource, read only
+        self.keys: dict[str, dict[str, frozenset[str]] | None] = {_checked_key(key): None}
         self.strip_authorization = False  # a php-fpm/CGI host that drops the Authorization header (knob)
         self.tags: dict[int, frozenset[str]] = {}
         self.slip_tags: dict[int, frozenset[str]] = {}
@@ -447,11 +449,17 @@ class ShopState:
 
     # ---- keys --------------------------------------------------------------------------------
 
-    def set_key(self, key: str, resources: Iterable[str] | None = None) -> None:
-        """Add or change a webservice key; ``resources`` limits what it may view (None: everything)."""
+    def set_key(self, key: str, resources: Iterable[str] | Mapping[str, Iterable[str]] | None = None) -> None:
+        """Add or change a webservice key; ``resources`` limits what it may use (None: view everything): names it may
+        view (GET and HEAD), or resource → the methods ticked for it (``{"orders": ["PUT"]}``: listed, but no GET)."""
         _checked_key(key)
         with self.lock:
-            self.keys[key] = None if resources is None else frozenset(resources)
+            if resources is None:
+                self.keys[key] = None
+            elif isinstance(resources, Mapping):
+                self.keys[key] = {name: frozenset(str(m).upper() for m in methods) for name, methods in resources.items()}
+            else:
+                self.keys[key] = {name: VIEW_METHODS for name in resources}
 
     def remove_key(self, key: str) -> None:
         """Delete a webservice key."""
@@ -459,12 +467,20 @@ class ShopState:
             self.keys.pop(key, None)
 
     def permission(self, key: str, resource: str) -> bool | None:
-        """Whether the key may view the resource; None when the key does not exist."""
+        """Whether the key has the resource at all (with any method); None when the key does not exist."""
         with self.lock:
             if key not in self.keys:
                 return None
             allowed = self.keys[key]
             return allowed is None or resource in allowed
+
+    def methods(self, key: str, resource: str) -> frozenset[str]:
+        """The HTTP methods the key may use on the resource (none for an unknown key or resource)."""
+        with self.lock:
+            if key not in self.keys:
+                return frozenset()
+            allowed = self.keys[key]
+            return VIEW_METHODS if allowed is None else allowed.get(resource, frozenset())
 
     # ---- settings ------------------------------------------------------------------------------
 

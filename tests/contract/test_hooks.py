@@ -232,8 +232,9 @@ def test_expired_session_is_renewed_once_on_401():
             {"status_code": 401, "json": {"type": "security", "code": "API_401", "title": "Unauthorized"}},
             {"json": {"items": [{"id": 5, "type": "P", "code": "JanJansen"}], "count": 1}},
         ])
+        m.get(f"{EB}/v1/relation/5", json={"id": 5, "code": "JanJansen", "emailAddress": "Jan@Example.nl"})
         assert hook.relation_by_email("jan@example.nl")["id"] == 5
-        assert [r.headers.get("Authorization") for r in m.request_history if r.method == "GET"] == ["old", "new"]
+        assert [r.headers.get("Authorization") for r in m.request_history if r.path == "/v1/relation"] == ["old", "new"]
 
 
 def test_validation_errors_carry_code_and_title_and_are_not_retried():
@@ -340,16 +341,164 @@ def test_filters_put_the_operator_in_the_parameter_name_and_lists_page_until_a_s
         assert "code=%5Blike%5D" not in asked[0].url
 
 
-@pytest.mark.parametrize("status", [404, 405, 204])
-def test_closing_a_session_tolerates_an_api_without_delete(status):
+@pytest.mark.parametrize("status", [200, 204, 401, 500])
+def test_closing_a_session_revokes_it_and_never_fails_the_task(status):
     hook = eb()
     with rm.Mocker() as m:
         m.post(f"{EB}/v1/session", json={"token": "sess-1", "expiresIn": 3600})
-        m.delete(f"{EB}/v1/session", status_code=status)
+        m.delete(f"{EB}/v1/session", status_code=status)  # 401: the token expired already; 500: it expires by itself
         m.get(f"{EB}/v1/ledger", json={"items": [{"id": 11, "code": "1300"}], "count": 1})
         assert hook.test_connection() == (True, "e-Boekhouden API answered")
         hook.ledgers()
         hook.close_session()  # never raises
+        hook.close_session()  # nothing left to revoke
+        revokes = [r for r in m.request_history if r.method == "DELETE"]
+        assert [r.headers["Authorization"] for r in revokes] == ["sess-1", "sess-1"]  # one per session opened
+    assert hook.requests_made[("DELETE", "v1/session")] == 2
+
+
+# ---- paging: until an empty page, or a page shorter than a cap we know -------------------------------
+
+
+def _pages(m, path: str, sizes: list[int], item=lambda i: {"id": i + 1, "type": "P", "code": f"KlaartjePi{i}"}):
+    """Answers to successive GETs of one list: pages of these sizes, items numbered on."""
+    answers, start = [], 0
+    for size in sizes:
+        answers.append({"json": {"items": [item(i) for i in range(start, start + size)], "count": size}})
+        start += size
+    m.get(f"{EB}{path}", answers)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "requests_made", "cap"),
+    [
+        ([0], 1, None),  # nothing: one request
+        ([1], 1, None),  # 0 or 1 item found (an e-mail, an invoice number): one request, as before
+        ([99], 1, None),  # shorter than the documented default page: the last
+        ([150, 0], 2, None),  # 150 of 2000 asked: the server may cap pages, so one more request says it was all
+        ([500, 500, 120], 3, 500),  # a cap of 500: learnt from the second page, so the third (120 < 500) is the last
+        ([500, 500, 500, 0], 4, 500),  # a last page as long as the cap: one more request
+        ([2000, 3], 2, None),  # full pages of what was asked, then a short one
+        ([500, 40], 2, 500),  # 500 of 2000 and then more: a cap of 500; 40 < 500 ends the list
+        ([150, 40], 2, 150),  # a cap below 500 is learnt the same way
+    ],
+)
+def test_lists_are_read_until_an_empty_page_unless_a_known_cap_ends_them(sizes, requests_made, cap):
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        _pages(m, "/v1/relation", sizes)
+        assert len(list(hook.relations())) == sum(sizes)
+        asked = [r for r in m.request_history if r.path == "/v1/relation"]
+        assert len(asked) == requests_made
+        assert all(r.qs["limit"] == ["2000"] for r in asked)
+        assert [int(r.qs["offset"][0]) for r in asked] == [sum(sizes[:n]) for n in range(requests_made)]
+    assert hook.page_cap == cap
+
+
+def test_a_learnt_cap_ends_later_lists_at_a_short_page():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        _pages(m, "/v1/relation", [500, 0])
+        assert len(list(hook.relations())) == 500 and hook.page_cap is None  # 500 of 2000, then nothing: no cap seen
+        _pages(m, "/v1/relation", [500, 300])
+        assert len(list(hook.relations())) == 800 and hook.page_cap == 500  # 500 of 2000, then more: the server's cap
+        _pages(m, "/v1/mutation/invoice/outstanding", [450], item=lambda i: {"invoiceNumber": f"S{i}", "outstandingAmount": 1})
+        assert len(list(hook.all_outstanding())) == 450
+        assert len([r for r in m.request_history if r.path == "/v1/mutation/invoice/outstanding"]) == 1  # 450 < the cap: complete
+
+
+def test_a_lookup_that_finds_its_item_stops_paging():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        _pages(m, "/v1/relation", [500, 500, 500])  # an API that ignores the code filter: every relation
+        assert hook.relation_by_code("KlaartjePi3")["id"] == 4
+        assert len([r for r in m.request_history if r.path == "/v1/relation"]) == 1
+
+
+# ---- lookups: every item is checked against the filter it was asked with ----------------------------
+
+
+def test_a_relation_found_by_email_is_booked_to_only_after_its_address_is_confirmed():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        listed = [{"id": 7, "type": "P", "code": "Other"}, {"id": 8, "type": "P", "code": "JanJansen"}]
+        m.get(f"{EB}/v1/relation", json={"items": listed, "count": 2})  # the API ignored ?email=
+        m.get(f"{EB}/v1/relation/7", json={"id": 7, "emailAddress": "someone@else.nl"})
+        m.get(f"{EB}/v1/relation/8", json={"id": 8, "emailAddress": " JAN@example.NL "})
+        assert hook.relation_by_email("jan@example.nl") == listed[1]  # compared as the store compares: trimmed, case-folded
+        assert hook.relation_by_email("Jan@Example.nl") == listed[1]
+        assert hook.relation_by_email("new@example.nl") is None  # no relation has it: create one
+        details = [r.path for r in m.request_history if r.path.startswith("/v1/relation/")]
+        assert details == ["/v1/relation/7", "/v1/relation/8"]  # each relation read once per hook
+        assert m.request_history[1].qs["email"] == ["jan@example.nl"]
+    assert hook.ignored_filters == {"email"}
+
+
+def test_a_relation_found_by_email_that_is_gone_or_has_no_id():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.get(f"{EB}/v1/relation", json={"items": [{"id": 7, "type": "P", "code": "Gone"}], "count": 1})
+        m.get(f"{EB}/v1/relation/7", status_code=404, json={"type": "not-found", "code": "REL_055", "title": "Relation not found.", "status": 404})
+        assert hook.relation_by_email("jan@example.nl") is None
+        m.get(f"{EB}/v1/relation", json={"items": [{"id": 0, "type": "P", "code": "NoId"}], "count": 1})
+        assert hook.relation_by_email("piet@example.nl") == {"id": 0, "type": "P", "code": "NoId"}  # the booking code refuses it
+
+
+def test_codes_are_confirmed_exactly_and_by_their_start():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        everyone = [{"id": 1, "type": "P", "code": "JanJansen"}, {"id": 2, "type": "P", "code": "klaartjepi1"}, {"id": 3, "type": "B", "code": "KlaartjePi"}]
+        m.get(f"{EB}/v1/relation", json={"items": everyone, "count": 3})  # an API that ignores code and code[like]
+        assert hook.relation_by_code("KLAARTJEPI") == everyone[2]
+        assert hook.relation_by_code("Nobody") is None
+        assert hook.relation_codes_like("KlaartjePi") == ["klaartjepi1", "KlaartjePi"]
+    assert hook.ignored_filters == {"code", "code[like]"}
+
+
+def test_the_invoice_template_is_the_one_with_the_configured_name():
+    from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
+
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        templates = [{"id": 1, "name": "Standaard", "active": True}, {"id": 2, "name": "Webshop", "active": False}, {"id": 3, "name": "Webshop", "active": True}]
+        m.get(f"{EB}/v1/invoicetemplate", json={"items": templates, "count": 3})
+        assert hook.invoice_template_id("Webshop") == 3  # the active one of that name
+        assert hook.invoice_template_id(" webshop") == 3
+        with pytest.raises(ConfigurationError, match="'Factuur' does not exist"):
+            hook.invoice_template_id("Factuur")  # not the first template of the list
+
+
+def test_lookups_by_invoice_number_keep_only_that_number():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        items = [{"id": 1, "type": 2, "invoiceNumber": "DEMO-1"}, {"id": 2, "type": 2, "invoiceNumber": "demo-1"}, {"id": 3, "type": 3, "invoiceNumber": "DEMO-1"}]
+        m.get(f"{EB}/v1/mutation", json={"items": items, "count": 3})
+        assert [i["id"] for i in hook.mutations_by_invoice_number("DEMO-1", 2)] == [1, 2]
+        m.get(f"{EB}/v1/mutation/invoice/outstanding", json={"items": [{"invoiceNumber": "DEMO-2"}, {"invoiceNumber": "DEMO-1"}], "count": 2})
+        assert hook.outstanding("DEMO-1") == [{"invoiceNumber": "DEMO-1"}]
+        m.get(f"{EB}/v1/invoice", json={"items": [{"id": 5, "invoiceNumber": "1041", "relationId": 9, "date": "2026-11-20"}, {"id": 6, "invoiceNumber": "1042", "relationId": 8}], "count": 2})
+        assert [i["id"] for i in hook.invoices(invoiceNumber="1041")] == [5]
+        assert [i["id"] for i in hook.invoices(relationId=9, date="2026-11-20")] == [5]
+
+
+def test_a_created_relation_without_an_id_is_found_by_its_code():
+    hook = eb()
+    with rm.Mocker() as m:
+        _session(m)
+        m.post(f"{EB}/v1/relation", json={"code": "KlaartjePi5"})  # CreatedRelation: id and code are both optional
+        m.get(f"{EB}/v1/relation", json={"items": [{"id": 1005, "type": "P", "code": "KlaartjePi5"}], "count": 1})
+        assert hook.create_relation({"type": "P", "code": "KlaartjePi5", "name": "Klaartje"}) == {"id": 1005, "code": "KlaartjePi5"}
+        m.get(f"{EB}/v1/relation", json={"items": [], "count": 0})
+        with pytest.raises(ApiError, match="CREATED_WITHOUT_ID"):
+            hook.create_relation({"type": "P", "code": "KlaartjePi6", "name": "Klaartje"})
 
 
 @pytest.mark.parametrize(("source", "problem"), [("PS-EB", "letters, digits"), ("MYWEBSHOP.NL", "at most 10"), ("Shop/1", "letters, digits")])
@@ -435,3 +584,43 @@ def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch)
         sent = m.request_history[-1].headers
     assert sent["X-Shop-Tag"] == "tag7"
     assert not {"source", "timeout", "auth", "session_max_age"} & {name.lower() for name in sent}
+
+
+def test_reference_data_read_by_one_task_serves_the_next_without_a_request():
+    import json as _json
+
+    first = ps()
+    with rm.Mocker() as m:
+        m.get(f"{SHOP}/api/order_states", json={"order_states": [{"id": "2", "name": [{"id": "1", "value": "Payment accepted"}], "paid": "1"}]})
+        m.get(f"{SHOP}/api/countries", json={"countries": [{"id": "13", "iso_code": "nl"}]})
+        m.get(f"{SHOP}/api/taxes", json={"taxes": [{"id": "1", "rate": "21.000"}]})
+        m.get(f"{SHOP}/api/currencies", json={"currencies": [{"id": "1", "iso_code": "EUR"}]})
+        m.get(f"{SHOP}/api/configurations", json={"configurations": [{"name": "PS_COUNTRY_DEFAULT", "value": "13"}]})
+        assert first.reference_data() == {}
+        first.order_states()
+        assert set(first.reference_data()) == {"order_states"}  # what was read so far: an extract reads the states only
+        first.countries(), first.taxes(), first.currencies(), first.shop_country()
+        shared = _json.loads(_json.dumps(first.reference_data()))  # as XCom carries it
+        assert len(_json.dumps(shared)) < 1000 and m.call_count == 5
+        later = ps()
+        later.use_reference_data(shared)
+        assert later.order_states()[2].name == "Payment accepted" and later.order_states()[2].paid is True
+        assert (later.countries(), later.taxes(), later.currencies(), later.shop_country()) == ({13: "NL"}, {1: Decimal("21.000")}, {1: "EUR"}, "NL")
+        assert m.call_count == 5 and later.requests_made == {}  # no request of its own
+        uncached = ps(cache=False)
+        uncached.use_reference_data(shared)  # the naive baseline keeps reading every time
+        uncached.taxes()
+        assert m.call_count == 6
+
+
+def test_a_token_refused_with_a_security_error_names_the_connection():
+    hook = eb(max_attempts=2)
+    refused = {"type": "security", "securityType": 0, "code": "API_SESSION_004", "title": "Access token has expired.", "status": 403}
+    with rm.Mocker() as m:
+        m.post(f"{EB}/v1/session", status_code=403, json=refused)
+        with pytest.raises(ApiError) as caught:
+            hook.ledgers()
+        assert len(m.request_history) == 1  # a refusal, not retried
+    assert caught.value.status == 403 and caught.value.code == "API_SESSION_004"
+    assert "e-Boekhouden refused the API token of connection 'eboekhouden_t' (Access token has expired.)" in caught.value.reason
+    assert TOKEN not in str(caught.value)

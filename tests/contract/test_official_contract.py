@@ -126,3 +126,57 @@ def test_error_answers_carry_official_codes_and_meanings():
     assert c.check_answer("POST", "/v1/mutation", 400, {**ok, "code": "MUT_103", "title": "Ledger is required"})
     assert c.check_answer("POST", "/v1/mutation", 400, {"code": "MUT_019"})  # type, title, status required
     assert c.check_answer("DELETE", "/v1/session", 405, b"") == []
+
+
+def test_ending_and_refusing_a_session_are_in_the_description():
+    # end_session: DELETE /v1/session "Revokes the session token", an empty answer (401 for a dead token)
+    assert c.check_request("DELETE", "/v1/session") == []
+    assert c.check_answer("DELETE", "/v1/session", 200, b"") == []
+    assert c.check_answer("DELETE", "/v1/session", 401, b"") == []
+    assert c.check_request("DELETE", "/v1/session", body=b'{"token": "x"}')  # no body belongs to it
+    # start_session: 400 an Error, 403 a SecurityError (an Error with a required securityType 0, 1 or 2)
+    refused = {"type": "security", "code": "API_SESSION_004", "title": "Access token has expired.", "status": 403}
+    assert c.check_answer("POST", "/v1/session", 403, {**refused, "securityType": 0}) == []
+    assert "securityType" in c.check_answer("POST", "/v1/session", 403, refused)[0]
+    assert c.check_answer("POST", "/v1/session", 403, {**refused, "securityType": 3})
+    invalid = {"type": "validation", "code": "API_SESSION_002", "title": "Source does not match pattern.", "status": 400}
+    assert c.check_answer("POST", "/v1/session", 400, invalid) == []
+    assert c.check_answer("POST", "/v1/session", 400, {**invalid, "securityType": 0})  # not on an Error
+
+
+def test_created_answers_are_read_as_their_models_have_them():
+    assert c.check_answer("POST", "/v1/invoice", 201, {"id": 5, "invoiceNumber": "1001", "inExVat": "IN"}) == []
+    assert c.check_answer("POST", "/v1/invoice", 201, {"id": 5}) == []  # every CreatedInvoice field is optional
+    assert c.check_answer("POST", "/v1/invoice", 201, {"id": 5, "inExVat": "INCL"})
+    assert c.check_answer("POST", "/v1/mutation", 201, {"id": 7}) == []
+    assert c.check_answer("POST", "/v1/mutation", 201, {}) == []  # CreatedMutation.id is optional too
+    assert c.check_answer("POST", "/v1/relation", 201, {"id": 9, "code": "KlaartjePi5"}) == []
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "expected"),
+    [
+        ("CreateMutation", {"invoiceNumber": "X" * 50, "description": "D" * 50, "entryNumber": "E" * 50}, []),
+        ("CreateMutation", {"invoiceNumber": "X" * 51}, [("invoiceNumber", 51, 50, "MUT_018")]),
+        ("CreateMutation", {"description": "D" * 51, "entryNumber": "E" * 60}, [("entryNumber", 60, 50, None), ("description", 51, 50, None)]),
+        ("CreateMutation", {"rows": [{"description": "R" * 500}]}, []),  # a row's description has no documented maximum
+        ("CreateRelation", {"name": "N" * 100, "code": "C" * 15}, []),
+        ("CreateRelation", {"name": "N" * 101, "postalCode": "P" * 51}, [("name", 101, 100, "REL_003"), ("postalCode", 51, 50, "REL_012")]),
+        ("CreateRelation", {"freeText10": "F" * 101}, [("freeText10", 101, 100, "REL_046")]),
+        ("CreateInvoice", {"reference": "R" * 51, "text": "T" * 35000}, [("reference", 51, 50, "FACT_014")]),
+        ("CreateInvoice", {"items": [{"code": "ok"}, {"code": "C" * 51}]}, [("items[1].code", 51, 50, "FACT_ITEM_003")]),
+        ("CreateInvoice", {"mutation": {"description": "D" * 201}}, [("mutation.description", 201, 200, "FACT_VERWERK_002")]),
+    ],
+)
+def test_maximum_lengths_of_what_we_send(model, body, expected):
+    found = [(long.path, long.length, long.maximum, long.code) for long in c.too_long(model, body)]
+    assert found == expected
+    for code in (long.code for long in c.too_long(model, body) if long.code):
+        assert "too long" in c.ERROR_CODES[code]
+
+
+def test_a_request_with_a_field_too_long_does_not_conform():
+    problems = c.check_request("POST", "/v1/mutation", body={**SALE, "description": "Order 1041 - Bank wire - a description longer than 50"})
+    assert len(problems) == 1 and "description has 53 characters, at most 50" in problems[0]
+    problems = c.check_request("POST", "/v1/mutation", body={**SALE, "invoiceNumber": "X" * 51})
+    assert problems == ["POST /v1/mutation body: invoiceNumber has 51 characters, at most 50 are allowed (MUT_018 Invoice number is too long.)"]

@@ -63,6 +63,26 @@ def test_a_resource_the_key_may_not_read_is_named_with_where_to_enable_it(sandbo
     assert shop.currencies() == {}  # optional: a key without currencies is fine
 
 
+NO_GET = "NOGETKEY" + "0" * 24  # 32 characters
+
+
+def test_a_resource_the_key_has_without_get_is_named_like_one_it_lacks(sandbox, monkeypatch):
+    # 405 with code 25: the key has customers (Modify ticked) but not View (GET)
+    sandbox.shop.set_key(NO_GET, {"orders": ["GET", "HEAD"], "customers": ["PUT"], "currencies": ["PUT"]})
+    shop = hook(sandbox, monkeypatch, key=NO_GET)
+    assert shop.orders([1])
+    with pytest.raises(PrestaShopPermissionError) as caught:
+        shop.customers([1])
+    said = caught.value.reason
+    assert caught.value.status == 405 and caught.value.code == "PS_405"
+    assert "connection 'prestashop_emu' has customers, but not the permission to read it (PrestaShop code 25" in said
+    assert "tick View (GET) for customers on this key under Advanced parameters › Webservice" in said
+    assert "refused the webservice key" not in said and NO_GET not in said
+    assert shop.currencies() == {}  # optional, whichever way the key lacks it
+    ok, checked = hook(sandbox, monkeypatch, key=NO_GET).test_connection()  # order_states: not on this key at all
+    assert not ok and "may not read order_states (PrestaShop code 26)" in checked
+
+
 def test_a_wrong_key_says_so_and_hints_at_auth_query(sandbox, monkeypatch):
     ok, said = hook(sandbox, monkeypatch, key=WRONG).test_connection()
     assert not ok

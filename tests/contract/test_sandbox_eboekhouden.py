@@ -79,7 +79,7 @@ def knobs(sandbox: SandboxServers) -> Iterator[Any]:
         return answer.json()
 
     yield put
-    put(mutation_list_amount="incl", list_ids_zero=False, email_case="insensitive", session_delete="405")
+    put(mutation_list_amount="incl", list_ids_zero=False, email_case="insensitive", page_cap=None, email_filter="honoured", code_filter="honoured")
 
 
 @pytest.fixture(scope="module")
@@ -140,29 +140,30 @@ def test_session_gives_a_token_that_authorizes_calls(eb: Client) -> None:
         ({"source": None}, 400, "API_SESSION_001"),
         ({"source": "ELEVENCHARS"}, 400, "API_SESSION_002"),
         ({"accessToken": None}, 400, "API_SESSION_003"),
-        ({"accessToken": "wrong-token"}, 401, "API_SESSION_004"),
+        ({"accessToken": "wrong-token"}, 403, "API_SESSION_004"),
     ],
 )
 def test_session_errors(eb: Client, body: dict[str, Any], status: int, code: str) -> None:
     response = eb.open_session(**body)
     assert response.status_code == status
     assert error(response) == code
-    assert response.json()["type"] == ("security" if status == 401 else "validation")
+    if status == 403:  # start_session's 403 is a SecurityError: an Error with securityType (0: generic)
+        assert response.json()["type"] == "security" and response.json()["securityType"] == 0
+    else:  # its 400 an Error
+        assert response.json()["type"] == "validation" and "securityType" not in response.json()
 
 
-def test_calls_need_a_valid_session_token_without_bearer(eb: Client, knobs: Any) -> None:
+def test_calls_need_a_valid_session_token_without_bearer_and_delete_revokes_it(eb: Client) -> None:
     token = eb.open_session().json()["token"]
     assert error(eb.call("GET", "/v1/ledger", token="")) == "SECURITY_010"
     assert eb.call("GET", "/v1/ledger", token=f"Bearer {token}").status_code == 401
-    # DELETE /v1/session is not in the official description: 405 unless a knob says otherwise
-    assert eb.call("DELETE", "/v1/session", token=token).status_code == 405
     assert eb.call("GET", "/v1/ledger", token=token).status_code == 200
-    knobs(session_delete="404")
-    assert eb.call("DELETE", "/v1/session", token=token).status_code == 404
-    knobs(session_delete="revoke")
-    assert eb.call("DELETE", "/v1/session", token=token).status_code == 204
+    # end_session: DELETE /v1/session "Revokes the session token" (an empty answer)
+    revoke = eb.call("DELETE", "/v1/session", token=token)
+    assert revoke.status_code == 200 and revoke.content == b""
     revoked = eb.call("GET", "/v1/ledger", token=token)
     assert revoked.status_code == 401 and revoked.json()["type"] == "security"
+    assert eb.call("DELETE", "/v1/session", token=token).status_code == 401  # a token that is no longer valid
 
 
 def test_session_tokens_expire(sandbox: SandboxServers, eb: Client, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,6 +200,31 @@ def test_lists_page_with_limit_and_offset_and_count_the_items_retrieved(eb: Clie
     assert error(eb.call("GET", "/v1/ledger", limit=0)) == "PAGE_001"
     assert error(eb.call("GET", "/v1/ledger", offset=-1)) == "PAGE_002"
     assert eb.call("GET", "/v1/ledger", limit=2000).status_code == 200
+
+
+def test_page_cap_knob_answers_at_most_that_many_items_whatever_limit_asks(eb: Client, knobs: Any) -> None:
+    everything = eb.json("GET", "/v1/relation", limit=2000)["items"]
+    assert len(everything) > 6
+    knobs(page_cap=3)
+    capped = eb.json("GET", "/v1/relation", limit=2000)
+    assert capped["count"] == 3 and capped["items"] == everything[:3]  # count: the items of this page
+    assert eb.json("GET", "/v1/relation", limit=2000, offset=3)["items"] == everything[3:6]  # the next page starts at the offset asked
+    assert eb.json("GET", "/v1/relation", limit=2)["count"] == 2
+    assert eb.json("GET", "/v1/ledger", limit=2000)["count"] == 3
+    answer = requests.put(f"{eb.base}/__sandbox__/settings", json={"page_cap": 0}, timeout=10)
+    assert answer.status_code == 400
+
+
+def test_filter_knobs_make_the_relation_list_ignore_email_or_code(eb: Client, knobs: Any) -> None:
+    total = len(eb.json("GET", "/v1/relation", limit=2000)["items"])
+    assert eb.json("GET", "/v1/relation", email="nobody@example.org")["count"] == 0
+    knobs(email_filter="ignored")
+    assert eb.json("GET", "/v1/relation", limit=2000, email="nobody@example.org")["count"] == total
+    assert eb.json("GET", "/v1/relation", limit=2000, code="KlaartjePi3")["count"] == 1  # the code filter still applies
+    knobs(email_filter="honoured", code_filter="ignored")
+    assert eb.json("GET", "/v1/relation", limit=2000, code="KlaartjePi3")["count"] == total
+    assert eb.json("GET", "/v1/relation", limit=2000, **{"code[like]": "Klaartje%"})["count"] == total
+    assert eb.json("GET", "/v1/relation", email="nobody@example.org")["count"] == 0
 
 
 def test_relation_filter_operators_go_in_the_parameter_name(eb: Client) -> None:
@@ -376,6 +402,80 @@ def test_mutation_validation_codes(eb: Client, ledger: dict[str, int], relation_
     assert eb.json("GET", "/v1/mutation", limit=1)["count"] == before
 
 
+def _without(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in mapping.items() if k != key}
+
+
+# What the official description refuses that the emulator once let through (it filled in EX, GEEN, ... or
+# answered ERR_002): each case the refusal's code and its official title.
+OFFICIAL_REFUSALS = {
+    "inExVat missing": (lambda good, row, ledger: _without(good, "inExVat"), "MUTA_005", "In/Ex VAT is missing."),
+    "inExVat empty": (lambda good, row, ledger: {**good, "inExVat": ""}, "MUTA_005", "In/Ex VAT is missing."),
+    "row without vatCode": (lambda good, row, ledger: {**good, "rows": [_without(row, "vatCode")]}, "MUT_109", "Invalid VAT code."),
+    "vatAmount with HOOG_VERK_21": (
+        lambda good, row, ledger: {**good, "rows": [{**row, "vatAmount": Decimal("1.74")}]}, "MUTA_003",
+        "Vat amount must be used with vatCode: 'AFW' or 'AFW_VERK'",
+    ),
+    "row on a financial ledger": (lambda good, row, ledger: {**good, "rows": [{**row, "ledgerId": ledger["1100"]}]}, "MUT_106", "Invalid ledger category for row."),
+    "row on the debtors ledger": (lambda good, row, ledger: {**good, "rows": [{**row, "ledgerId": ledger["1300"]}]}, "MUT_106", "Invalid ledger category for row."),
+    "description of 51": (lambda good, row, ledger: {**good, "description": "D" * 51}, "ERR_002", "Your request contains an invalid value."),
+    "entryNumber of 51": (lambda good, row, ledger: {**good, "entryNumber": "E" * 51}, "ERR_002", "Your request contains an invalid value."),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", OFFICIAL_REFUSALS)
+def test_mutation_refusals_of_the_official_description(eb: Client, ledger: dict[str, int], relation_id: int, case: str) -> None:
+    change, code, title = OFFICIAL_REFUSALS[case]
+    good = sale(ledger, relation_id, f"OFFICIAL-{case}", "12.10")
+    before = eb.json("GET", "/v1/mutation", limit=1)["count"]
+    response = eb.call("POST", "/v1/mutation", change(good, good["rows"][0], ledger))
+    assert response.status_code == 400
+    assert error(response) == code and response.json()["title"] == title
+    assert eb.json("GET", "/v1/mutation", limit=1)["count"] == before
+    assert eb.json("GET", "/v1/mutation", invoiceNumber=good["invoiceNumber"])["count"] == 0
+
+
+def test_what_the_official_description_allows_beside_those_refusals(eb: Client, ledger: dict[str, int], relation_id: int) -> None:
+    # a VAT amount with AFW_VERK (the divergent sales code) is what vatAmount is for
+    custom = sale(ledger, relation_id, "OFFICIAL-AFW", "12.10", vat="AFW_VERK")
+    custom["rows"][0]["vatAmount"] = Decimal("1.00")
+    created = eb.call("POST", "/v1/mutation", custom)
+    assert created.status_code == 201
+    assert eb.json("GET", f"/v1/mutation/{created.json()['id']}")["rows"][0]["vatAmount"] == Decimal("1.00")
+    # a row of a 7 (journal entry) may book to any ledger; descriptions of exactly 50 fit
+    fifty = {**sale(ledger, relation_id, "OFFICIAL-50", "1.00"), "description": "D" * 50, "entryNumber": "E" * 50}
+    assert eb.call("POST", "/v1/mutation", fifty).status_code == 201
+    journal = {"type": 7, "date": "2026-03-10", "ledgerId": ledger["1100"], "inExVat": "EX", "rows": [
+        {"ledgerId": ledger["1100"], "vatCode": "GEEN", "amount": Decimal("5.00")},
+        {"ledgerId": ledger["1300"], "vatCode": "GEEN", "amount": Decimal("-5.00")},
+    ]}  # fmt: skip
+    assert eb.call("POST", "/v1/mutation", journal).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "title"),
+    [
+        ({"name": "N" * 101}, "REL_003", "Name is too long."),
+        ({"name": "Ok", "code": "C" * 16}, "REL_006", "Code is too long."),
+        ({"name": "Ok", "contact": "C" * 51}, "REL_009", "Contact is too long."),
+        ({"name": "Ok", "address": "A" * 151}, "REL_011", "Address is too long."),
+        ({"name": "Ok", "postalCode": "1" * 51}, "REL_012", "Postal code is too long."),
+        ({"name": "Ok", "city": "U" * 51}, "REL_013", "City is too long."),
+        ({"name": "Ok", "phoneNumber": "0" * 51}, "REL_019", "Phone is too long."),
+        ({"name": "Ok", "emailAddress": "a" * 140 + "@example.nl"}, "REL_022", "Email is too long."),
+        ({"name": "Ok", "vatNumber": "NL" * 26}, "REL_035", "VAT number is too long."),
+    ],
+)
+def test_relation_fields_longer_than_described_are_refused(eb: Client, body: dict[str, Any], code: str, title: str) -> None:
+    response = eb.call("POST", "/v1/relation", {"type": "B", **body})
+    assert response.status_code == 400 and error(response) == code and response.json()["title"] == title
+
+
+def test_relation_fields_of_their_maximum_length_fit(eb: Client) -> None:
+    body = {"type": "B", "name": "N" * 100, "contact": "C" * 50, "address": "A" * 150, "postalCode": "1" * 50, "city": "U" * 50}
+    assert eb.call("POST", "/v1/relation", body).status_code == 201
+
+
 def test_vat_in_versus_ex(eb: Client, ledger: dict[str, int], relation_id: int) -> None:
     incl = eb.call("POST", "/v1/mutation", sale(ledger, relation_id, "VAT-IN", "3.95", "IN")).json()["id"]
     excl = eb.call("POST", "/v1/mutation", sale(ledger, relation_id, "VAT-EX", "3.26", "EX")).json()["id"]
@@ -424,7 +524,14 @@ def test_outstanding_items_before_and_after_payments(eb: Client, ledger: dict[st
     assert partly.status_code == 201
     assert (middle[0]["paidAmount"], middle[0]["outstandingAmount"]) == (Decimal("40.00"), Decimal("60.00"))
     assert item() == []
-    assert error(eb.call("GET", "/v1/mutation/invoice/outstanding")) == "ERR_002"
+
+
+@pytest.mark.parametrize(("cred_deb", "code"), [(None, "MUTA_006"), ("", "MUTA_006"), ("X", "MUTA_007"), ("d", "MUTA_007")])
+def test_outstanding_items_need_credit_or_debit(eb: Client, cred_deb: str | None, code: str) -> None:
+    params = {} if cred_deb is None else {"credDeb": cred_deb}
+    response = eb.call("GET", "/v1/mutation/invoice/outstanding", **params)
+    assert response.status_code == 400 and error(response) == code
+    assert response.json()["title"] == {"MUTA_006": "Credit/Debit is missing.", "MUTA_007": "Credit/Debit must be 'C' or 'D'."}[code]
 
 
 def test_a_payment_needs_a_financial_ledger(eb: Client, ledger: dict[str, int], relation_id: int) -> None:
@@ -480,7 +587,7 @@ def test_invoice_without_mutation_has_no_outstanding_item(eb: Client, ledger: di
     created = eb.call("POST", "/v1/invoice", _invoice(ledger, relation_id, template_id, invoiceNumber="INV-2026-1"))
     listed = eb.json("GET", "/v1/invoice", invoiceNumber="INV-2026-1")
     assert created.status_code == 201
-    assert created.json() == {"id": created.json()["id"], "invoiceNumber": "INV-2026-1"}
+    assert created.json() == {"id": created.json()["id"], "invoiceNumber": "INV-2026-1", "inExVat": "IN"}  # CreatedInvoice
     assert listed["count"] == 1 and listed["items"][0]["totalAmount"] == Decimal("46.10")
     assert {"id", "invoiceNumber", "relationId", "date", "reference", "totalAmount", "totalExcl", "vatAmount"} <= set(listed["items"][0])
     assert eb.json("GET", "/v1/mutation/invoice/outstanding", credDeb="D", invoiceNumber="INV-2026-1")["count"] == 0
@@ -508,6 +615,14 @@ def test_invoice_prices_excl_vat_round_like_mutations(eb: Client, ledger: dict[s
 @pytest.mark.parametrize(
     ("change", "code"),
     [
+        ({"inExVat": "INCL"}, "FACT_010"),
+        ({"invoiceNumber": "X" * 50 + "1"}, "FACT_007"),
+        ({"reference": "R" * 51}, "FACT_014"),
+        ({"text": "T" * 35001}, "FACT_017"),
+        ({"mutation": {"ledgerId": 2406, "description": "D" * 201}}, "FACT_VERWERK_002"),
+        ({"mutation": {"ledgerId": 2406, "paymentReference": "P" * 51}}, "FACT_VERWERK_003"),
+        ({"items": [{"quantity": 1, "code": "C" * 51, "description": "Thee", "pricePerUnit": 1, "vatCode": "GEEN", "ledgerId": 2413}]}, "FACT_ITEM_003"),
+        ({"items": [{"quantity": 1, "description": "Thee", "pricePerUnit": 1, "ledgerId": 2413}]}, "FACT_ITEM_006"),
         ({"templateId": 999}, "FACT_018"),
         ({"invoiceNumber": "INV-ABC"}, "FACT_009"),
         ({"invoiceNumber": "1001"}, "FACT_101"),  # a taken invoice number: "Invoice number is in use."
@@ -521,6 +636,14 @@ def test_invoice_validation(
     response = eb.call("POST", "/v1/invoice", {**_invoice(ledger, relation_id, template_id), **change})
     assert response.status_code == 400
     assert error(response) == code
+
+
+def test_invoice_without_in_ex_vat_reads_prices_excl_vat_and_says_so(eb: Client, ledger: dict[str, int], relation_id: int, template_id: int) -> None:
+    # CreateInvoice.inExVat: "If left empty the 'EX' option will be used" (not refused, unlike a mutation's)
+    item = {"quantity": 1, "description": "Koek", "pricePerUnit": Decimal("3.26"), "vatCode": "HOOG_VERK_21", "ledgerId": ledger["8000"]}
+    created = eb.call("POST", "/v1/invoice", {**_without(_invoice(ledger, relation_id, template_id), "inExVat"), "items": [item]})
+    assert created.status_code == 201 and created.json()["inExVat"] == "EX"
+    assert eb.json("GET", "/v1/invoice", invoiceNumber=created.json()["invoiceNumber"])["items"][0]["totalAmount"] == Decimal("3.94")
 
 
 def test_invoice_with_a_booked_number_is_refused_with_mut_019(

@@ -113,6 +113,24 @@ def test_a_resource_the_key_may_not_read_is_401_code_26_not_403(sandbox: Sandbox
     assert api(sandbox, "", key=ORDERS_ONLY).json() == {"api": {"orders": {"get": "true", "put": "false", "post": "false", "delete": "false", "head": "true"}}}
 
 
+WRITE_ONLY = "WRITEONLYKEY00000000000000000000"  # 32 characters
+
+
+def test_a_resource_the_key_has_without_get_is_405_code_25(sandbox: SandboxServers) -> None:
+    # PrestaShop's permissions are per key, per resource and per method (the back office's View, Modify, Add...):
+    # checkResource passes (the key has the resource), checkHTTPMethod refuses the GET with code 25
+    sandbox.shop.set_key(WRITE_ONLY, {"orders": ["GET", "HEAD"], "currencies": ["PUT", "POST"]})
+    assert api(sandbox, "orders", key=WRITE_ONLY).status_code == 200
+    refused = api(sandbox, "currencies", key=WRITE_ONLY)
+    assert refused.status_code == 405
+    assert error(refused) == (25, "Method GET is not allowed for the resource currencies with this authentication key")
+    assert api(sandbox, "customers", key=WRITE_ONLY).status_code == 401  # a resource it does not have at all: 26
+    described = api(sandbox, "", key=WRITE_ONLY).json()["api"]
+    assert described["currencies"] == {"get": "false", "put": "true", "post": "true", "delete": "false", "head": "false"}
+    answer = requests.put(f"{sandbox.prestashop_url}/__sandbox__/keys/{WRITE_ONLY}", json={"resources": {"taxes": ["PUT"]}}, timeout=10)
+    assert answer.status_code == 200 and api(sandbox, "taxes", key=WRITE_ONLY).status_code == 405
+
+
 def test_unknown_resources_are_400_code_27_and_writes_405_code_25(sandbox: SandboxServers) -> None:
     unknown = api(sandbox, "order")
     post = requests.post(f"{sandbox.prestashop_url}/api/orders", params={"output_format": "JSON"}, auth=(DEFAULT_KEY, ""), timeout=10)

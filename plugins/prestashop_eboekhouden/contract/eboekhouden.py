@@ -7,8 +7,11 @@ what a server answers; each returns a list of violations in words (empty: it con
 map error codes to outcomes through :data:`OUTCOMES` (one place, codes from the official table only).
 
 Where the description is silent (what a mutation list item's ``amount`` holds, whether ``email``
-filters ignore case, what the answer to a new mutation or invoice looks like), the contract says
-the least it can: such fields are typed, never interpreted.
+filters ignore case, how many items a page really holds), the contract says the least it can: such
+fields are typed, never interpreted.
+
+:data:`MAX_LENGTH` holds the maximum length of every text field we send, next to the models, with the
+code the API refuses a longer value with; :func:`too_long` lists the fields of a body that exceed it.
 """
 
 from __future__ import annotations
@@ -298,16 +301,19 @@ class CreatedRelation(_Model):
 
 
 class CreatedMutation(_Model):
-    """The answer to POST /v1/mutation (the description does not model it; real clients read ``id``)."""
+    """The answer to POST /v1/mutation: CreatedMutation, the mutation's id (number); optional in the model."""
 
-    id: Int
+    id: Int | None = None
 
 
 class CreatedInvoice(_Model):
-    """The answer to POST /v1/invoice (not modelled in the description; real clients read ``id`` and ``invoiceNumber``)."""
+    """The answer to POST /v1/invoice: CreatedInvoice, every field optional in the model: the invoice's id, its
+    number (the one given, or the one e-Boekhouden made when none was given) and whether its prices were read
+    incl. (IN) or excl. (EX) VAT."""
 
-    id: Int
+    id: Int | None = None
     invoiceNumber: Text | None = None
+    inExVat: InEx | None = None
 
 
 class LedgerListItem(_Model):
@@ -410,6 +416,77 @@ class Error(_Model):
     message: Text | None = None
     status: Int
     traceId: Text | None = None
+
+
+class SecurityErrorType(IntEnum):
+    """SecurityErrorType: 0 generic error, 1 no access to the requested administration, 2 no administration opened."""
+
+    GENERIC = 0
+    NO_ACCESS = 1
+    NO_ADMINISTRATION = 2
+
+
+class SecurityError(Error):
+    """POST /v1/session refused (403): an Error with ``securityType`` (required)."""
+
+    securityType: SecurityErrorType
+
+
+# ---- maximum lengths of what we send ------------------------------------------------------------
+
+# Model → text field → (maximum length in characters, the official code a longer value is refused with; None
+# where the description gives a maximum but no code of its own). The distilled sheet names the "too long"
+# codes; the numbers are the maxLength of e-Boekhouden's OpenAPI description, as public references generated
+# from it carry them. A field with a "too long" code but no number (an invoice item's description: FACT_ITEM_002,
+# a mutation row's description) has no entry: the payloads keep those short themselves (domain/payloads.py).
+MAX_LENGTH: dict[str, dict[str, tuple[int, str | None]]] = {
+    "CreateRelation": {
+        "type": (1, "REL_001"), "code": (15, "REL_006"), "name": (100, "REL_003"), "salutation": (50, "REL_010"),
+        "contact": (50, "REL_009"), "gender": (1, "REL_004"), "address": (150, "REL_011"), "postalCode": (50, "REL_012"),
+        "city": (50, "REL_013"), "country": (50, "REL_014"), "address2": (150, "REL_015"), "postalCode2": (50, "REL_016"),
+        "city2": (50, "REL_017"), "country2": (50, "REL_018"), "phoneNumber": (50, "REL_019"), "mobilePhoneNumber": (50, "REL_020"),
+        "faxNumber": (50, "REL_021"), "emailAddress": (150, "REL_022"), "emailAddressInvoice": (150, "REL_024"),
+        "emailAddressReminder": (150, "REL_026"), "website": (50, "REL_028"), "note": (40000, "REL_047"),
+        "vatNumber": (50, "REL_035"), "companyRegistrationNumber": (50, "REL_050"), "iban": (50, "REL_029"), "bic": (20, "REL_032"),
+        **{f"freeText{n}": (100, f"REL_0{36 + n}") for n in range(1, 11)},
+        "mandateType": (1, "REL_033"), "mandateId": (35, "REL_034"),
+    },
+    "CreateMutation": {"invoiceNumber": (50, "MUT_018"), "entryNumber": (50, None), "description": (50, None)},
+    "CreateMutationRow": {},
+    "CreateInvoice": {"invoiceNumber": (50, "FACT_007"), "reference": (50, "FACT_014"), "text": (35000, "FACT_017")},
+    "CreateInvoiceMutation": {"description": (200, "FACT_VERWERK_002"), "paymentReference": (50, "FACT_VERWERK_003")},
+    "CreateInvoiceItem": {"code": (50, "FACT_ITEM_003")},
+}  # fmt: skip
+# Where a body holds other bodies: model → field → the model of what it holds (a list of them or one).
+_NESTED = {"CreateMutation": {"rows": "CreateMutationRow"}, "CreateInvoice": {"items": "CreateInvoiceItem", "mutation": "CreateInvoiceMutation"}}
+
+
+class TooLong(BaseModel):
+    """A text field longer than the description allows."""
+
+    path: str  # e.g. "name", "items[2].code"
+    length: int
+    maximum: int
+    code: str | None  # the official code the API refuses it with (None: no code of its own)
+
+
+def too_long(model: str, body: Any, prefix: str = "") -> list[TooLong]:
+    """The text fields of a request body (of the named model) longer than their documented maximum."""
+    found: list[TooLong] = []
+    if not isinstance(body, Mapping):
+        return found
+    for field, (maximum, code) in MAX_LENGTH.get(model, {}).items():
+        value = body.get(field)
+        if isinstance(value, str) and len(value) > maximum:
+            found.append(TooLong(path=f"{prefix}{field}", length=len(value), maximum=maximum, code=code))
+    for field, inner in _NESTED.get(model, {}).items():
+        value = body.get(field)
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                found += too_long(inner, item, f"{prefix}{field}[{index}].")
+        elif isinstance(value, Mapping):
+            found += too_long(inner, value, f"{prefix}{field}.")
+    return found
 
 
 # ---- the official error table and what each code means to us -----------------------------------
@@ -680,6 +757,7 @@ class Endpoint(BaseModel):
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(method="POST", path="/v1/session", body=StartSession, answer=Session),
+    Endpoint(method="DELETE", path="/v1/session"),  # end_session: "Revokes the session token." (empty answer; 401)
     Endpoint(method="POST", path="/v1/relation", body=CreateRelation, answer=CreatedRelation),
     Endpoint(method="GET", path="/v1/relation/{id}", answer=Relation),
     Endpoint(
@@ -763,8 +841,6 @@ def check_query(endpoint: Endpoint, query: str | list[tuple[str, str]]) -> list[
 def check_request(method: str, path: str, query: str | list[tuple[str, str]] = "", body: bytes | str | Any = None) -> list[str]:
     """Violations of one request a client sends (empty when it conforms to the description)."""
     method = method.upper()
-    if method == "DELETE" and endpoint_of("POST", path) is not None and path.rstrip("/").endswith("/v1/session"):
-        return []  # DELETE /v1/session is not in the description; clients may try it and must tolerate 404/405
     endpoint = endpoint_of(method, path)
     if endpoint is None:
         return [f"{method} {path} is not in the official description"]
@@ -779,6 +855,11 @@ def check_request(method: str, path: str, query: str | list[tuple[str, str]] = "
             problems.append(f"{method} {endpoint.path}: no body")
         else:
             problems += _errors(endpoint.body, body, f"{method} {endpoint.path} body")
+            problems += [
+                f"{method} {endpoint.path} body: {long.path} has {long.length} characters, at most {long.maximum} are allowed"
+                + (f" ({long.code} {ERROR_CODES[long.code]})" if long.code else "")
+                for long in too_long(endpoint.body.__name__, body)
+            ]
     elif body not in (None, b"", ""):
         problems.append(f"{method} {endpoint.path}: a body where none belongs")
     return problems
@@ -790,13 +871,16 @@ def check_answer(method: str, path: str, status: int, body: bytes | str | Any) -
     where = f"{method.upper()} {endpoint.path if endpoint else path} → {status}"
     if isinstance(body, (bytes, str)):
         if not body:
-            return [] if status in (201, 204) or status >= 400 and status in (404, 405) else [f"{where}: empty answer"]
+            # no body: a 204, an endpoint that answers none (DELETE /v1/session), the description's bare 401s, a 404/405
+            empty = status == 204 or status in (401, 404, 405) or (status < 300 and endpoint is not None and endpoint.answer is None)
+            return [] if empty else [f"{where}: empty answer"]
         try:
             body = json.loads(body)
         except ValueError:
             return [f"{where}: the answer is not JSON"]
     if status >= 400:
-        problems = _errors(Error, body, f"{where} error")
+        refused_session = status == 403 and endpoint is not None and (endpoint.method, endpoint.path) == ("POST", "/v1/session")
+        problems = _errors(SecurityError if refused_session else Error, body, f"{where} error")
         code = body.get("code") if isinstance(body, Mapping) else None
         if code and code not in ERROR_CODES:
             problems.append(f"{where}: error code {code!r} is not in the official table")

@@ -3,6 +3,14 @@
 Sales are booked with ``inExVat: IN``: e-Boekhouden computes each row's VAT itself from the amount
 and the VAT code, and only amounts *including* VAT make its total equal the shop's total to the
 cent (3.26 excl at 21% would come back as 3.94, not the 3.95 the customer paid).
+
+Text fields stay within the maximum lengths of the official description (``contract.MAX_LENGTH``). Text that
+only describes is cut to fit: descriptions (a mutation's to 50 characters, an invoice's booking to 200), a
+debtor's name (100), contact (50), address (150) and city (50), a payment's entry number (the transaction id,
+50); an invoice line's product code longer than 50 is left off (its description names the product). Text that
+identifies is never cut — the sales number, references, the e-mail address, VAT number, postal code, phone,
+country and relation code: :func:`length_refusal` names the field, and the order goes to Errors. Fields the
+description gives no maximum (a row's or an invoice line's description) are kept to 200 characters.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from decimal import Decimal
 
 import msgspec
 
-from prestashop_eboekhouden.contract.eboekhouden import MutationType
+from prestashop_eboekhouden.contract.eboekhouden import ERROR_CODES, MAX_LENGTH, MutationType, too_long
 from prestashop_eboekhouden.domain.booking import BookingPlan, BookingRow
 from prestashop_eboekhouden.domain.money import CENT, to_cents
 from prestashop_eboekhouden.domain.relations import Debtor
@@ -39,6 +47,35 @@ def vat_split(amount: Decimal, vat_code: str, in_ex: str = "IN") -> tuple[Decima
     return amount, vat, amount + vat, rate
 
 
+ROW_TEXT = 200  # a mutation row's or an invoice line's description: no maximum in the description, kept short
+# What a too-long field is called in a refusal, for a bookkeeper.
+FIELD_NAMES = {
+    "invoiceNumber": "sales number", "reference": "reference", "paymentReference": "payment reference", "entryNumber": "entry number",
+    "description": "description", "text": "invoice text", "code": "code", "name": "name", "contact": "contact", "address": "address",
+    "postalCode": "postal code", "city": "city", "country": "country", "phoneNumber": "phone number", "emailAddress": "e-mail address",
+    "vatNumber": "VAT number",
+}  # fmt: skip
+
+
+def _fit(text: str, model: str, field: str) -> str:
+    """Descriptive text cut to the field's documented maximum."""
+    return text[: MAX_LENGTH[model][field][0]]
+
+
+def length_refusal(model: str, payload: dict, subject: str) -> str | None:
+    """Why e-Boekhouden would refuse this request body for a field that is too long (in a bookkeeper's words,
+    naming the subject — "Order XKBKNABJK", "the debtor of order ..." — and the field), or None when all fit."""
+    problems = too_long(model, payload)
+    if not problems:
+        return None
+    parts = []
+    for long in problems:
+        field = long.path.rsplit(".", 1)[-1]
+        code = f" (e-Boekhouden: {long.code} {ERROR_CODES[long.code]})" if long.code else ""
+        parts.append(f"its {FIELD_NAMES.get(field, field)} ({long.path}) has {long.length} characters, at most {long.maximum} are allowed{code}")
+    return f"{subject}: {'; '.join(parts)}. Shorten it in the shop (or the tenant file), then process the order again"
+
+
 def to_json(payload: object) -> bytes:
     """JSON with Decimal amounts written as exact numbers (never through float)."""
     return _ENCODER.encode(payload)
@@ -49,11 +86,11 @@ def relation_payload(debtor: Debtor, code: str) -> dict:
     payload = {
         "type": debtor.type,
         "code": code,
-        "name": debtor.name[:150],
-        "contact": debtor.contact[:150],
-        "address": debtor.address[:150],
+        "name": _fit(debtor.name, "CreateRelation", "name"),
+        "contact": _fit(debtor.contact, "CreateRelation", "contact"),
+        "address": _fit(debtor.address, "CreateRelation", "address"),
         "postalCode": debtor.postcode,
-        "city": debtor.city[:50],
+        "city": _fit(debtor.city, "CreateRelation", "city"),
         "country": debtor.country,
         "phoneNumber": debtor.phone,
         "emailAddress": debtor.email,
@@ -74,7 +111,7 @@ def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_le
         "ledgerId": _ledger(ledger_ids, debtor_ledger),
         "relationId": relation_id,
         "invoiceNumber": plan.sales_number,
-        "description": plan.description[:200],
+        "description": _fit(plan.description, "CreateMutation", "description"),
         "termOfPayment": plan.term_days,
         "paymentReference": plan.payment_reference or plan.sales_number,
         "inExVat": "IN",
@@ -83,7 +120,7 @@ def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_le
                 "ledgerId": _ledger(ledger_ids, row.ledger),
                 "vatCode": row.vat_code,
                 "amount": row.amount_incl,
-                "description": row.description[:200],
+                "description": row.description[:ROW_TEXT],
             }
             for row in plan.rows
         ],
@@ -99,12 +136,12 @@ def _item(row: BookingRow, ledger_ids: Mapping[str, int]) -> dict:
         unit, description, quantity = row.amount_incl, f"{row.quantity.normalize():f} x {row.description}", Decimal(1)
     item = {
         "quantity": quantity,
-        "description": description[:200],
+        "description": description[:ROW_TEXT],
         "pricePerUnit": unit.quantize(CENT),
         "vatCode": row.vat_code,
         "ledgerId": _ledger(ledger_ids, row.ledger),
     }
-    if row.sku:
+    if row.sku and len(row.sku) <= MAX_LENGTH["CreateInvoiceItem"]["code"][0]:  # a longer SKU is left off, never cut
         item["code"] = row.sku
     return item
 
@@ -130,7 +167,7 @@ def invoice_payload(
         "templateId": template_id,
         "inExVat": "IN",
         "reference": plan.sales_number,
-        "text": plan.description[:200],
+        "text": plan.description[:ROW_TEXT],
         "items": [_item(row, ledger_ids) for row in plan.rows],
     }
     if can_be_invoice_number(plan.sales_number):
@@ -138,7 +175,7 @@ def invoice_payload(
     if with_mutation:
         payload["mutation"] = {
             "ledgerId": _ledger(ledger_ids, debtor_ledger),
-            "description": plan.description[:200],
+            "description": _fit(plan.description, "CreateInvoiceMutation", "description"),
             "paymentReference": plan.payment_reference or plan.sales_number,
         }
     return payload
@@ -161,11 +198,11 @@ def payment_payload(
         "ledgerId": ledger_id,
         "relationId": relation_id,
         "invoiceNumber": sales_number,
-        "description": description[:200],
+        "description": _fit(description, "CreateMutation", "description"),
         "inExVat": "IN",
         # the row names the relation it pays too (MUT_112 "Relation is missing" otherwise)
-        "rows": [{"amount": amount, "vatCode": NO_VAT, "invoiceNumber": sales_number, "relationId": relation_id, "description": description[:200]}],
+        "rows": [{"amount": amount, "vatCode": NO_VAT, "invoiceNumber": sales_number, "relationId": relation_id, "description": description[:ROW_TEXT]}],
     }
     if transaction_id:
-        payload["entryNumber"] = transaction_id[:50]
+        payload["entryNumber"] = _fit(transaction_id, "CreateMutation", "entryNumber")
     return payload

@@ -5,21 +5,36 @@ Connection ``eboekhouden_<tenant>``: host = API base URL, password = API token, 
 token never appear in a log line or an error text (the session token is registered with Airflow's masker).
 
 Every request follows the official contract (``contract/eboekhouden.py``): filters put the operator in
-the parameter name (``code[like]=Base%``), lists are read page by page until a page comes back shorter
-than ``limit`` (``count`` is the number of items in the page, not a total), list items are thin (a
-relation item has only id, type and code), and error codes become outcomes in one place
-(``contract.OUTCOMES``).
+the parameter name (``code[like]=Base%``), list items are thin (a relation item has only id, type and code),
+and error codes become outcomes in one place (``contract.OUTCOMES``).
+
+Where the description leaves a behaviour open, the hook checks it instead of assuming it:
+- **Paging.** ``count`` is the number of items in a page, and a real client reports that the server answers
+  at most 500 items whatever ``limit`` asks. So a page shorter than ``limit`` does not prove the end: lists are
+  read until an empty page. Two things let a list stop at a short page without asking for an empty one: a
+  page shorter than the page size this hook has *learnt* (a short page that was followed by more items is the
+  server's cap), and, before a cap is learnt, a page shorter than the documented default page (100 items: the
+  server delivers at least what it answers without ``limit``). A learnt cap is never larger than the real one (a
+  page never holds more than the cap), so it can cost an extra request but never end a list early. A lookup that
+  finds 0 or 1 item (an e-mail, an invoice number) therefore costs one request, as before.
+- **Filters.** Every item a filtered lookup returns is checked against the filter before it is used: a relation
+  found by ``?email=`` only after ``GET /v1/relation/{id}`` shows that address (compared as the state store
+  compares addresses: trimmed, case-folded), a relation by ``code`` / ``code[like]`` only when its code is (or
+  starts with) the one asked, a template only when its name is the one configured, a mutation, invoice or
+  outstanding item only when its invoice number is the sale's. An API that ignored a filter would otherwise
+  book every new customer to the first relation of the administration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
 
-from prestashop_eboekhouden.contract.eboekhouden import MAX_LIMIT, source_problem
+from prestashop_eboekhouden.contract.eboekhouden import DEFAULT_LIMIT, MAX_LIMIT, source_problem
 from prestashop_eboekhouden.domain.payloads import to_json
+from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import ApiError, _Retryable, redact_url
 from prestashop_eboekhouden.hooks.eboekhouden_base import (  # noqa: F401 - ConfigurationError, mask, LedgerCodes, DEFAULT_SOURCE re-exported
     DEFAULT_SOURCE,
@@ -29,7 +44,10 @@ from prestashop_eboekhouden.hooks.eboekhouden_base import (  # noqa: F401 - Conf
     mask,
 )
 
-LIST_LIMIT = MAX_LIMIT  # items per page: the most the API allows, so a listing costs as few requests as it can
+LIST_LIMIT = MAX_LIMIT  # items per page asked: the most the API allows, so a listing costs as few requests as it can
+# A page shorter than this is the last one even before the server's own cap is learnt: the documented default page
+# size (what a request without limit answers), which a server delivers whatever its cap.
+TRUSTED_PAGE = DEFAULT_LIMIT
 
 
 class EBoekhoudenHook(EBoekhoudenBase):
@@ -48,6 +66,9 @@ class EBoekhoudenHook(EBoekhoudenBase):
 
     def __init__(self, eboekhouden_conn_id: str = default_conn_name, **kwargs: Any):
         super().__init__(eboekhouden_conn_id, **kwargs)
+        self.page_cap: int | None = None  # the most items the server puts in a page, once learnt (None: not seen yet)
+        self._emails: dict[int, str] = {}  # relation id → its e-mail address (normalized), read with GET /v1/relation/{id}
+        self.ignored_filters: set[str] = set()  # filters this administration's API was seen to ignore (logged once)
 
     # ---- session -------------------------------------------------------------------------------
 
@@ -94,15 +115,13 @@ class EBoekhoudenHook(EBoekhoudenBase):
         return True
 
     def _revoke(self, token: str) -> None:
-        """DELETE /v1/session.
-
-        The official description has no DELETE /v1/session: a 404 or 405 (or any other answer, or none)
-        is fine — the token expires by itself — and never fails the task."""
+        """DELETE /v1/session (end_session: "Revokes the session token"), once, best effort: a refusal (401, the
+        token expired already) or no answer only means the token expires by itself; it never fails the task."""
         try:
             self._count("DELETE", "v1/session")
             answer = self.session().delete(self.url_from_endpoint("v1/session"), headers={"Authorization": token}, timeout=self._timeout)
             if answer.status_code >= 400:
-                self.log.debug("e-Boekhouden answered %s to DELETE /v1/session; the session expires by itself", answer.status_code)
+                self.log.info("e-Boekhouden answered %s to DELETE /v1/session; the session expires by itself", answer.status_code)
         except requests.RequestException:
             self.log.warning("Could not revoke the e-Boekhouden session; it expires by itself")
 
@@ -135,22 +154,51 @@ class EBoekhoudenHook(EBoekhoudenBase):
 
     # ---- lists ---------------------------------------------------------------------------------
 
-    def list_all(self, endpoint: str, params: dict | None = None, limit: int = LIST_LIMIT) -> Iterator[dict]:
-        """Every item of a list endpoint: pages of ``limit`` until one comes back shorter (``count`` is per page)."""
-        offset = 0
+    def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
+        the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
+        A caller that stops reading stops the paging too."""
+        offset, short = 0, None
         while True:
-            data = self.call("GET", endpoint, params={**(params or {}), "limit": limit, "offset": offset})
+            data = self.call("GET", endpoint, params={**(params or {}), "limit": LIST_LIMIT, "offset": offset})
             items = (data or {}).get("items") or []
+            if short is not None and items:  # a short page was followed by more: that was the server's cap
+                self._learn_cap(short)
             yield from items
-            offset += len(items)
-            if len(items) < limit:
+            if not items:
                 return
+            offset += len(items)
+            if len(items) < self._complete_below():
+                return
+            short = len(items) if len(items) < LIST_LIMIT else None
+
+    def _complete_below(self) -> int:
+        """A page with fewer items than this is the last one."""
+        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
+
+    def _learn_cap(self, size: int) -> None:
+        if self.page_cap != size:
+            self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
+            self.page_cap = size
 
     def first(self, endpoint: str, params: dict) -> dict | None:
-        """The first item matching the filters, or None."""
+        """The first item of a list, unchecked (one item: no paging); only for a connection check."""
         data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
         items = (data or {}).get("items") or []
         return items[0] if items else None
+
+    def _matching(self, endpoint: str, params: dict, wanted: Callable[[dict], bool], what: str) -> Iterator[dict]:
+        """The listed items that really match the filters (an item that does not is the sign of an ignored filter)."""
+        for item in self.list_all(endpoint, params):
+            if wanted(item):
+                yield item
+            else:
+                self._ignored(what)
+
+    def _ignored(self, what: str) -> None:
+        if what not in self.ignored_filters:
+            self.ignored_filters.add(what)
+            self.log.warning("e-Boekhouden answered items that do not match the filter %s: the filter is checked item by item", what)
 
     # ---- ledgers and templates -----------------------------------------------------------------
 
@@ -161,62 +209,116 @@ class EBoekhoudenHook(EBoekhoudenBase):
         return self._ledgers
 
     def invoice_template_id(self, name: str) -> int:
-        """The id of the invoice template with this name."""
-        item = self.first("v1/invoicetemplate", {"name": name})
-        if item is None:
+        """The id of the invoice template with this name (exactly, else ignoring case and surrounding spaces)."""
+        items = list(self.list_all("v1/invoicetemplate", {"name": name}))
+        exact = [i for i in items if str(i.get("name") or "") == name]
+        loose = [i for i in items if str(i.get("name") or "").strip().casefold() == name.strip().casefold()]
+        if len(loose) < len(items):
+            self._ignored("name (invoice templates)")
+        found = exact or loose
+        if not found:
             raise ConfigurationError(f"Invoice template '{name}' does not exist in e-Boekhouden (eboekhouden.invoice_template)")
-        return int(item["id"])
+        return int(next((i for i in found if i.get("active") is not False), found[0])["id"])
 
     # ---- relations -----------------------------------------------------------------------------
 
     def relation_by_email(self, email: str) -> dict | None:
-        """GET /v1/relation?email=: the first relation with this address, as a list item ({id, type, code})."""
-        return self.first("v1/relation", {"email": email.strip()})
+        """GET /v1/relation?email=: the first listed relation whose full record (GET /v1/relation/{id}) has this
+        address, as a list item ({id, type, code}). A listed item without an id cannot be checked: it is returned
+        as it is (the booking code refuses the order rather than guess)."""
+        wanted = normalize_email(email)
+        for item in self.list_all("v1/relation", {"email": email.strip()}):
+            if not item.get("id"):
+                return item
+            if self._email_of(int(item["id"])) == wanted:
+                return item
+            self._ignored("email")
+        return None
+
+    def _email_of(self, relation_id: int) -> str | None:
+        """A relation's e-mail address, normalized (read once per hook); None when the relation is gone."""
+        if relation_id not in self._emails:
+            try:
+                record = self.call("GET", f"v1/relation/{relation_id}") or {}
+            except ApiError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            self._emails[relation_id] = normalize_email(str(record.get("emailAddress") or ""))
+        return self._emails[relation_id]
 
     def relation_codes_like(self, base: str) -> list[str]:
-        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...): ``code[like]=Base%``, paged."""
-        return [str(item["code"]) for item in self.list_all("v1/relation", {"code[like]": f"{base}%"})]
+        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...): ``code[like]=Base%``, paged, each checked."""
+        folded = base.casefold()
+        return [
+            str(item["code"])
+            for item in self._matching("v1/relation", {"code[like]": f"{base}%"}, lambda i: str(i.get("code") or "").casefold().startswith(folded), "code[like]")
+        ]
 
     def relations(self) -> Iterator[dict]:
         """Every relation of the administration as list items ({id, type, code}), paged."""
         return self.list_all("v1/relation")
 
     def relation_by_code(self, code: str) -> dict | None:
-        """The relation with exactly this code."""
-        return self.first("v1/relation", {"code": code})
+        """The relation with exactly this code (codes compare without regard to case)."""
+        folded = code.strip().casefold()
+        return next(self._matching("v1/relation", {"code": code}, lambda i: str(i.get("code") or "").strip().casefold() == folded, "code"), None)
 
     def create_relation(self, payload: dict) -> dict:
-        """POST /v1/relation → {id, code}."""
-        return self.call("POST", "v1/relation", payload=payload)
+        """POST /v1/relation → {id, code} (CreatedRelation: both optional; an answer without an id is completed by
+        looking the code up)."""
+        created = self.call("POST", "v1/relation", payload=payload) or {}
+        if created.get("id"):
+            return created
+        code = str(created.get("code") or payload.get("code") or "")
+        found = self.relation_by_code(code) if code else None
+        if found is None or not found.get("id"):
+            raise ApiError(502, "CREATED_WITHOUT_ID", f"e-Boekhouden created relation {code or '?'} but answered no id, and it cannot be found by its code")
+        return {"id": found["id"], "code": found.get("code") or code}
 
     # ---- mutations and invoices ----------------------------------------------------------------
 
+    @staticmethod
+    def _numbered(invoice_number: str) -> Callable[[dict], bool]:
+        folded = invoice_number.strip().casefold()
+        return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
+
     def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
-        """Mutations with this invoice number (the exactly-once lookup)."""
+        """Mutations with this invoice number (the exactly-once lookup), each checked."""
         params: dict[str, Any] = {"invoiceNumber": invoice_number}
         if mutation_type is not None:
             params["type"] = mutation_type
-        return list(self.list_all("v1/mutation", params))
+        same_type = (lambda i: i.get("type") in (None, mutation_type)) if mutation_type is not None else (lambda i: True)
+        numbered = self._numbered(invoice_number)
+        return list(self._matching("v1/mutation", params, lambda i: numbered(i) and same_type(i), "invoiceNumber (mutations)"))
 
     def mutation(self, mutation_id: int) -> dict:
         """GET /v1/mutation/{id}: one mutation with its relation, date and rows."""
         return self.call("GET", f"v1/mutation/{int(mutation_id)}")
 
     def create_mutation(self, payload: dict) -> dict:
-        """POST /v1/mutation → {id}."""
-        return self.call("POST", "v1/mutation", payload=payload)
+        """POST /v1/mutation → CreatedMutation {id}."""
+        return self.call("POST", "v1/mutation", payload=payload) or {}
 
     def invoices(self, **filters: Any) -> list[dict]:
-        """Invoices matching filters (invoiceNumber, relationId, date)."""
-        return list(self.list_all("v1/invoice", filters))
+        """Invoices matching filters (invoiceNumber, relationId, date), each checked."""
+        checks: list[Callable[[dict], bool]] = []
+        if "invoiceNumber" in filters:
+            checks.append(self._numbered(str(filters["invoiceNumber"])))
+        if "relationId" in filters:
+            checks.append(lambda i: str(i.get("relationId")) == str(filters["relationId"]))
+        if "date" in filters:
+            checks.append(lambda i: str(i.get("date") or "")[:10] == str(filters["date"])[:10])
+        return list(self._matching("v1/invoice", filters, lambda i: all(check(i) for check in checks), "invoiceNumber/relationId/date (invoices)"))
 
     def create_invoice(self, payload: dict) -> dict:
-        """POST /v1/invoice → {id, invoiceNumber}."""
-        return self.call("POST", "v1/invoice", payload=payload)
+        """POST /v1/invoice → CreatedInvoice {id, invoiceNumber, inExVat}."""
+        return self.call("POST", "v1/invoice", payload=payload) or {}
 
     def outstanding(self, invoice_number: str) -> list[dict]:
-        """Outstanding debtor items for a sales number."""
-        return list(self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D", "invoiceNumber": invoice_number}))
+        """Outstanding debtor items for a sales number, each checked."""
+        params = {"credDeb": "D", "invoiceNumber": invoice_number}
+        return list(self._matching("v1/mutation/invoice/outstanding", params, self._numbered(invoice_number), "invoiceNumber (outstanding)"))
 
     def all_outstanding(self) -> Iterator[dict]:
         """Every outstanding debtor item."""

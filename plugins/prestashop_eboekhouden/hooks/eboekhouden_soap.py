@@ -341,8 +341,9 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         return [r["code"] for r in self._relations(keyword=base) if r["code"].casefold().startswith(base.casefold())]
 
     def relation_by_code(self, code: str) -> dict | None:
-        """The relation with exactly this code."""
-        return next((r for r in self._relations(code=code) if r["code"] == code), None)
+        """The relation with exactly this code (codes compare without regard to case, as in the REST hook)."""
+        wanted = code.strip().casefold()
+        return next((r for r in self._relations(code=code) if r["code"].strip().casefold() == wanted), None)
 
     def relations(self) -> Iterator[dict]:
         """Every relation of the administration."""

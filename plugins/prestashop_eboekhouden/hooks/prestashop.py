@@ -5,9 +5,9 @@ characters, checked when the connection is loaded), sent as HTTP Basic user name
 as ``ws_key=`` instead, for hosts (php-fpm/CGI) that strip the Authorization header. The key never appears in an
 error or a log line: URLs are redacted and the key is registered with Airflow's secrets masker.
 
-Errors read PrestaShop's own codes (``WebserviceRequest.php``): a 401 with code 26 is a resource the key may not
-read (named, with where to enable it), any other 401 a refused key (with the hint to try ``auth: query`` when the
-key went as Basic auth).
+Errors read PrestaShop's own codes (``WebserviceRequest.php``): a 401 with code 26 is a resource the key does not
+have at all, a 405 with code 25 one it has without the GET (View) permission (both name the resource and where to
+tick it), any other 401 a refused key (with the hint to try ``auth: query`` when the key went as Basic auth).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ HEAVY = frozenset({"orders", "order_slip"})
 
 WEBSERVICE_SETTINGS = "Advanced parameters › Webservice"
 RESOURCE_NOT_ALLOWED = 26  # PrestaShop's code: the key exists but may not use this resource (401, not 403)
+METHOD_NOT_ALLOWED = 25  # PrestaShop's code: the key has the resource, but not this method (405; checkHTTPMethod)
 QUERY_HINT = 'send the key as ws_key instead: set the connection\'s extra {"auth": "query"}'
 
 
@@ -129,6 +130,13 @@ class PrestaShopHook(ApiHook):
                 status, f"PS_{status}",
                 f"The webservice key of connection {self.conn_id!r} may not read {resource} ({f'PrestaShop code {code}' if code else f'HTTP {status}'}): "
                 f"tick View (GET) for {resource} on this key under {WEBSERVICE_SETTINGS}",
+                url=url,
+            )  # fmt: skip
+        if status == 405 and code == METHOD_NOT_ALLOWED:
+            return PrestaShopPermissionError(
+                status, f"PS_{status}",
+                f"The webservice key of connection {self.conn_id!r} has {resource}, but not the permission to read it "
+                f"(PrestaShop code {code}: {message or 'GET is not allowed'}): tick View (GET) for {resource} on this key under {WEBSERVICE_SETTINGS}",
                 url=url,
             )  # fmt: skip
         if status == 401:
@@ -260,6 +268,37 @@ class PrestaShopHook(ApiHook):
         if key not in self._cache:
             self._cache[key] = load()
         return self._cache[key]
+
+    # ---- reference data shared by the tasks of one run -------------------------------------------
+
+    def reference_data(self) -> dict[str, Any]:
+        """The reference data read so far (order states, countries, taxes, currencies, settings) as JSON-safe
+        data, for the later tasks of the same run (a few kB: no order or customer data)."""
+        if not self._cache:
+            return {}
+        encode = {
+            "countries": lambda v: {str(k): c for k, c in v.items()},
+            "taxes": lambda v: {str(k): str(rate) for k, rate in v.items()},
+            "order_states": lambda v: {str(k): [state.name, state.paid] for k, state in v.items()},
+            "currencies": lambda v: {str(k): c for k, c in v.items()},
+        }
+        return {key: encode[key](value) if key in encode else value for key, value in self._cache.items() if key in encode or key.startswith("configuration:")}
+
+    def use_reference_data(self, data: dict[str, Any] | None) -> None:
+        """Take reference data an earlier task of the run read (reference_data()): it costs no request here."""
+        if self._cache is None or not data:
+            return
+        decode = {
+            "countries": lambda v: {int(k): str(c) for k, c in v.items()},
+            "taxes": lambda v: {int(k): Decimal(str(rate)) for k, rate in v.items()},
+            "order_states": lambda v: {int(k): OrderState(int(k), str(name), bool(paid)) for k, (name, paid) in v.items()},
+            "currencies": lambda v: {int(k): str(c) for k, c in v.items()},
+        }
+        for key, value in data.items():
+            if key in decode:
+                self._cache[key] = decode[key](value)
+            elif key.startswith("configuration:"):
+                self._cache[key] = None if value is None else str(value)
 
     def countries(self) -> dict[int, str]:
         """Country id → ISO code (cached for the hook's life)."""

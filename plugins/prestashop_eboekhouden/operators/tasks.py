@@ -20,6 +20,11 @@ from prestashop_eboekhouden.config import TenantConfig, TenantFileErrorException
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
 MAX_ORDER_ID = 2**63 - 1  # the store's BIGINT
+# The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
+# first needs a part of it reads that part and leaves everything it knows in XCom (key REFERENCE_XCOM, a few kB) for
+# the tasks after it. These tasks may leave it, later ones overriding earlier ones.
+REFERENCE_XCOM = "shop_reference"
+REFERENCE_TASKS = ("extract_orders", "recheck_open_orders", "validate_orders")
 
 
 class TenantOperator(BaseOperator):
@@ -59,11 +64,32 @@ class TenantOperator(BaseOperator):
         ti = context["ti"]
         return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"
 
-    @staticmethod
-    def prestashop(config: TenantConfig):
+    def prestashop(self, config: TenantConfig):
+        """The tenant's PrestaShop hook, knowing the reference data the run's earlier tasks read."""
         from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 
-        return PrestaShopHook(config.prestashop_conn_id, page_size=config.prestashop.page_size)
+        hook = PrestaShopHook(config.prestashop_conn_id, page_size=config.prestashop.page_size)
+        self._reference_of_the_run(hook)
+        return hook
+
+    def _reference_of_the_run(self, hook: Any) -> None:
+        """Give the hook the reference data earlier tasks of this run left in XCom (outside a task run: nothing)."""
+        try:
+            from airflow.sdk import get_current_context
+
+            context = get_current_context()
+            upstream = self.get_flat_relative_ids(upstream=True)
+        except Exception:  # noqa: BLE001 - not in a running task (or no DAG): the hook reads what it needs
+            return
+        for task_id in (t for t in REFERENCE_TASKS if t in upstream):
+            hook.use_reference_data(context["ti"].xcom_pull(task_ids=task_id, key=REFERENCE_XCOM))
+
+    @staticmethod
+    def share_reference(context: Any, hook: Any) -> None:
+        """Leave the reference data this task knows for the run's later tasks."""
+        data = hook.reference_data()
+        if data:
+            context["ti"].xcom_push(key=REFERENCE_XCOM, value=data)
 
     @staticmethod
     def eboekhouden(config: TenantConfig):
@@ -154,6 +180,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
             result.seen, len(result.to_process), result.waiting, result.already_booked, dict(shop.requests_made),
         )
         context["ti"].xcom_push(key="order_ids", value=result.to_process)
+        self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
         if not (result.to_process or result.seen or result.unreadable):
             # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
@@ -200,6 +227,7 @@ class RecheckOpenOrdersOperator(TenantOperator):
         result = extract_ids(config, shop, store, candidates, run_id) if candidates else None
         to_process = result.to_process if result else []
         context["ti"].xcom_push(key="order_ids", value=to_process)
+        self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"} if result else {}
         self.log.info("Now in a status to book: %d; PrestaShop requests: %s", len(to_process), dict(shop.requests_made))
         return {**counts, "expired": expired, "rechecked": len(candidates)}
@@ -223,6 +251,7 @@ class ValidateOrdersOperator(TenantOperator):
         store = self.state_store()
         ids = [int(i) for i in self.order_ids or []]
         result = validate(config, shop, store, ids, context["run_id"])
+        self.share_reference(context, shop)
         self.log.info(
             "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab), %d ICP orders wait in Open for VIES; "
             "PrestaShop requests: %s",

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
-from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, invoice_payload, mutation_payload, relation_payload
+from prestashop_eboekhouden.domain.payloads import (
+    SALE,
+    can_be_invoice_number,
+    invoice_payload,
+    length_refusal,
+    mutation_payload,
+    relation_payload,
+)
 from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code
 from prestashop_eboekhouden.hooks.base import CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
@@ -28,6 +35,15 @@ log = logging.getLogger(__name__)
 
 SEND_ATTEMPTS = 4
 SEND_BACKOFF = 0.5  # seconds before the second send of a write whose answer was lost (doubling)
+TOO_LONG = "TOO_LONG"  # our own refusal code: a field longer than e-Boekhouden allows (never sent, never cut)
+
+
+def fits(model: str, payload: dict, subject: str) -> dict:
+    """The request body, or an ApiError (the order's refusal, in Errors) naming the field that is too long."""
+    reason = length_refusal(model, payload, subject)
+    if reason:
+        raise ApiError(422, TOO_LONG, reason)
+    return payload
 
 
 @dataclass
@@ -142,8 +158,9 @@ class DebtorResolver:
             taken = self._taken_codes(debtor.code_base)
             for _ in range(SEND_ATTEMPTS):
                 code = next_relation_code(debtor.code_base, taken)
+                payload = fits("CreateRelation", relation_payload(debtor, code), f"The debtor {debtor.name} ({debtor.email})")
                 try:
-                    created = self.eb.create_relation(relation_payload(debtor, code))
+                    created = self.eb.create_relation(payload)
                 except ApiError as exc:
                     if exc.meaning != CODE_TAKEN:
                         raise
@@ -308,11 +325,12 @@ class SaleBooker:
         """The request body; a ledger code unknown to e-Boekhouden is a ConfigurationError for this order."""
         debtor_ledger = self.config.eboekhouden.debtor_ledger
         ledger_ids = self.eb.ledger_ids({debtor_ledger} | {row.ledger for row in plan.rows})
+        subject = f"{'Credit slip ' + str(plan.slip_id) + ' of order' if plan.kind == 'credit' else 'Order'} {plan.reference} ({plan.sales_number})"
         if self.config.eboekhouden.book_as == "invoice":
             assert self._template_id is not None
             body = invoice_payload(plan, ledger_ids, debtor_ledger, relation_id, self._template_id, self.config.eboekhouden.invoice_with_mutation)
-            return "invoice", body
-        return "mutation", mutation_payload(plan, ledger_ids, debtor_ledger, relation_id)
+            return "invoice", fits("CreateInvoice", body, subject)
+        return "mutation", fits("CreateMutation", mutation_payload(plan, ledger_ids, debtor_ledger, relation_id), subject)
 
     def _relation(self, plan: BookingPlan) -> tuple[int, str]:
         if plan.fixed_debtor:
@@ -322,13 +340,16 @@ class SaleBooker:
     def _send(self, kind: str, body: dict) -> dict:
         return self.eb.create_invoice(body) if kind == "invoice" else self.eb.create_mutation(body)
 
-    def _booked(self, order_id: int, plan: BookingPlan, kind: str, item: dict, relation: tuple[int, str], adopted: bool) -> None:
+    def _booked(
+        self, order_id: int, plan: BookingPlan, kind: str, item: dict, relation: tuple[int, str], adopted: bool, note: str | None = None
+    ) -> None:
         number = item.get("invoiceNumber") or plan.sales_number
+        reason = "Adopted the booking e-Boekhouden already had" if adopted else None
         self.claims.booked(
             self.config.tenant, order_id, self.owner, self.run_id,
             eb_kind=kind, eb_id=int(item["id"]) if item.get("id") else None, eb_number=str(number),
             relation_id=relation[0], relation_code=relation[1],
-            reason="Adopted the booking e-Boekhouden already had" if adopted else None,
+            reason="; ".join(part for part in (reason, note) if part) or None,
         )
         self.outcome.add("adopted" if adopted else "booked")
 
@@ -387,7 +408,15 @@ class SaleBooker:
             else:
                 raise
         kind = item.get("kind", kind)
-        self._booked(order_id, plan, kind, {**item, "invoiceNumber": item.get("invoiceNumber") or plan.sales_number}, relation, adopted)
+        note = None
+        if kind == "invoice" and not adopted and item.get("inExVat") and item["inExVat"] != body.get("inExVat"):
+            # CreatedInvoice says how e-Boekhouden read the prices: booked (it exists), but its total is not the shop's
+            note = (
+                f"e-Boekhouden read the prices as {'excl.' if item['inExVat'] == 'EX' else 'incl.'} VAT (inExVat {item['inExVat']}), "
+                f"they were sent {'incl.' if body.get('inExVat') == 'IN' else 'excl.'} VAT: check the invoice's total against the order"
+            )
+            log.warning("Order %s (%s): %s", order_id, plan.sales_number, note)
+        self._booked(order_id, plan, kind, {**item, "invoiceNumber": item.get("invoiceNumber") or plan.sales_number}, relation, adopted, note)
 
     def _stored(self, ids: Sequence[int]) -> dict[int, dict]:
         """The stored rows of what this booker books, by key (orders here; credit slips in CreditBooker)."""

@@ -50,7 +50,7 @@ class Extracted:
 
 
 def shop_context(config: TenantConfig, shop: PrestaShopHook) -> ShopContext:
-    """Countries, taxes, states and the shop's country, read once per task."""
+    """Countries, taxes, states and the shop's country: read once per run (the hook may have them from an earlier task of the run)."""
     return ShopContext(
         shop_country=config.prestashop.shop_country or shop.shop_country(),
         countries=shop.countries(),
@@ -223,7 +223,7 @@ def validate(
     rates = config.configured_rates()
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
-        ctx = shop_context(config, shop)  # read once per task (the hook caches it)
+        ctx = shop_context(config, shop)  # read once per run (the hook caches it, and knows what earlier tasks read)
         orders = {int(o["id"]): o for o in shop.orders(part) if str(o.get("id", "")).isdigit()}
         details = _index(_unique_by_id(shop.order_details(list(orders))), "id_order")
         customer_ids = {str(o.get("id_customer")) for o in orders.values()}

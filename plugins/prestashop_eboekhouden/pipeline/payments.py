@@ -24,7 +24,7 @@ from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
-from prestashop_eboekhouden.pipeline.booking import BookOutcome, send_once
+from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
 from prestashop_eboekhouden.store import BOOKED, StateStore
@@ -100,13 +100,14 @@ class PaymentBooker:
         """List all outstanding debtor items once when that is cheaper than one lookup per order.
 
         The API gives no total (``count`` is per page), so the listing is read page by page and given up
-        (one lookup per order instead) as soon as it has cost as many pages as the lookups would."""
+        (one lookup per order instead) as soon as it has cost as many pages as the lookups would — pages of the
+        size the server really answers, once the hook has learnt it (a real client reports 500, not 2000)."""
         if count_needed < BULK_THRESHOLD:
             return
         listed: dict[str, dict] = {}
         for number, item in enumerate(self.eb.all_outstanding(), start=1):
             listed.setdefault(str(item.get("invoiceNumber")), item)
-            if number > count_needed * LIST_LIMIT:
+            if number > count_needed * (getattr(self.eb, "page_cap", None) or LIST_LIMIT):
                 return
         self._outstanding = listed
 
@@ -188,7 +189,7 @@ class PaymentBooker:
                 self._booked(pid, existing, adopted=True)
                 return
             ledger_code = self.config.payments.ledger_for(payment["method"] or "")
-            body = payment_payload(
+            body = fits("CreateMutation", payment_payload(
                 date=payment["payment_date"].date().isoformat(),
                 ledger_id=self.eb.ledger_ids([ledger_code])[ledger_code],
                 relation_id=relation_id,
@@ -196,7 +197,7 @@ class PaymentBooker:
                 amount=payment["amount"],
                 description=payment_description(payment["method"], order.get("eb_id"), payment["transaction_id"]),
                 transaction_id=payment["transaction_id"] or "",
-            )
+            ), f"Payment {pid} of order {order.get('reference') or order['order_id']} ({order['sales_number']})")
             item, adopted = send_once(
                 record_intent=lambda: self.claims.record_intent(tenant, pid, self.owner),
                 send=lambda: self.eb.create_mutation(body),
@@ -217,7 +218,7 @@ class PaymentBooker:
 
     def _booked(self, payment_id: int, item: dict, adopted: bool) -> None:
         self.claims.booked(
-            self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]),
+            self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]) if item.get("id") else None,
             reason="Adopted the payment e-Boekhouden already had" if adopted else None,
         )
         self.outcome.add("adopted" if adopted else "booked")
