@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete
 
-from prestashop_eboekhouden.store import get_store, orders
+from prestashop_eboekhouden.schema import orders
+from prestashop_eboekhouden.store import get_store
 from prestashop_eboekhouden.store_vies import ViesStore, vies_numbers, vies_orders
 from prestashop_eboekhouden.ui.app import ORDER_FIELDS
 

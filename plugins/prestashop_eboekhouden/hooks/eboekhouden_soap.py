@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,22 +32,15 @@ from typing import Any
 import requests
 from lxml import etree
 
-from prestashop_eboekhouden.contract.eboekhouden import MutationType
+from prestashop_eboekhouden.contract.eboekhouden import MutationType, meaning_of
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.domain.money import to_cents
 from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, vat_split
 from prestashop_eboekhouden.domain.relations import normalize_email
-from prestashop_eboekhouden.hooks.base import (
-    DUPLICATE_NUMBER,
-    RELATION_GONE,
-    REST_MEANINGS,
-    SESSION_EXPIRED,
-    AmbiguousWrite,
-    ApiError,
-    TransientError,
-    _Retryable,
-)
-from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, ConfigurationError, EBoekhoudenBase, mask
-from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, _Retryable
+from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
+from prestashop_eboekhouden.masking import mask
 
 WSDL = Path(__file__).with_name("eboekhouden_soap.wsdl")
 NS = "http://www.e-boekhouden.nl/soap"
@@ -70,7 +64,7 @@ SESSION_MAX_AGE = 15 * 60.0
 SESSION_TEXT = re.compile(r"sessi(?:on|e)", re.IGNORECASE)  # Session, SessionID, sessie
 WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
-# with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
+# with the REST API (REL_049, MUT_013, ...) mean what they mean there (contract.eboekhouden.OUTCOMES).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
 
 
@@ -145,6 +139,8 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         "find them under Administration > Settings > Webshop Invoices (security codes 1 and 2) and put them in the connection's extra"
     )
 
+    page_size = sys.maxsize  # a SOAP listing (GetOpenPosten, GetRelaties) answers everything in one call
+
     def __init__(
         self, eboekhouden_conn_id: str = default_conn_name, *, session_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic, **kwargs: Any,
@@ -173,7 +169,7 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
                 mask(secret)
         missing = [name for name, value in (("username", username), ("security_code_1", code1), ("security_code_2", code2)) if not value]
         if missing:
-            raise ConfigurationError(f"Connection {self.conn_id} (legacy SOAP API) lacks {', '.join(missing)} in its extra")
+            raise ConfigurationProblem(f"Connection {self.conn_id} (legacy SOAP API) lacks {', '.join(missing)} in its extra")
         return username, code1, code2, str(extra.get("source") or DEFAULT_SOURCE)[:10]
 
     def _open_session(self) -> str:
@@ -197,9 +193,9 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
             try:
                 self._session_max_age = float(value) if value not in (None, "") else SESSION_MAX_AGE
             except (TypeError, ValueError):
-                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be a number of seconds, not {value!r}") from None
+                raise ConfigurationProblem(f"Connection {self.conn_id}: extra session_max_age must be a number of seconds, not {value!r}") from None
             if self._session_max_age <= 0:
-                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be more than 0 seconds")
+                raise ConfigurationProblem(f"Connection {self.conn_id}: extra session_max_age must be more than 0 seconds")
         return self._session_max_age
 
     def _configure_auth(self, session: requests.Session) -> None:
@@ -257,8 +253,8 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         description = str(error.get("LastErrorDescription") or "").strip()
         if not (code or description):
             return None
-        meaning = SOAP_MEANINGS.get(code)
-        if meaning is None and code not in REST_MEANINGS and SESSION_TEXT.search(f"{code} {description}"):
+        meaning = SOAP_MEANINGS.get(code) or meaning_of(code)
+        if meaning is None and SESSION_TEXT.search(f"{code} {description}"):
             meaning = SESSION_EXPIRED  # the real expiry answer is unknown: any error that speaks of the session
         return ApiError(200, code or "SOAP_ERROR", description, meaning=meaning)
 
@@ -303,7 +299,7 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         for code, ledger in self.ledgers().items():
             if ledger["id"] == int(ledger_id):
                 return code
-        raise ConfigurationError(f"Ledger id {ledger_id} does not exist in e-Boekhouden")
+        raise ConfigurationProblem(f"Ledger id {ledger_id} does not exist in e-Boekhouden")
 
     def invoice_template_id(self, name: str) -> int:
         """A local id for a template name: the SOAP API takes the name itself (and refuses an unknown one)."""
@@ -408,6 +404,20 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         found = [self._mutation(item) for item in _items(result, "Mutaties", "cMutatieList")]
         return [m for m in found if m["invoiceNumber"] == invoice_number and (mutation_type is None or m["type"] == mutation_type)]
 
+    def sales_by_number(self, sales_number: str, around: dt.date | None = None) -> list[FoundSale]:
+        """The sales under a number: GetMutaties answers them whole (relation code and date), dated around the sale."""
+        return [
+            {"id": m["id"], "date": m["date"], "relationCode": m["relationCode"]}
+            for m in self.mutations_by_invoice_number(sales_number, SALE, around)
+        ]
+
+    def payments_by_number(self, sales_number: str) -> list[FoundPayment]:
+        """The payments under a number, with the amount of their rows as GetMutaties gives it."""
+        return [
+            {"id": m["id"], "entryNumber": m["entryNumber"], "amount": m["amount"]}
+            for m in self.mutations_by_invoice_number(sales_number, int(MutationType.PAYMENT_RECEIVED))
+        ]
+
     def _row(self, row: dict, in_ex: str) -> dict:
         """A REST row as a cMutatieRegel, with the VAT e-Boekhouden would compute for it."""
         try:
@@ -468,7 +478,7 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         """AddFactuur from a REST-shaped invoice (lines incl VAT) → {id: None, invoiceNumber}."""
         number = str(payload.get("invoiceNumber") or "")
         if not can_be_invoice_number(number):
-            raise ConfigurationError(
+            raise ConfigurationProblem(
                 f"Sales number {payload.get('reference')} cannot be an e-Boekhouden invoice number (it must end in a digit): "
                 "with the legacy SOAP API set eboekhouden.sales_number to id or invoice_number, or book as mutation"
             )

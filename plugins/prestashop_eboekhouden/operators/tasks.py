@@ -16,10 +16,10 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
-from prestashop_eboekhouden.config import TenantConfig, TenantFileErrorException, get_tenant
+from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
+from prestashop_eboekhouden.inputs import InputError, order_ids
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
-MAX_ORDER_ID = 2**63 - 1  # the store's BIGINT
 # The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
 # first needs a part of it reads that part and leaves everything it knows in XCom (key REFERENCE_XCOM, a few kB) for
 # the tasks after it. These tasks may leave it, later ones overriding earlier ones.
@@ -43,8 +43,8 @@ class TenantOperator(BaseOperator):
         and with max_active_runs=1 the retries would hold the tenant's next hourly runs back."""
         try:
             return get_tenant(self.tenant)
-        except (TenantFileErrorException, LookupError) as exc:
-            raise TenantConfigError(f"Tenant {self.tenant}: {exc}. Fix the tenant file, then clear this task.") from None
+        except (InvalidTenantFile, LookupError) as exc:
+            raise CannotRun(f"Tenant {self.tenant}: {exc}. Fix the tenant file, then clear this task.") from None
 
     @staticmethod
     def state_store() -> StateStore:
@@ -99,28 +99,17 @@ class TenantOperator(BaseOperator):
         return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
 
 
-class ParamError(AirflowFailException, ValueError):
-    """A trigger param that cannot be used; the message says which and why. Fails the task without retries."""
-
-
-class TenantConfigError(AirflowFailException):
-    """The tenant file is missing or invalid. Fails the task without retries."""
+class CannotRun(AirflowFailException, ValueError):
+    """The run cannot do its work as asked — a param it cannot use, a tenant file missing or invalid; the message says
+    which and why. Fails the task at once, without retries (Airflow's AirflowFailException)."""
 
 
 def order_ids_param(value: Any) -> list[int]:
-    """Param order_ids: a list of order ids (or "1041, 1042")."""
-    if value in (None, "", []):
-        return []
-    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ParamError(f"Param order_ids must be a list of order ids such as [1041, 1042], not {value!r}")
+    """Param order_ids: a list of order ids (or "1041, 1042"), checked as every input is (``inputs.order_ids``)."""
     try:
-        ids = [int(str(item).strip()) for item in items if str(item).strip()]
-    except ValueError:
-        raise ParamError(f"Param order_ids must hold whole numbers (order ids), not {value!r}") from None
-    if any(i <= 0 or i > MAX_ORDER_ID for i in ids):
-        raise ParamError(f"Param order_ids must hold positive order ids (at most {MAX_ORDER_ID}), not {value!r}")
-    return list(dict.fromkeys(ids))
+        return order_ids(value, "Param order_ids")
+    except InputError as exc:
+        raise CannotRun(str(exc)) from None
 
 
 def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
@@ -132,7 +121,7 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
         try:
             return pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-            raise ParamError(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
+            raise CannotRun(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
 
     # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
     # takes the last full hour before it, or everything from `since` up to when it was triggered.
@@ -142,7 +131,7 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
     start_at = moment("since", params.get("since") or context.get("data_interval_start") or end_at.subtract(hours=1))
     start, end = start_at.in_timezone(tz).naive(), end_at.in_timezone(tz).naive()
     if end <= start:
-        raise ParamError(f"The window [{start}, {end}) is empty: until must be after since")
+        raise CannotRun(f"The window [{start}, {end}) is empty: until must be after since")
     return start, end
 
 
