@@ -122,5 +122,4 @@ def get_provider_info() -> dict:
             {"integration-name": "VIES", "python-modules": ["prestashop_eboekhouden.hooks.vies"]},
         ],
         "connection-types": CONNECTION_TYPES,
-        "plugins": [{"name": "prestashop_eboekhouden", "plugin-class": "prestashop_eboekhouden.ui.plugin.BookkeepingPlugin"}],
     }

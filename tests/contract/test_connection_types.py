@@ -91,3 +91,18 @@ def test_every_form_field_is_an_extra_its_hooks_read_never_a_header():
     assert fields["vies"] <= ViesHook.connection_extras
     for name in BACKENDS:  # every backend reads (and keeps out of the headers) every field of the shared form
         assert fields["eboekhouden"] <= hook_class(name).connection_extras, name
+
+
+def test_the_dashboard_plugin_is_registered_one_way():
+    """By the distribution's entry point only: not also by the provider info, nor by a file of the plugins folder
+    (Airflow would load it twice and report the second as an import error)."""
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    entry_points = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert entry_points["airflow.plugins"] == {"prestashop_eboekhouden": "prestashop_eboekhouden.ui.plugin:BookkeepingPlugin"}
+    assert "plugins" not in get_provider_info()
+    ignored = (repo / "plugins/.airflowignore").read_text().split()
+    loose = [p.name for p in (repo / "plugins").glob("*.py")]
+    assert "prestashop_eboekhouden/" in ignored and loose == []

@@ -49,7 +49,67 @@ LIST_LIMIT = MAX_LIMIT  # items per page asked: the most the API allows, so a li
 TRUSTED_PAGE = DEFAULT_LIMIT
 
 
-class EBoekhoudenHook(EBoekhoudenBase):
+class _Listing:
+    """How the REST API's lists are read: paged until an empty page (or one shorter than a learnt cap), every item checked against the filter that found it (see the module docstring)."""
+
+    def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
+        the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
+        A caller that stops reading stops the paging too."""
+        offset, short = 0, None
+        while True:
+            data = self.call("GET", endpoint, params={**(params or {}), "limit": LIST_LIMIT, "offset": offset})
+            items = (data or {}).get("items") or []
+            if short is not None and items:  # a short page was followed by more: that was the server's cap
+                self._learn_cap(short)
+            yield from items
+            if not items:
+                return
+            offset += len(items)
+            if len(items) < self._complete_below():
+                return
+            short = len(items) if len(items) < LIST_LIMIT else None
+
+    @property
+    def page_size(self) -> int:
+        """Items a page really holds: the server's cap once learnt, else what we ask."""
+        return self.page_cap or LIST_LIMIT
+
+    def _complete_below(self) -> int:
+        """A page with fewer items than this is the last one."""
+        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
+
+    def _learn_cap(self, size: int) -> None:
+        if self.page_cap != size:
+            self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
+            self.page_cap = size
+
+    def first(self, endpoint: str, params: dict) -> dict | None:
+        """The first item of a list, unchecked (one item: no paging); only for a connection check."""
+        data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
+        items = (data or {}).get("items") or []
+        return items[0] if items else None
+
+    def _matching(self, endpoint: str, params: dict, wanted: Callable[[dict], bool], what: str) -> Iterator[dict]:
+        """The listed items that really match the filters (an item that does not is the sign of an ignored filter)."""
+        for item in self.list_all(endpoint, params):
+            if wanted(item):
+                yield item
+            else:
+                self._ignored(what)
+
+    def _ignored(self, what: str) -> None:
+        if what not in self.ignored_filters:
+            self.ignored_filters.add(what)
+            self.log.warning("e-Boekhouden answered items that do not match the filter %s: the filter is checked item by item", what)
+
+    @staticmethod
+    def _numbered(invoice_number: str) -> Callable[[dict], bool]:
+        folded = invoice_number.strip().casefold()
+        return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
+
+
+class EBoekhoudenHook(_Listing, EBoekhoudenBase):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -153,57 +213,6 @@ class EBoekhoudenHook(EBoekhoudenBase):
 
     # ---- lists ---------------------------------------------------------------------------------
 
-    def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
-        """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
-        the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
-        A caller that stops reading stops the paging too."""
-        offset, short = 0, None
-        while True:
-            data = self.call("GET", endpoint, params={**(params or {}), "limit": LIST_LIMIT, "offset": offset})
-            items = (data or {}).get("items") or []
-            if short is not None and items:  # a short page was followed by more: that was the server's cap
-                self._learn_cap(short)
-            yield from items
-            if not items:
-                return
-            offset += len(items)
-            if len(items) < self._complete_below():
-                return
-            short = len(items) if len(items) < LIST_LIMIT else None
-
-    @property
-    def page_size(self) -> int:
-        """Items a page really holds: the server's cap once learnt, else what we ask."""
-        return self.page_cap or LIST_LIMIT
-
-    def _complete_below(self) -> int:
-        """A page with fewer items than this is the last one."""
-        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
-
-    def _learn_cap(self, size: int) -> None:
-        if self.page_cap != size:
-            self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
-            self.page_cap = size
-
-    def first(self, endpoint: str, params: dict) -> dict | None:
-        """The first item of a list, unchecked (one item: no paging); only for a connection check."""
-        data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
-        items = (data or {}).get("items") or []
-        return items[0] if items else None
-
-    def _matching(self, endpoint: str, params: dict, wanted: Callable[[dict], bool], what: str) -> Iterator[dict]:
-        """The listed items that really match the filters (an item that does not is the sign of an ignored filter)."""
-        for item in self.list_all(endpoint, params):
-            if wanted(item):
-                yield item
-            else:
-                self._ignored(what)
-
-    def _ignored(self, what: str) -> None:
-        if what not in self.ignored_filters:
-            self.ignored_filters.add(what)
-            self.log.warning("e-Boekhouden answered items that do not match the filter %s: the filter is checked item by item", what)
-
     # ---- ledgers and templates -----------------------------------------------------------------
 
     def ledgers(self) -> dict[str, dict]:
@@ -281,11 +290,6 @@ class EBoekhoudenHook(EBoekhoudenBase):
         return {"id": found["id"], "code": found.get("code") or code}
 
     # ---- mutations and invoices ----------------------------------------------------------------
-
-    @staticmethod
-    def _numbered(invoice_number: str) -> Callable[[dict], bool]:
-        folded = invoice_number.strip().casefold()
-        return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
 
     def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
         """Mutations with this invoice number (the exactly-once lookup), each checked."""

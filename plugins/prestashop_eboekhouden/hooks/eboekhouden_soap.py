@@ -126,7 +126,138 @@ def _money(value: Any) -> Decimal:
     return to_cents(Decimal(str(value or 0)))
 
 
-class EBoekhoudenSoapHook(EBoekhoudenBase):
+class _Relations:
+    """Relations over the SOAP API: GetRelaties answers codes, not ids; both are kept per hook so a sale can name its debtor by id as the REST shapes do."""
+
+    def _relation(self, item: dict) -> dict:
+        relation = {
+            "id": int(item["ID"]), "code": str(item.get("Code") or ""), "emailAddress": str(item.get("Email") or ""),
+            "name": str(item.get("Bedrijf") or item.get("Contactpersoon") or ""), "type": str(item.get("BP") or ""),
+        }  # fmt: skip
+        with self._cache_lock:
+            self._codes_by_relation[relation["id"]] = relation["code"]
+            self._relations_by_code[relation["code"]] = relation["id"]
+        return relation
+
+    def _relations(self, *, keyword: str | None = None, code: str | None = None, relation_id: int = 0) -> list[dict]:
+        result = self.call("GetRelaties", cFilter={"Trefwoord": keyword, "Code": code, "ID": relation_id})
+        return [self._relation(item) for item in _items(result, "Relaties", "cRelatie")]
+
+    def relation_by_email(self, email: str) -> dict | None:
+        """The relation with this e-mail address (keyword search, then an exact, case-insensitive match)."""
+        wanted = normalize_email(email)
+        return next((r for r in self._relations(keyword=email.strip()) if normalize_email(r["emailAddress"]) == wanted), None)
+
+    def relation_codes_like(self, base: str) -> list[str]:
+        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...)."""
+        return [r["code"] for r in self._relations(keyword=base) if r["code"].casefold().startswith(base.casefold())]
+
+    def relation_by_code(self, code: str) -> dict | None:
+        """The relation with exactly this code (codes compare without regard to case, as in the REST hook)."""
+        wanted = code.strip().casefold()
+        return next((r for r in self._relations(code=code) if r["code"].strip().casefold() == wanted), None)
+
+    def relations(self) -> Iterator[dict]:
+        """Every relation of the administration."""
+        return iter(self._relations())
+
+    def _relation_code(self, relation_id: Any) -> str | None:
+        """The code of a relation id (the SOAP API books by code); RELATION_GONE when e-Boekhouden does not have it.
+
+        The first few unknown ids are looked up one by one; after BULK_THRESHOLD of them one listing of all
+        relations is cheaper than a request per returning customer."""
+        if relation_id is None:
+            return None
+        relation_id = int(relation_id)
+        if relation_id not in self._codes_by_relation:
+            with self._cache_lock:
+                self._lookups += 1
+                bulk = self._lookups == BULK_THRESHOLD
+            if bulk:
+                self._relations()
+            if relation_id not in self._codes_by_relation:
+                self._relations(relation_id=relation_id)
+        if relation_id not in self._codes_by_relation:
+            raise ApiError(404, "RELATION_GONE", f"Relation {relation_id} does not exist in e-Boekhouden", meaning=RELATION_GONE)
+        return self._codes_by_relation[relation_id]
+
+    def _relation_id(self, code: str, known: dict[str, int] | None = None) -> int | None:
+        """The id of a relation code (from a full listing when given)."""
+        if known is not None and code in known:
+            return known[code]
+        if code not in self._relations_by_code:
+            self._relations(code=code)
+        return self._relations_by_code.get(code)
+
+    def create_relation(self, payload: dict) -> dict:
+        """AddRelatie from a REST-shaped relation → {id, code}."""
+        relation = {
+            "ID": 0, "AddDatum": _at(dt.date.today()), "Code": payload.get("code"), "Bedrijf": payload.get("name"),
+            "Contactpersoon": payload.get("contact"), "Adres": payload.get("address"), "Postcode": payload.get("postalCode"),
+            "Plaats": payload.get("city"), "Land": payload.get("country"), "Telefoon": payload.get("phoneNumber"),
+            "Email": payload.get("emailAddress"), "BTWNummer": payload.get("vatNumber"), "BP": payload.get("type", "B"),
+            "Gb_ID": 0, "GeenEmail": 0, "NieuwsbriefgroepenCount": 0,
+        }  # fmt: skip
+        result = self.call("AddRelatie", oRel=relation)
+        created = self._relation({"ID": result["Rel_ID"], "Code": payload.get("code"), "Email": payload.get("emailAddress")})
+        return {"id": created["id"], "code": created["code"]}
+
+
+class _Invoices:
+    """Invoices over the SOAP API (GetFacturen / AddFactuur), in the REST API's shapes."""
+
+    def invoices(self, **filters: Any) -> list[dict]:
+        """GetFacturen by invoiceNumber / relationId / date."""
+        day = filters.get("date")
+        relation_id = filters.get("relationId")
+        since, until = (_at(day), _at(day)) if day else lookup_window()
+        result = self.call(
+            "GetFacturen",
+            cFilter={
+                "Factuurnummer": filters.get("invoiceNumber"), "Relatiecode": self._relation_code(relation_id) if relation_id else None,
+                "DatumVan": since, "DatumTm": until,
+            },
+        )  # fmt: skip
+        return [
+            {
+                "id": None, "invoiceNumber": str(item.get("Factuurnummer") or ""), "relationCode": str(item.get("Relatiecode") or ""),
+                "date": _day(item.get("Datum")), "totalInclVat": _money(item.get("TotaalInclBTW")),
+            }  # fmt: skip
+            for item in _items(result, "Facturen", "cFactuurList")
+        ]
+
+    def create_invoice(self, payload: dict) -> dict:
+        """AddFactuur from a REST-shaped invoice (lines incl VAT) → {id: None, invoiceNumber}."""
+        number = str(payload.get("invoiceNumber") or "")
+        if not can_be_invoice_number(number):
+            raise ConfigurationProblem(
+                f"Sales number {payload.get('reference')} cannot be an e-Boekhouden invoice number (it must end in a digit): "
+                "with the legacy SOAP API set eboekhouden.sales_number to id or invoice_number, or book as mutation"
+            )
+        lines = []
+        for item in payload.get("items") or []:
+            rate = vat_split(Decimal(0), str(item["vatCode"]))[3] if item.get("vatCode") else Decimal(0)
+            price_excl = (Decimal(item["pricePerUnit"]) * 100 / (100 + rate)).quantize(Decimal("0.000001"))
+            lines.append(
+                {
+                    "Aantal": Decimal(item["quantity"]), "Eenheid": None, "Code": item.get("code"), "Omschrijving": item.get("description"),
+                    "PrijsPerEenheid": price_excl, "BTWCode": item.get("vatCode"), "TegenrekeningCode": self._ledger_code(item.get("ledgerId")),
+                    "KostenplaatsID": 0,
+                }  # fmt: skip
+            )
+        booking = payload.get("mutation")
+        invoice = {
+            "Factuurnummer": number, "Relatiecode": self._relation_code(payload["relationId"]), "Datum": _at(payload["date"]),
+            "Betalingstermijn": int(payload["termOfPayment"]), "Factuursjabloon": self._templates.get(int(payload["templateId"])),
+            "PerEmailVerzenden": False, "AutomatischeIncasso": False, "IncassoMachtigingDatumOndertekening": _at(payload["date"]),
+            "IncassoMachtigingFirst": False, "InBoekhoudingPlaatsen": booking is not None,
+            "BoekhoudmutatieOmschrijving": (booking or {}).get("description"), "Regels": {"cFactuurRegel": lines},
+        }  # fmt: skip
+        result = self.call("AddFactuur", oFact=invoice)
+        return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
+
+
+class EBoekhoudenSoapHook(_Relations, _Invoices, EBoekhoudenBase):
     """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -313,79 +444,6 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
 
     # ---- relations -----------------------------------------------------------------------------
 
-    def _relation(self, item: dict) -> dict:
-        relation = {
-            "id": int(item["ID"]), "code": str(item.get("Code") or ""), "emailAddress": str(item.get("Email") or ""),
-            "name": str(item.get("Bedrijf") or item.get("Contactpersoon") or ""), "type": str(item.get("BP") or ""),
-        }  # fmt: skip
-        with self._cache_lock:
-            self._codes_by_relation[relation["id"]] = relation["code"]
-            self._relations_by_code[relation["code"]] = relation["id"]
-        return relation
-
-    def _relations(self, *, keyword: str | None = None, code: str | None = None, relation_id: int = 0) -> list[dict]:
-        result = self.call("GetRelaties", cFilter={"Trefwoord": keyword, "Code": code, "ID": relation_id})
-        return [self._relation(item) for item in _items(result, "Relaties", "cRelatie")]
-
-    def relation_by_email(self, email: str) -> dict | None:
-        """The relation with this e-mail address (keyword search, then an exact, case-insensitive match)."""
-        wanted = normalize_email(email)
-        return next((r for r in self._relations(keyword=email.strip()) if normalize_email(r["emailAddress"]) == wanted), None)
-
-    def relation_codes_like(self, base: str) -> list[str]:
-        """Codes that start with a base (KlaartjePi, KlaartjePi1, ...)."""
-        return [r["code"] for r in self._relations(keyword=base) if r["code"].casefold().startswith(base.casefold())]
-
-    def relation_by_code(self, code: str) -> dict | None:
-        """The relation with exactly this code (codes compare without regard to case, as in the REST hook)."""
-        wanted = code.strip().casefold()
-        return next((r for r in self._relations(code=code) if r["code"].strip().casefold() == wanted), None)
-
-    def relations(self) -> Iterator[dict]:
-        """Every relation of the administration."""
-        return iter(self._relations())
-
-    def _relation_code(self, relation_id: Any) -> str | None:
-        """The code of a relation id (the SOAP API books by code); RELATION_GONE when e-Boekhouden does not have it.
-
-        The first few unknown ids are looked up one by one; after BULK_THRESHOLD of them one listing of all
-        relations is cheaper than a request per returning customer."""
-        if relation_id is None:
-            return None
-        relation_id = int(relation_id)
-        if relation_id not in self._codes_by_relation:
-            with self._cache_lock:
-                self._lookups += 1
-                bulk = self._lookups == BULK_THRESHOLD
-            if bulk:
-                self._relations()
-            if relation_id not in self._codes_by_relation:
-                self._relations(relation_id=relation_id)
-        if relation_id not in self._codes_by_relation:
-            raise ApiError(404, "RELATION_GONE", f"Relation {relation_id} does not exist in e-Boekhouden", meaning=RELATION_GONE)
-        return self._codes_by_relation[relation_id]
-
-    def _relation_id(self, code: str, known: dict[str, int] | None = None) -> int | None:
-        """The id of a relation code (from a full listing when given)."""
-        if known is not None and code in known:
-            return known[code]
-        if code not in self._relations_by_code:
-            self._relations(code=code)
-        return self._relations_by_code.get(code)
-
-    def create_relation(self, payload: dict) -> dict:
-        """AddRelatie from a REST-shaped relation → {id, code}."""
-        relation = {
-            "ID": 0, "AddDatum": _at(dt.date.today()), "Code": payload.get("code"), "Bedrijf": payload.get("name"),
-            "Contactpersoon": payload.get("contact"), "Adres": payload.get("address"), "Postcode": payload.get("postalCode"),
-            "Plaats": payload.get("city"), "Land": payload.get("country"), "Telefoon": payload.get("phoneNumber"),
-            "Email": payload.get("emailAddress"), "BTWNummer": payload.get("vatNumber"), "BP": payload.get("type", "B"),
-            "Gb_ID": 0, "GeenEmail": 0, "NieuwsbriefgroepenCount": 0,
-        }  # fmt: skip
-        result = self.call("AddRelatie", oRel=relation)
-        created = self._relation({"ID": result["Rel_ID"], "Code": payload.get("code"), "Email": payload.get("emailAddress")})
-        return {"id": created["id"], "code": created["code"]}
-
     # ---- mutations -----------------------------------------------------------------------------
 
     def _mutation(self, item: dict) -> dict:
@@ -453,56 +511,6 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         return {"id": int(result["Mutatienummer"])}
 
     # ---- invoices ------------------------------------------------------------------------------
-
-    def invoices(self, **filters: Any) -> list[dict]:
-        """GetFacturen by invoiceNumber / relationId / date."""
-        day = filters.get("date")
-        relation_id = filters.get("relationId")
-        since, until = (_at(day), _at(day)) if day else lookup_window()
-        result = self.call(
-            "GetFacturen",
-            cFilter={
-                "Factuurnummer": filters.get("invoiceNumber"), "Relatiecode": self._relation_code(relation_id) if relation_id else None,
-                "DatumVan": since, "DatumTm": until,
-            },
-        )  # fmt: skip
-        return [
-            {
-                "id": None, "invoiceNumber": str(item.get("Factuurnummer") or ""), "relationCode": str(item.get("Relatiecode") or ""),
-                "date": _day(item.get("Datum")), "totalInclVat": _money(item.get("TotaalInclBTW")),
-            }  # fmt: skip
-            for item in _items(result, "Facturen", "cFactuurList")
-        ]
-
-    def create_invoice(self, payload: dict) -> dict:
-        """AddFactuur from a REST-shaped invoice (lines incl VAT) → {id: None, invoiceNumber}."""
-        number = str(payload.get("invoiceNumber") or "")
-        if not can_be_invoice_number(number):
-            raise ConfigurationProblem(
-                f"Sales number {payload.get('reference')} cannot be an e-Boekhouden invoice number (it must end in a digit): "
-                "with the legacy SOAP API set eboekhouden.sales_number to id or invoice_number, or book as mutation"
-            )
-        lines = []
-        for item in payload.get("items") or []:
-            rate = vat_split(Decimal(0), str(item["vatCode"]))[3] if item.get("vatCode") else Decimal(0)
-            price_excl = (Decimal(item["pricePerUnit"]) * 100 / (100 + rate)).quantize(Decimal("0.000001"))
-            lines.append(
-                {
-                    "Aantal": Decimal(item["quantity"]), "Eenheid": None, "Code": item.get("code"), "Omschrijving": item.get("description"),
-                    "PrijsPerEenheid": price_excl, "BTWCode": item.get("vatCode"), "TegenrekeningCode": self._ledger_code(item.get("ledgerId")),
-                    "KostenplaatsID": 0,
-                }  # fmt: skip
-            )
-        booking = payload.get("mutation")
-        invoice = {
-            "Factuurnummer": number, "Relatiecode": self._relation_code(payload["relationId"]), "Datum": _at(payload["date"]),
-            "Betalingstermijn": int(payload["termOfPayment"]), "Factuursjabloon": self._templates.get(int(payload["templateId"])),
-            "PerEmailVerzenden": False, "AutomatischeIncasso": False, "IncassoMachtigingDatumOndertekening": _at(payload["date"]),
-            "IncassoMachtigingFirst": False, "InBoekhoudingPlaatsen": booking is not None,
-            "BoekhoudmutatieOmschrijving": (booking or {}).get("description"), "Regels": {"cFactuurRegel": lines},
-        }  # fmt: skip
-        result = self.call("AddFactuur", oFact=invoice)
-        return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
 
     # ---- outstanding items ---------------------------------------------------------------------
 

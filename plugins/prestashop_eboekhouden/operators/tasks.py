@@ -12,7 +12,7 @@ from typing import Any
 
 import pendulum
 import pendulum.parsing.exceptions
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -59,7 +59,7 @@ class TenantOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from None
 
     @staticmethod
-    def owner_id(context: Any) -> str:
+    def owner_id(context: Context) -> str:
         """Who holds a claim: this task instance (a retry of it takes its claims back)."""
         ti = context["ti"]
         return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"
@@ -85,7 +85,7 @@ class TenantOperator(BaseOperator):
             hook.use_reference_data(context["ti"].xcom_pull(task_ids=task_id, key=REFERENCE_XCOM))
 
     @staticmethod
-    def share_reference(context: Any, hook: Any) -> None:
+    def share_reference(context: Context, hook: Any) -> None:
         """Leave the reference data this task knows for the run's later tasks."""
         data = hook.reference_data()
         if data:
@@ -112,7 +112,7 @@ def order_ids_param(value: Any) -> list[int]:
         raise CannotRun(str(exc)) from None
 
 
-def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
+def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
     """The run's window as shop-local naive times: params since/until, else the data interval."""
     params = context.get("params") or {}
     tz = config.tz
@@ -145,7 +145,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
 
     inherits_from_skipmixin = True  # serialized so the scheduler keeps the skipped tasks skipped when cleared
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.orders import extract_ids, extract_window
 
         config = self.tenant_config()
@@ -202,7 +202,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
 class RecheckOpenOrdersOperator(TenantOperator):
     """Nightly: reread open orders within recheck.months_back; older ones leave Open with a reason."""
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.orders import extract_ids
         from prestashop_eboekhouden.pipeline.recheck import recheck_candidates
 
@@ -231,7 +231,7 @@ class ValidateOrdersOperator(TenantOperator):
         super().__init__(**kwargs)
         self.order_ids = order_ids
 
-    def execute(self, context: Any) -> list[list[int]]:
+    def execute(self, context: Context) -> list[list[int]]:
         from prestashop_eboekhouden.pipeline.orders import validate
         from prestashop_eboekhouden.pipeline.report import refused_table
 
@@ -264,14 +264,14 @@ class _BookBatchOperator(TenantOperator):
         super().__init__(**kwargs)
         self.order_ids = order_ids
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         """The booker of this kind (sales or payments)."""
         raise NotImplementedError
 
-    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Context) -> None:
         """A table of what happened to each item of the batch (orders; payments log their counts)."""
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.booking import BookingIncomplete
         from prestashop_eboekhouden.pipeline.report import batch_label
 
@@ -300,13 +300,13 @@ class _BookBatchOperator(TenantOperator):
 class BookOrdersOperator(_BookBatchOperator):
     """Books one batch of ready orders into e-Boekhouden: debtor, then the sale."""
 
-    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Context) -> None:
         from prestashop_eboekhouden.pipeline.report import outcome_table
 
         rows = self.state_store().get_orders(config.tenant, ids)
         self.log.info("Orders of this batch:\n%s", outcome_table(ids, rows, context["run_id"], set(outcome.pending)))
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.booking import SaleBooker
 
         return SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
@@ -319,7 +319,7 @@ class ReportOperator(TenantOperator):
         super().__init__(**kwargs)
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.report import run_note, summarize
 
         ti = context["ti"]
@@ -348,7 +348,7 @@ class ReportOperator(TenantOperator):
 class ExtractPaymentsOperator(TenantOperator):
     """Payments of booked, unpaid orders → the store; returns batches of order ids with payments to book."""
 
-    def execute(self, context: Any) -> list[list[int]]:
+    def execute(self, context: Context) -> list[list[int]]:
         from prestashop_eboekhouden.pipeline.payments import extract_payments
 
         config = self.tenant_config()
@@ -366,7 +366,7 @@ class BookPaymentsOperator(_BookBatchOperator):
 
     what = "payments"
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.payments import PaymentBooker
 
         return PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
