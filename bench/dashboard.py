@@ -30,7 +30,7 @@ STATES = ("booked", "booked", "booked", "open", "error")
 
 def fill_credits(store, count: int, orders_count: int) -> None:
     """count credit slips of booked orders (one per order, spread over the year): 3 booked for each open or refused."""
-    from prestashop_eboekhouden.store import credits, utcnow
+    from prestashop_eboekhouden.schema import credits, utcnow
 
     now, first, rows = utcnow(), dt.date(2026, 1, 1), []
     booked_orders = [i for i in range(1, orders_count + 1) if STATES[i % len(STATES)] == "booked"]
@@ -49,7 +49,7 @@ def fill_credits(store, count: int, orders_count: int) -> None:
 
 def fill(store, count: int) -> None:
     """count orders over a year, most booked, some open or in errors; one payment per booked order."""
-    from prestashop_eboekhouden.store import orders, payments, utcnow
+    from prestashop_eboekhouden.schema import orders, payments, utcnow
 
     now = utcnow()
     first = dt.date(2026, 1, 1)
@@ -101,8 +101,10 @@ def main() -> None:
     parser.add_argument("--credits", type=int, default=0)
     args = parser.parse_args()
     from prestashop_eboekhouden import migrations
-    from prestashop_eboekhouden.store import StateStore, orders, payments
+    from prestashop_eboekhouden.schema import orders, payments
+    from prestashop_eboekhouden.store import StateStore
     from prestashop_eboekhouden.ui.app import _listing
+    from prestashop_eboekhouden.ui.queries import DashboardQueries
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/state.db"
@@ -132,7 +134,7 @@ def main() -> None:
             table_ = orders if kind == "orders" else payments
             since = dt.date.fromisoformat(params["since"]) if params["since"] else None
             until = dt.date.fromisoformat(params["until"]) if params["until"] else None
-            where, date = store._listing(table_, TENANT, params["state"], since, until, params["q"])
+            where, date = DashboardQueries(store)._listing(table_, TENANT, params["state"], since, until, params["q"])
             key = table_.c.order_id if kind == "orders" else table_.c.payment_id
             from sqlalchemy import select
 

@@ -6,7 +6,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="$REPO/.venv"
 want="${1:-runtime}"   # runtime | dev
-files=("$REPO/requirements.txt")
+files=("$REPO/requirements.txt" "$REPO/pyproject.toml")
 [ "$want" = dev ] && files+=("$REPO/requirements-dev.txt")
 stamp="$VENV/.installed-$want"
 digest="$(cat "${files[@]}" | sha256sum | cut -d' ' -f1)"
@@ -22,8 +22,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   else
     "$VENV/bin/python" -m pip install --quiet -r "$REPO/requirements.txt"
   fi
+  # The package itself, in place (its code stays in plugins/): its entry points register the provider (connection
+  # forms) and the dashboard plugin with Airflow, as for anyone who pip installs the wheel.
+  "$VENV/bin/python" -m pip install --quiet --no-deps -e "$REPO"
   echo "$digest" > "$stamp"
 fi
 if [ "$want" = dev ]; then  # the dev set includes the runtime set: demo.sh (run by tests/live) need not reinstall it
-  sha256sum < "$REPO/requirements.txt" | cut -d' ' -f1 > "$VENV/.installed-runtime"
+  cat "$REPO/requirements.txt" "$REPO/pyproject.toml" | sha256sum | cut -d' ' -f1 > "$VENV/.installed-runtime"
 fi

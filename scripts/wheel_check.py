@@ -155,7 +155,7 @@ class Check:
         self.step("airflow providers list shows the provider", bool(found), summary=json.dumps(found))
         plugins = self.run("plugins", "airflow", "plugins", "-o", "json")
         names = [p.get("name") for p in json.loads(plugins.stdout or "[]")]
-        self.step("airflow plugins lists the dashboard plugin (entry point airflow.plugins)", "prestashop_eboekhouden" in names, summary=str(names))
+        self.step("airflow plugins lists the dashboard plugin (its one registration: the entry point airflow.plugins)", "prestashop_eboekhouden" in names, summary=str(names))
 
     def store_and_tenant(self) -> None:
         migrate = self.run("setup-migrate", "python", "-m", "prestashop_eboekhouden.setup", "migrate")

@@ -290,8 +290,8 @@ class TenantConfig(_Strict):
 
 
 @dataclass(frozen=True)
-class TenantFileError:
-    """An invalid tenant file: which file, which field, why."""
+class TenantFileProblem:
+    """What is wrong with a tenant file: which file, which fields, why."""
 
     path: Path
     problems: tuple[str, ...]
@@ -305,7 +305,7 @@ class LoadedTenants:
     """The valid tenants of a folder, and the files that were rejected."""
 
     tenants: tuple[TenantConfig, ...]
-    errors: tuple[TenantFileError, ...]
+    errors: tuple[TenantFileProblem, ...]
 
 
 def tenants_dir() -> Path:
@@ -329,19 +329,19 @@ def _describe(error: ValidationError) -> tuple[str, ...]:
 
 
 def parse_tenant(data: object, path: Path) -> TenantConfig:
-    """Validate one tenant file's data; raise TenantFileError naming the file and fields."""
+    """Validate one tenant file's data; raise InvalidTenantFile naming the file and fields."""
     if not isinstance(data, dict):
-        raise TenantFileErrorException(TenantFileError(path, ("(file): must be a YAML mapping",)))
+        raise InvalidTenantFile(TenantFileProblem(path, ("(file): must be a YAML mapping",)))
     try:
         return TenantConfig.model_validate(data)
     except ValidationError as exc:
-        raise TenantFileErrorException(TenantFileError(path, _describe(exc))) from None
+        raise InvalidTenantFile(TenantFileProblem(path, _describe(exc))) from None
 
 
-class TenantFileErrorException(ValueError):
-    """Raised for an invalid tenant file; carries the structured error."""
+class InvalidTenantFile(ValueError):
+    """An invalid tenant file; carries which file and fields (TenantFileProblem)."""
 
-    def __init__(self, error: TenantFileError):
+    def __init__(self, error: TenantFileProblem):
         super().__init__(str(error))
         self.error = error
 
@@ -351,7 +351,7 @@ def load_tenant_file(path: Path) -> TenantConfig:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YamlLoader)
     except yaml.YAMLError as exc:
-        raise TenantFileErrorException(TenantFileError(path, (f"(file): not valid YAML: {exc}",))) from None
+        raise InvalidTenantFile(TenantFileProblem(path, (f"(file): not valid YAML: {exc}",))) from None
     return parse_tenant(data, path)
 
 
@@ -359,16 +359,16 @@ def load_tenants(folder: Path | None = None) -> LoadedTenants:
     """Every *.yaml tenant file of the folder; bad files are reported, never fatal for the others."""
     folder = folder or tenants_dir()
     tenants: list[TenantConfig] = []
-    errors: list[TenantFileError] = []
+    errors: list[TenantFileProblem] = []
     seen: dict[str, Path] = {}
     for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
         try:
             tenant = load_tenant_file(path)
-        except TenantFileErrorException as exc:
+        except InvalidTenantFile as exc:
             errors.append(exc.error)
             continue
         if tenant.tenant in seen:
-            errors.append(TenantFileError(path, (f"tenant: {tenant.tenant!r} is already defined in {seen[tenant.tenant].name}",)))
+            errors.append(TenantFileProblem(path, (f"tenant: {tenant.tenant!r} is already defined in {seen[tenant.tenant].name}",)))
             continue
         seen[tenant.tenant] = path
         tenants.append(tenant)
@@ -389,7 +389,7 @@ def get_tenant(tenant: str, folder: Path | None = None) -> TenantConfig:
             return config
     for error in loaded.errors:
         if error.path.stem == tenant:
-            raise TenantFileErrorException(error)
+            raise InvalidTenantFile(error)
     raise LookupError(f"No tenant file for tenant {tenant!r} in {folder}")
 
 

@@ -20,6 +20,7 @@ from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimeta
 from airflow.sdk.definitions.param import ParamsDict
 
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, order_ids_schema
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
 from prestashop_eboekhouden.operators.tasks import (
@@ -79,18 +80,10 @@ Refused payments are kept with the reason; a payment is never booked twice.
 """
 
 
-# Largest order id the state store can hold (BIGINT).
-MAX_ORDER_ID = 2**63 - 1
-MAX_ORDER_IDS = 1000
 # ISO 8601 date-time as the trigger form's date picker writes it (seconds, fraction and offset optional).
 # jsonschema checks `format: date-time` only with an extra package, so the pattern is what refuses "last week".
 ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
-ORDER_IDS_SCHEMA = {
-    "type": "array",
-    "items": {"type": "integer", "minimum": 1, "maximum": MAX_ORDER_ID},
-    "maxItems": MAX_ORDER_IDS,
-    "title": "Order ids",
-}
+ORDER_IDS_SCHEMA = order_ids_schema()
 WINDOW_SCHEMA = {"type": ["null", "string"], "format": "date-time", "pattern": ISO_DATETIME}
 
 

@@ -13,6 +13,16 @@ from __future__ import annotations
 SENSITIVE_NAMES = ("security_code",)
 
 
+def mask(secret: str) -> None:
+    """Register a secret (a key, a session token) with Airflow's log masker (no-op outside Airflow)."""
+    try:
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(secret)
+    except Exception:  # noqa: BLE001 - masking is best effort outside a task
+        pass
+
+
 def register_sensitive_names() -> None:
     """Add SENSITIVE_NAMES to every secrets masker this process has (core and task SDK); idempotent."""
     for module in ("airflow._shared.secrets_masker", "airflow.sdk._shared.secrets_masker"):

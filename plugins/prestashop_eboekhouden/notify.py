@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+from airflow.sdk import Context
 
 from prestashop_eboekhouden.config import NotifySettings, TenantConfig, get_tenant
 from prestashop_eboekhouden.ui.hints import fix_hint
@@ -83,7 +84,7 @@ class BookkeepingNotifier(SmtpNotifier):
         super().__init__(to=[], **kwargs)
         self.tenant, self.kind, self.on_failure, self.digest_run = tenant, kind, on_failure, digest_run
 
-    def message(self, context: Any, config: TenantConfig) -> tuple[str, str] | None:
+    def message(self, context: Context, config: TenantConfig) -> tuple[str, str] | None:
         """What to send for this run, or None when there is nothing to say."""
         from prestashop_eboekhouden.store import get_store, utcnow
 
@@ -108,7 +109,7 @@ class BookkeepingNotifier(SmtpNotifier):
         errors = store.run_errors(config.tenant, run_id)
         return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id) if errors else None
 
-    def notify(self, context: Any) -> None:
+    def notify(self, context: Context) -> None:
         """Send the e-mail; a failure to send is logged, never fails the run."""
         try:
             config = get_tenant(self.tenant)

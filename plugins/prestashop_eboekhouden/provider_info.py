@@ -69,7 +69,7 @@ CONNECTION_TYPES = [
         },
     },
     {
-        "hook-class-name": "prestashop_eboekhouden.hooks.eboekhouden.EBoekhoudenHook",
+        "hook-class-name": "prestashop_eboekhouden.hooks.backends.EBoekhoudenConnectionHook",
         "hook-name": "e-Boekhouden",
         "connection-type": "eboekhouden",
         "conn-fields": EBOEKHOUDEN_FIELDS,
@@ -96,10 +96,9 @@ CONNECTION_TYPES = [
 
 
 def get_provider_info() -> dict:
-    """The provider's metadata, in the form of Airflow's provider.yaml (validated by ProvidersManager)."""
-    from prestashop_eboekhouden.masking import register_sensitive_names
-
-    register_sensitive_names()  # every component that lists providers (API server, workers) hides the SOAP codes
+    """The provider's metadata, in the form of Airflow's provider.yaml (validated by ProvidersManager); no side effects
+    (the SOAP codes' names reach the masker where secrets are shown: the plugin in the API server, and the DAG file in
+    the dag-processor and every task process)."""
     return {
         "package-name": PACKAGE,
         "name": "PrestaShop → e-Boekhouden",
@@ -114,10 +113,13 @@ def get_provider_info() -> dict:
             {"integration-name": "PrestaShop", "python-modules": ["prestashop_eboekhouden.hooks.prestashop"]},
             {
                 "integration-name": "e-Boekhouden",
-                "python-modules": ["prestashop_eboekhouden.hooks.eboekhouden", "prestashop_eboekhouden.hooks.eboekhouden_soap"],
+                "python-modules": [
+                    "prestashop_eboekhouden.hooks.backends",
+                    "prestashop_eboekhouden.hooks.eboekhouden",
+                    "prestashop_eboekhouden.hooks.eboekhouden_soap",
+                ],
             },
             {"integration-name": "VIES", "python-modules": ["prestashop_eboekhouden.hooks.vies"]},
         ],
         "connection-types": CONNECTION_TYPES,
-        "plugins": [{"name": "prestashop_eboekhouden", "plugin-class": "prestashop_eboekhouden.ui.plugin.BookkeepingPlugin"}],
     }

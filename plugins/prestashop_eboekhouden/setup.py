@@ -3,7 +3,7 @@ with pip, or plugins/ on PYTHONPATH).
 
 - ``migrate``: bring the state store (env PRESTA_EB_STATE_DB) to this version's schema (Alembic); run it once
   at deploy time, before the scheduler and workers start (tasks refuse a store that is behind);
-- ``revision -m MESSAGE``: write a new migration with what changed in ``store.py`` filled in (developers);
+- ``revision -m MESSAGE``: write a new migration with what changed in ``schema.py`` filled in (developers);
 - ``validate [TENANT ...]``: check tenant files against their connections (both APIs answer, every ledger
   exists, every shop tax rate has a mapping, VAT codes are sales codes); exit 1 on any problem;
 - ``schema``: print the tenant file's JSON schema (it ships with the package; for an editor's validation);
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="bring the state store to this version's schema")
     migrate.add_argument("--url", help="state store URL (default: env PRESTA_EB_STATE_DB)")
     migrate.add_argument("--revision", default="head", help="target revision (default: the newest)")
-    revision = sub.add_parser("revision", help="write a new migration from the changes in store.py (developers)")
+    revision = sub.add_parser("revision", help="write a new migration from the changes in schema.py (developers)")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
     if args.command == "migrate":

@@ -28,50 +28,14 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, Integer, String, Table, Text, and_, bindparam, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from prestashop_eboekhouden.domain.vies import VIES_WAIT, ViesRecord
-from prestashop_eboekhouden.store import BOOKED, OPEN, _chunks, _insert_new, metadata, orders, utcnow
+from prestashop_eboekhouden.schema import BOOKED, OPEN, orders, utcnow, vies_leases, vies_numbers, vies_orders
+from prestashop_eboekhouden.store_base import chunks, insert_new
 
 SLOTS = ("slot-1", "slot-2")  # at most len(SLOTS) VIES requests at once in the deployment
 PAUSE = "pause-"
-
-vies_numbers = Table(
-    "presta_eb_vies_numbers",
-    metadata,
-    Column("vat_number", String(20), primary_key=True),
-    Column("valid", Boolean),
-    Column("answer_fault", String(40)),
-    Column("name", Text),
-    Column("address", Text),
-    Column("request_date", Date),
-    Column("checked_at", DateTime),
-    Column("fault", String(40)),
-    Column("fault_at", DateTime),
-    Column("unconfirmed_since", DateTime),
-    Column("requests", Integer, nullable=False, default=0),
-    Column("claim_owner", String(250)),
-    Column("claimed_at", DateTime),
-    Column("updated_at", DateTime, nullable=False),
-)
-
-vies_orders = Table(
-    "presta_eb_vies_orders",
-    metadata,
-    Column("tenant", String(64), primary_key=True),
-    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("vat_number", String(20), nullable=False),
-    Column("updated_at", DateTime, nullable=False),
-)
-
-vies_leases = Table(
-    "presta_eb_vies_leases",
-    metadata,
-    Column("name", String(40), primary_key=True),
-    Column("holder", String(250)),
-    Column("until", DateTime),
-    Column("detail", String(40)),
-)
 
 _RECORD_FIELDS = ("vat_number", "valid", "answer_fault", "name", "address", "request_date", "checked_at", "fault", "fault_at", "unconfirmed_since")
 
@@ -103,7 +67,7 @@ class ViesStore:
         wanted = list(dict.fromkeys(numbers))
         found: dict[str, ViesRecord] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 for row in conn.execute(select(vies_numbers).where(vies_numbers.c.vat_number.in_(chunk))).mappings():
                     found[row["vat_number"]] = _record(row)
         return found
@@ -121,7 +85,7 @@ class ViesStore:
         now = utcnow()
         t = vies_numbers
         with self.store.begin() as conn:
-            _insert_new(conn, t, [{"vat_number": number, "requests": 0, "updated_at": now}])
+            insert_new(conn, t, [{"vat_number": number, "requests": 0, "updated_at": now}])
             taken = conn.execute(
                 update(t)
                 .where(t.c.vat_number == number, or_(t.c.claim_owner.is_(None), t.c.claim_owner == owner, t.c.claimed_at < now - lease))
@@ -146,7 +110,7 @@ class ViesStore:
         now = utcnow()
         t = vies_numbers
         with self.store.begin() as conn:
-            _insert_new(conn, t, [{"vat_number": number, "requests": 0, "updated_at": now}])
+            insert_new(conn, t, [{"vat_number": number, "requests": 0, "updated_at": now}])
             where = t.c.vat_number == number
             release = {"claim_owner": None, "claimed_at": None} if owner is not None else {}
             conn.execute(update(t).where(where).values(**values, **release, updated_at=now))
@@ -188,13 +152,13 @@ class ViesStore:
                 update(t).where(t.c.tenant == tenant, t.c.order_id == bindparam("b_order_id")).values(vat_number=bindparam("b_number"), updated_at=now),
                 [{"b_order_id": oid, "b_number": number} for oid, number in numbers.items()],
             )
-            _insert_new(conn, t, [{"tenant": tenant, "order_id": oid, "vat_number": number, "updated_at": now} for oid, number in numbers.items()])
+            insert_new(conn, t, [{"tenant": tenant, "order_id": oid, "vat_number": number, "updated_at": now} for oid, number in numbers.items()])
 
     def numbers_of_orders(self, tenant: str, order_ids: Iterable[int]) -> dict[int, str]:
         """The VAT number each of these orders was checked under (orders never checked are absent)."""
         found: dict[int, str] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(order_ids))):
+            for chunk in chunks(list(dict.fromkeys(order_ids))):
                 stmt = select(vies_orders.c.order_id, vies_orders.c.vat_number).where(vies_orders.c.tenant == tenant, vies_orders.c.order_id.in_(chunk))
                 found.update({row.order_id: row.vat_number for row in conn.execute(stmt)})
         return found
@@ -233,7 +197,7 @@ class ViesStore:
     def _ensure_slots(self) -> None:
         if not self._slots_ready:
             with self.store.begin() as conn:
-                _insert_new(conn, vies_leases, [{"name": name} for name in SLOTS])
+                insert_new(conn, vies_leases, [{"name": name} for name in SLOTS])
             self._slots_ready = True
 
     def acquire_slot(self, holder: str, lease: dt.timedelta) -> str | None:
@@ -269,7 +233,7 @@ class ViesStore:
         name = f"{PAUSE}{scope}"
         with self.store.begin() as conn:
             if conn.execute(update(vies_leases).where(vies_leases.c.name == name).values(until=until, detail=code)).rowcount == 0:
-                _insert_new(conn, vies_leases, [{"name": name, "until": until, "detail": code}])
+                insert_new(conn, vies_leases, [{"name": name, "until": until, "detail": code}])
 
     def pauses(self) -> dict[str, str]:
         """Scope → fault of the pauses in force now."""

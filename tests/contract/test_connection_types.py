@@ -9,6 +9,7 @@ import json
 
 import pytest
 
+from prestashop_eboekhouden.hooks.backends import EBoekhoudenConnectionHook
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
@@ -28,13 +29,14 @@ def test_hooks_declare_the_provider_connection_types():
     declared = {c["connection-type"]: c["hook-class-name"] for c in get_provider_info()["connection-types"]}
     assert declared == {
         "prestashop": "prestashop_eboekhouden.hooks.prestashop.PrestaShopHook",
-        "eboekhouden": "prestashop_eboekhouden.hooks.eboekhouden.EBoekhoudenHook",
+        "eboekhouden": "prestashop_eboekhouden.hooks.backends.EBoekhoudenConnectionHook",
         "vies": "prestashop_eboekhouden.hooks.vies.ViesHook",
     }
     for hook, conn_type, attr, default in (
         (ViesHook, "vies", "vies_conn_id", "vies_default"),
         (PrestaShopHook, "prestashop", "prestashop_conn_id", "prestashop_default"),
         (EBoekhoudenHook, "eboekhouden", "eboekhouden_conn_id", "eboekhouden_default"),
+        (EBoekhoudenConnectionHook, "eboekhouden", "eboekhouden_conn_id", "eboekhouden_default"),
         (EBoekhoudenSoapHook, "eboekhouden", "eboekhouden_conn_id", "eboekhouden_default"),
     ):
         assert (hook.conn_type, hook.conn_name_attr, hook.default_conn_name) == (conn_type, attr, default)
@@ -61,9 +63,10 @@ def test_eboekhouden_test_button_checks_soap_connections_with_the_soap_hook(sand
     monkeypatch.setenv("AIRFLOW_CONN_EB_NEW_SOAP", json.dumps({"conn_type": "eboekhouden", "host": sandbox.eboekhouden_soap_url, "extra": soap}))
     monkeypatch.setenv("AIRFLOW_CONN_EB_NEW_REST", json.dumps({"conn_type": "eboekhouden", "host": sandbox.eboekhouden_url, "password": "sandbox-eboekhouden-token"}))
     monkeypatch.setenv("AIRFLOW_CONN_EB_BAD_SOAP", json.dumps({"conn_type": "eboekhouden", "host": sandbox.eboekhouden_soap_url, "extra": {**soap, "security_code_2": "WRONGCODE22"}}))
-    assert EBoekhoudenHook("eb_new_soap", max_attempts=1).test_connection() == (True, "e-Boekhouden SOAP API answered")
-    assert EBoekhoudenHook("eb_new_rest", max_attempts=1).test_connection() == (True, "e-Boekhouden API answered")
-    ok, message = EBoekhoudenHook("eb_bad_soap", max_attempts=1).test_connection()
+    # what Airflow's Test button makes for the connection type: the backend named in the extra checks it
+    assert EBoekhoudenConnectionHook("eb_new_soap").test_connection() == (True, "e-Boekhouden SOAP API answered")
+    assert EBoekhoudenConnectionHook("eb_new_rest").test_connection() == (True, "e-Boekhouden API answered")
+    ok, message = EBoekhoudenConnectionHook("eb_bad_soap").test_connection()
     assert not ok and "security codes of connection 'eb_bad_soap'" in message and "WRONGCODE22" not in message
 
 
@@ -71,3 +74,35 @@ def test_vies_test_button_probes_the_service(sandbox, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_VIES_DEFAULT", json.dumps({"conn_type": "vies", "host": sandbox.vies_url}))
     ok, message = ViesHook(max_attempts=1).test_connection()
     assert ok and message == f"VIES answered at {sandbox.vies_url}/taxation_customs/vies/services/checkVatService (checkVat NL000000000B00: not registered)"
+
+
+def test_provider_info_has_no_side_effects(monkeypatch):
+    from prestashop_eboekhouden import masking
+
+    monkeypatch.setattr(masking, "register_sensitive_names", lambda: pytest.fail("get_provider_info must not touch the masker"))
+    assert get_provider_info()["package-name"] == "airflow-provider-prestashop-eboekhouden"
+
+
+def test_every_form_field_is_an_extra_its_hooks_read_never_a_header():
+    from prestashop_eboekhouden.hooks.backends import BACKENDS, hook_class
+
+    fields = {c["connection-type"]: set(c["conn-fields"]) for c in get_provider_info()["connection-types"]}
+    assert fields["prestashop"] <= PrestaShopHook.connection_extras
+    assert fields["vies"] <= ViesHook.connection_extras
+    for name in BACKENDS:  # every backend reads (and keeps out of the headers) every field of the shared form
+        assert fields["eboekhouden"] <= hook_class(name).connection_extras, name
+
+
+def test_the_dashboard_plugin_is_registered_one_way():
+    """By the distribution's entry point only: not also by the provider info, nor by a file of the plugins folder
+    (Airflow would load it twice and report the second as an import error)."""
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    entry_points = tomllib.loads((repo / "pyproject.toml").read_text())["project"]["entry-points"]
+    assert entry_points["airflow.plugins"] == {"prestashop_eboekhouden": "prestashop_eboekhouden.ui.plugin:BookkeepingPlugin"}
+    assert "plugins" not in get_provider_info()
+    ignored = (repo / "plugins/.airflowignore").read_text().split()
+    loose = [p.name for p in (repo / "plugins").glob("*.py")]
+    assert "prestashop_eboekhouden/" in ignored and loose == []

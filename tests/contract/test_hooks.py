@@ -12,7 +12,7 @@ import requests
 import requests_mock as rm
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NameResolutionError, NewConnectionError, ProtocolError, ProxyError
 
-from prestashop_eboekhouden.hooks.base import RETRY_AFTER_CAP, AmbiguousWrite, ApiError, TransientError, request_was_sent
+from prestashop_eboekhouden.hooks.base import RETRY_AFTER_CAP, AmbiguousWrite, ApiError, ApiHook, TransientError, request_was_sent
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.prestashop import (
     PrestaShopAuthError,
@@ -462,7 +462,7 @@ def test_codes_are_confirmed_exactly_and_by_their_start():
 
 
 def test_the_invoice_template_is_the_one_with_the_configured_name():
-    from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
+    from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 
     hook = eb()
     with rm.Mocker() as m:
@@ -471,7 +471,7 @@ def test_the_invoice_template_is_the_one_with_the_configured_name():
         m.get(f"{EB}/v1/invoicetemplate", json={"items": templates, "count": 3})
         assert hook.invoice_template_id("Webshop") == 3  # the active one of that name
         assert hook.invoice_template_id(" webshop") == 3
-        with pytest.raises(ConfigurationError, match="'Factuur' does not exist"):
+        with pytest.raises(ConfigurationProblem, match="'Factuur' does not exist"):
             hook.invoice_template_id("Factuur")  # not the first template of the list
 
 
@@ -503,10 +503,10 @@ def test_a_created_relation_without_an_id_is_found_by_its_code():
 
 @pytest.mark.parametrize(("source", "problem"), [("PS-EB", "letters, digits"), ("MYWEBSHOP.NL", "at most 10"), ("Shop/1", "letters, digits")])
 def test_a_source_the_api_would_refuse_is_named_before_any_request(monkeypatch, source, problem):
-    from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
+    from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 
     monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": {"source": source}}))
-    with rm.Mocker() as m, pytest.raises(ConfigurationError) as caught:
+    with rm.Mocker() as m, pytest.raises(ConfigurationProblem) as caught:
         eb().ledgers()
     assert "eboekhouden_t" in str(caught.value) and "source" in str(caught.value) and problem in str(caught.value)
     assert m.request_history == []
@@ -574,7 +574,9 @@ def test_back_off_is_exponential_with_jitter_and_retry_after_is_capped():
 
 
 def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch):
-    extra = {"source": "PSEBTEST", "timeout": 5, "auth": "basic", "session_max_age": 60, "X-Shop-Tag": "tag7"}
+    """Each hook declares the extras it reads; the e-Boekhouden ones are the connection type's fields (both backends
+    share the type), so not even a SOAP security code travels to a REST host as a header."""
+    extra = {"source": "PSEBTEST", "timeout": 5, "api": "rest", "session_max_age": 60, "security_code_1": "CODE1", "X-Shop-Tag": "tag7"}
     monkeypatch.setenv("AIRFLOW_CONN_EBOEKHOUDEN_T", json.dumps({"conn_type": "http", "host": EB, "password": TOKEN, "extra": extra}))
     hook = eb()
     with rm.Mocker() as m:
@@ -583,7 +585,9 @@ def test_extras_the_hooks_read_are_not_headers_but_other_extras_are(monkeypatch)
         hook.ledgers()
         sent = m.request_history[-1].headers
     assert sent["X-Shop-Tag"] == "tag7"
-    assert not {"source", "timeout", "auth", "session_max_age"} & {name.lower() for name in sent}
+    assert not {"source", "timeout", "api", "session_max_age", "security_code_1"} & {name.lower() for name in sent}
+    assert "auth" in PrestaShopHook.connection_extras and "auth" not in EBoekhoudenHook.connection_extras
+    assert ApiHook.connection_extras == {"timeout"}  # the generic HTTP base knows no API's extras
 
 
 def test_reference_data_read_by_one_task_serves_the_next_without_a_request():

@@ -10,10 +10,12 @@ from decimal import Decimal
 
 import pytest
 
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.hooks.backends import bookkeeping_api
-from prestashop_eboekhouden.hooks.base import DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, AmbiguousWrite, ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError, EBoekhoudenHook
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
 from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook, SessionFault, lookup_window
+from prestashop_eboekhouden.hooks.protocol import DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED
 from sandbox import SandboxServers
 from sandbox.books import ApiProblem
 from sandbox.soap import SESSION_EXPIRY_ANSWERS
@@ -176,7 +178,7 @@ def test_the_session_age_comes_from_the_connection_and_is_checked(sandbox, monke
     assert "session_max_age" not in eb.session().headers  # an option of the hook, not an HTTP header
     eb.close_session()
     monkeypatch.setenv("AIRFLOW_CONN_EB_SOAP", json.dumps({"conn_type": "http", "host": sandbox.eboekhouden_soap_url, "extra": {**extra, "session_max_age": "soon"}}))
-    with pytest.raises(ConfigurationError, match="session_max_age must be a number of seconds"):
+    with pytest.raises(ConfigurationProblem, match="session_max_age must be a number of seconds"):
         hook().ledgers()
 
 

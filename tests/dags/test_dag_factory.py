@@ -147,18 +147,18 @@ def _restriction(dag):
 
 def test_trigger_params_are_checked_with_clear_messages():
     from prestashop_eboekhouden.config import get_tenant
-    from prestashop_eboekhouden.operators.tasks import ParamError, order_ids_param, shop_window
+    from prestashop_eboekhouden.operators.tasks import CannotRun, order_ids_param, shop_window
 
     assert order_ids_param([1041, "1042", 1041]) == [1041, 1042]
     assert order_ids_param("1041, 1042") == [1041, 1042]
     assert order_ids_param(None) == []
-    with pytest.raises(ParamError, match="whole numbers"):
+    with pytest.raises(CannotRun, match="whole numbers"):
         order_ids_param(["abc"])
     config = get_tenant("demo")
     interval = {"data_interval_start": pendulum.datetime(2026, 11, 20, 9, tz="UTC"), "data_interval_end": pendulum.datetime(2026, 11, 20, 10, tz="UTC")}
     assert shop_window({**interval, "params": {}}, config) == (dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11))
     assert shop_window({**interval, "params": {"since": "2026-11-01T00:00"}}, config)[0] == dt.datetime(2026, 11, 1)
-    with pytest.raises(ParamError, match="Param since must be an ISO time"):
+    with pytest.raises(CannotRun, match="Param since must be an ISO time"):
         shop_window({**interval, "params": {"since": "last week"}}, config)
 
 

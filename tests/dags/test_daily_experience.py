@@ -86,9 +86,9 @@ def test_param_hints_say_what_the_form_accepts():
 def test_a_bad_param_fails_the_task_at_once_without_retries():
     from airflow.sdk.exceptions import AirflowFailException
 
-    from prestashop_eboekhouden.operators.tasks import ExtractOrdersOperator, ParamError, order_ids_param
+    from prestashop_eboekhouden.operators.tasks import CannotRun, ExtractOrdersOperator, order_ids_param
 
-    assert issubclass(ParamError, AirflowFailException)
+    assert issubclass(CannotRun, AirflowFailException)
     with pytest.raises(AirflowFailException, match="at most 9223372036854775807"):
         order_ids_param([2**63])
     task = ExtractOrdersOperator(task_id="extract_orders", tenant="demo")
@@ -266,7 +266,7 @@ def test_daily_digest_instead_of_one_e_mail_per_run(make_sandbox, state_store, t
 
 
 def test_notify_section_of_the_tenant_file(tmp_path):
-    from prestashop_eboekhouden.config import TenantFileErrorException, load_tenant_file
+    from prestashop_eboekhouden.config import InvalidTenantFile, load_tenant_file
 
     text = "tenant: shop\nstart_date: 2026-01-01\nprestashop: {process_statuses: [2]}\nvat: {rates: {'21': {vat_code: HOOG_VERK_21, revenue_ledger: '8000'}}}\n"
     path = tmp_path / "shop.yaml"
@@ -274,7 +274,7 @@ def test_notify_section_of_the_tenant_file(tmp_path):
     notify = load_tenant_file(path).notify
     assert (notify.email, notify.on, notify.digest, notify.smtp_conn_id) == (["boekhouding@shop.example"], ["errors"], "daily", "smtp_default")
     path.write_text(text + "notify:\n  email: [boekhouding]\n  on: [errors, sometimes]\n")
-    with pytest.raises(TenantFileErrorException) as caught:
+    with pytest.raises(InvalidTenantFile) as caught:
         load_tenant_file(path)
     assert "notify.email: 'boekhouding' is not an e-mail address" in str(caught.value)
     assert "notify.on.1: Input should be 'errors' or 'failure'" in str(caught.value)

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, payments
+from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN
+from prestashop_eboekhouden.ui.queries import DashboardQueries
 
 from .conftest import ANCHOR, customer, eb_fault, line, per_number, run_dag, sale_mutations, window, write_tenant
 
@@ -32,7 +33,7 @@ def payment_mutations(sandbox) -> list[dict]:
 
 
 def stored_payments(store, tenant: str = "demo") -> list[dict]:
-    rows, _ = store.list_rows(payments, tenant, limit=500)
+    rows, _ = DashboardQueries(store).payment_rows(tenant, limit=500)
     return rows
 
 

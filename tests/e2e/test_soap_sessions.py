@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from prestashop_eboekhouden.store import credits
+from prestashop_eboekhouden.schema import credits
 from sandbox.soap import SESSION_EXPIRY_ANSWERS
 
 from .conftest import all_history, per_number, run_dag, sale_mutations

@@ -94,13 +94,14 @@ def assert_exact_windows(demo: DemoStack, store, start: pendulum.DateTime, end: 
     scheduler's own hourly runs, new live orders) were left to those runs. Returns the sales."""
     from sqlalchemy import select
 
-    from prestashop_eboekhouden.store import credits, orders
+    from prestashop_eboekhouden.schema import credits, orders
+    from prestashop_eboekhouden.ui.queries import DashboardQueries
 
     def agreeing() -> tuple | None:  # a scheduled hour may be booking right now: wait for a quiet moment
         mutations = sales(demo)
         per_number = Counter(m["invoiceNumber"] for m in mutations)
         assert set(per_number.values()) == {1}, f"booked twice: {[n for n, c in per_number.items() if c > 1]}"
-        rows, _ = store.list_rows(orders, TENANT, None, limit=100_000)
+        rows, _ = DashboardQueries(store).list_rows(orders, TENANT, None, limit=100_000)
         with store.engine.connect() as conn:  # credit slips are sales mutations (type 2) too
             slips = set(conn.execute(select(credits.c.sales_number).where(credits.c.tenant == TENANT, credits.c.state == "booked")).scalars())
         booked = {r["sales_number"] for r in rows if r["state"] == "booked"} | slips

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from prestashop_eboekhouden.store import credits
+from prestashop_eboekhouden.schema import credits
 from tests.e2e.conftest import all_history, connect, run_dag, sale_mutations, write_tenant
 
 pytestmark = [pytest.mark.airflow, pytest.mark.timeout(300)]

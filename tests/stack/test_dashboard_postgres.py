@@ -72,8 +72,9 @@ CASES = [
 
 @pytest.mark.parametrize("name, kind, state, since, until, q, offset, index", CASES, ids=[c[0] for c in CASES])
 def test_dashboard_listing_on_postgresql_reads_through_its_index(big_store, name, kind, state, since, until, q, offset, index):
-    from prestashop_eboekhouden.store import orders, payments
+    from prestashop_eboekhouden.schema import orders, payments
     from prestashop_eboekhouden.ui.app import _listing
+    from prestashop_eboekhouden.ui.queries import DashboardQueries
 
     table = orders if kind == "orders" else payments
     key = table.c.order_id if kind == "orders" else table.c.payment_id
@@ -82,7 +83,7 @@ def test_dashboard_listing_on_postgresql_reads_through_its_index(big_store, name
     if q:
         assert answer["total"] == 1 and str(answer["rows"][0]["order_id"] if q.isdigit() else answer["rows"][0]["reference"]) == q
 
-    where, date = big_store._listing(table, "bench", state, dt.date.fromisoformat(since) if since else None,
+    where, date = DashboardQueries(big_store)._listing(table, "bench", state, dt.date.fromisoformat(since) if since else None,
                                      dt.date.fromisoformat(until) if until else None, q, prefix=False)
     page = explain(big_store, select(table).where(where).order_by(date.desc(), key.desc()).limit(50).offset(offset))
     kinds = [n["Node Type"] for n in page]

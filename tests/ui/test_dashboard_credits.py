@@ -14,8 +14,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete
 
-from prestashop_eboekhouden.store import credits, get_store, orders
-from prestashop_eboekhouden.ui.app import ORDER_FIELDS
+from prestashop_eboekhouden.schema import credits, orders
+from prestashop_eboekhouden.store import get_store
+from prestashop_eboekhouden.ui.rows import ORDER_FIELDS
 
 from .conftest import bearer
 

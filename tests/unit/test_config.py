@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from prestashop_eboekhouden.config import (
-    TenantFileErrorException,
+    InvalidTenantFile,
     get_tenant,
     load_tenant_file,
     load_tenants,
@@ -64,7 +64,7 @@ def test_invalid_file_names_file_field_and_reason(tmp_path, change, problem):
     data = yaml.safe_load(yaml.safe_dump(DEMO))
     change(data)
     path = write(tmp_path, "demo.yaml", data)
-    with pytest.raises(TenantFileErrorException) as caught:
+    with pytest.raises(InvalidTenantFile) as caught:
         load_tenant_file(path)
     assert str(path) in str(caught.value)
     assert problem in caught.value.error.problems

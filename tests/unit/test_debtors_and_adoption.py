@@ -9,9 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES
+from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES, meaning_of
 from prestashop_eboekhouden.domain.relations import Debtor
 from prestashop_eboekhouden.hooks.base import ApiError
+from prestashop_eboekhouden.hooks.eboekhouden import whole_sales
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD
 from prestashop_eboekhouden.pipeline.booking import BookOutcome, DebtorResolver, SaleBooker
 from prestashop_eboekhouden.store import StateStore
@@ -48,7 +49,7 @@ class Books:
     def create_relation(self, payload: dict) -> dict:
         self.requests_made["POST v1/relation"] += 1
         if any(r["code"].casefold() == payload["code"].casefold() for r in self.relations_.values()):
-            raise ApiError(400, "REL_049", "Code already exists.")
+            raise ApiError(400, "REL_049", "Code already exists.", meaning=meaning_of("REL_049"))
         relation_id = self.add_relation(payload["code"], payload.get("emailAddress", ""))
         return {"id": relation_id, "code": payload["code"]}
 
@@ -68,6 +69,10 @@ class Books:
     def mutation(self, mutation_id: int) -> dict:
         self.requests_made["GET v1/mutation/{id}"] += 1
         return dict(self.mutations_[mutation_id])
+
+    def sales_by_number(self, number: str, around: dt.date | None = None) -> list[dict]:
+        """Whole sales, as the REST hook makes them from these thin list items."""
+        return whole_sales(self.mutations_by_invoice_number(number, 2), lambda: self.outstanding(number), self.mutation)
 
     def outstanding(self, number: str) -> list[dict]:
         self.requests_made["GET v1/mutation/invoice/outstanding"] += 1

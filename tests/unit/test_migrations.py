@@ -12,8 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from prestashop_eboekhouden import migrations
+from prestashop_eboekhouden.schema import BOOKED, OPEN, metadata
 from prestashop_eboekhouden.setup import main as setup_main
-from prestashop_eboekhouden.store import BOOKED, OPEN, StateStore, metadata
+from prestashop_eboekhouden.store import StateStore
 
 LEGACY_INDEXES = {"ix_presta_eb_orders_state_date", "ix_presta_eb_orders_date", "ix_presta_eb_payments_state", "ix_presta_eb_payments_date"}
 

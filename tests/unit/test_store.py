@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore
+from prestashop_eboekhouden.ui.queries import DashboardQueries
 
 
 @pytest.fixture
@@ -131,10 +132,10 @@ def test_listings_use_the_dashboard_index(tmp_path):
     """A listing is read in index order (the upgrade from stores without that index: tests/unit/test_migrations.py)."""
     from sqlalchemy import select
 
-    from prestashop_eboekhouden.store import orders
+    from prestashop_eboekhouden.schema import orders
 
     store = StateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    where, date = store._listing(orders, "t", "booked", None, None, None)
+    where, date = DashboardQueries(store)._listing(orders, "t", "booked", None, None, None)
     query = select(orders).where(where).order_by(date.desc(), orders.c.order_id.desc()).limit(50)
     with store.engine.connect() as conn:
         plan = " ".join(str(row[-1]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {query.compile(store.engine, compile_kwargs={'literal_binds': True})}"))
@@ -156,15 +157,15 @@ def test_orders_and_credit_slips_page_together_newest_first(store):
     for s in slip_days:
         store.credit_claims.claim("t", s, "o")
         store.credit_claims.booked("t", s, "o", eb_id=100 + s, eb_kind="mutation", eb_number=f"C{s}")
-    whole, total = store.list_entries("t", BOOKED, limit=100)
+    whole, total = DashboardQueries(store).list_entries_by_kind("t", BOOKED, limit=100)[:2]
     expected = [("credit", 14), ("credit", 13), ("order", 5), ("order", 4), ("credit", 12), ("credit", 11), ("order", 3), ("order", 2), ("order", 1)]
     assert [(r["kind"], r["slip_id"] or r["order_id"]) for r in whole] == expected and total == 9
     for size in (1, 2, 4):
-        pages = [store.list_entries("t", BOOKED, limit=size, offset=offset)[0] for offset in range(0, 9, size)]
+        pages = [DashboardQueries(store).list_entries_by_kind("t", BOOKED, limit=size, offset=offset)[:2][0] for offset in range(0, 9, size)]
         assert [(r["kind"], r["slip_id"] or r["order_id"]) for page in pages for r in page] == expected, size
-    assert store.list_entries("t", BOOKED, limit=5, offset=9) == ([], 9)
-    assert store.entries_counts("t") == {OPEN: 0, BOOKED: 9, ERROR: 0}
-    assert store.entries_totals("t")["amount_incl"] == Decimal("556.60")  # 5 × 121.00 − 4 × 12.10
-    assert [r["order_id"] for r in store.list_entries("t", q="S2-C")[0]] == [2]  # a slip by the start of its sales number
-    assert store.entries_counts("t", q="S2-C12") == {OPEN: 0, BOOKED: 1, ERROR: 0}
-    assert [r["kind"] for r in store.iter_entries("t", BOOKED)] == [k for k, _ in expected]
+    assert DashboardQueries(store).list_entries_by_kind("t", BOOKED, limit=5, offset=9)[:2] == ([], 9)
+    assert DashboardQueries(store).entries_counts("t") == {OPEN: 0, BOOKED: 9, ERROR: 0}
+    assert DashboardQueries(store).entries_totals("t")["amount_incl"] == Decimal("556.60")  # 5 × 121.00 − 4 × 12.10
+    assert [r["order_id"] for r in DashboardQueries(store).list_entries_by_kind("t", q="S2-C")[:2][0]] == [2]  # a slip by the start of its sales number
+    assert DashboardQueries(store).entries_counts("t", q="S2-C12") == {OPEN: 0, BOOKED: 1, ERROR: 0}
+    assert [r["kind"] for r in DashboardQueries(store).iter_entries("t", BOOKED)] == [k for k, _ in expected]

@@ -8,14 +8,15 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from prestashop_eboekhouden.config import VAT_OSS, TenantConfig, VatMapping, rate_key
+from prestashop_eboekhouden.contract.eboekhouden import VatCode
 from prestashop_eboekhouden.domain.classify import Regime, classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import ZERO
+from prestashop_eboekhouden.domain.money import ZERO, pct
 from prestashop_eboekhouden.domain.prechecks import precheck
 from prestashop_eboekhouden.domain.relations import Debtor, debtor_for
 
-NO_VAT = "GEEN"
+NO_VAT = VatCode.GEEN.value  # rows that carry no e-Boekhouden VAT (OSS net and VAT rows)
 MAX_SALES_NUMBER = 50
 
 
@@ -131,11 +132,7 @@ def payment_reference(order: Order, config: TenantConfig) -> str:
     return order.reference
 
 
-def _pct(rate: Decimal) -> str:
-    return format(rate.normalize(), "f")
-
-
-def _mapping(line: Line, number: int, order: Order, regime: Regime, config: TenantConfig, shop_country: str) -> VatMapping:
+def vat_mapping(line: Line, number: int, order: Order, regime: Regime, config: TenantConfig, shop_country: str) -> VatMapping:
     """The tenant's VAT code and ledgers for one line, or a ConfigurationProblem naming rate and country."""
     vat = config.vat
     if regime is Regime.ICP:
@@ -155,16 +152,16 @@ def _mapping(line: Line, number: int, order: Order, regime: Regime, config: Tena
         abroad = order.delivery_country != shop_country
         where = f" (delivery country {order.delivery_country})" if abroad else ""
     if mapping is None:
-        raise ConfigurationProblem(f"No VAT mapping for {_pct(line.vat_rate)}%{where} on line {number} '{line.description[:40]}'")
+        raise ConfigurationProblem(f"No VAT mapping for {pct(line.vat_rate)}%{where} on line {number} '{line.description[:40]}'")
     return mapping
 
 
-def _rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
+def booking_rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
     """One row per line; OSS lines as two rows: net to revenue and VAT to the VAT ledger, both without e-Boekhouden VAT."""
     if mapping.vat_code != VAT_OSS:
         return [BookingRow(mapping.revenue_ledger, mapping.vat_code, line.amount_incl, line.amount_excl, line.description, line.quantity, line.sku)]
     assert mapping.vat_ledger
-    vat_text = f"VAT {_pct(line.vat_rate)}% {line.description}"
+    vat_text = f"VAT {pct(line.vat_rate)}% {line.description}"
     rows = [BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku)]
     if line.vat_amount != 0:  # no 0.00 rows: a line whose VAT rounds to nothing has no VAT row
         rows.append(BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255]))  # all of it is (foreign) VAT
@@ -187,7 +184,7 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
     config_problems = []
     for number, line in enumerate(order.lines, start=1):
         try:
-            rows += _rows(line, _mapping(line, number, order, regime, config, shop_country))
+            rows += booking_rows(line, vat_mapping(line, number, order, regime, config, shop_country))
         except ConfigurationProblem as exc:
             config_problems.append(exc.reason)
     problems += list(dict.fromkeys(config_problems))

@@ -40,24 +40,23 @@ from prestashop_eboekhouden.domain.booking import (
     MAX_SALES_NUMBER,
     BookingPlan,
     BookingRow,
-    _mapping,
-    _rows,
     base_sales_number,
+    booking_rows,
     fixed_debtor_for,
+    vat_mapping,
 )
 from prestashop_eboekhouden.domain.classify import classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, pct, to_cents
 from prestashop_eboekhouden.domain.normalize import (
-    _amount,
-    _discount_lines,
-    _int,
-    _pct,
-    _product_line,
-    _shares,
+    amount_field,
+    discount_lines,
     infer_rate,
+    int_field,
     parse_shop_datetime,
+    product_line,
+    shares,
 )
 from prestashop_eboekhouden.domain.relations import debtor_for
 
@@ -132,7 +131,7 @@ class Refund:
 
 def _positive(data: Mapping, key: str, where: str) -> Decimal:
     """A refunded amount: present, a number, not negative."""
-    value = _amount(data, key, where)
+    value = amount_field(data, key, where)
     if value < 0:
         raise MalformedOrder(f"{where}.{key}", f"is {value}, a negative refund")
     return value
@@ -171,17 +170,17 @@ def normalize_slip(data: Mapping) -> Slip:
         at = f"order_slip_details[{index}]"
         if not isinstance(detail, Mapping):
             raise MalformedOrder(at, "is not an object")
-        quantity = _int(detail, "product_quantity", at, minimum=0)
-        lines.append(SlipLine(_int(detail, "id_order_detail", at, minimum=1), Decimal(quantity), _positive(detail, "amount_tax_incl", at), _positive(detail, "amount_tax_excl", at)))
+        quantity = int_field(detail, "product_quantity", at, minimum=0)
+        lines.append(SlipLine(int_field(detail, "id_order_detail", at, minimum=1), Decimal(quantity), _positive(detail, "amount_tax_incl", at), _positive(detail, "amount_tax_excl", at)))
     date_add = parse_shop_datetime(data.get("date_add"), f"{where}.date_add", required=True)
     assert date_add is not None
-    slip_type = _int(data, "order_slip_type", where, required=False)
+    slip_type = int_field(data, "order_slip_type", where, required=False)
     if slip_type not in (STANDARD, EXCLUDING_VOUCHER, SPECIFIC_AMOUNT):
         raise MalformedOrder(f"{where}.order_slip_type", f"is {slip_type}, not a refund type PrestaShop writes (0, 1 or 2)")
     return Slip(
-        id=_int(data, "id", where, minimum=1),
-        order_id=_int(data, "id_order", where, minimum=1),
-        customer_id=_int(data, "id_customer", where, required=False),
+        id=int_field(data, "id", where, minimum=1),
+        order_id=int_field(data, "id_order", where, minimum=1),
+        customer_id=int_field(data, "id_customer", where, required=False),
         date_add=date_add,
         date_upd=parse_shop_datetime(data.get("date_upd"), f"{where}.date_upd", required=False),
         products_incl=_raw(data, "total_products_tax_incl", where),  # signed: a voucher may take it below zero
@@ -201,9 +200,9 @@ def order_detail_lines(details: Sequence[Mapping], ctx: ShopContext, product_ref
     lines = {}
     for index, detail in enumerate(details, start=1):
         where = f"order_details[{index}]"
-        line = _product_line(detail, where, ctx, product_references or {})
+        line = product_line(detail, where, ctx, product_references or {})
         if line is not None:
-            lines[_int(detail, "id", where, minimum=1)] = line
+            lines[int_field(detail, "id", where, minimum=1)] = line
     return lines
 
 
@@ -306,7 +305,7 @@ def _spread(slip: Slip, chosen: Decimal, seen: Display, lines: Sequence[Line], o
     for line in lines or order.lines_of("product"):
         base[line.vat_rate] += line.amount_incl if seen == "incl" else line.amount_excl
     if not lines and len(base) != 1:
-        rates = ", ".join(f"{_pct(rate)}%" for rate in sorted(base, reverse=True)) or "none"
+        rates = ", ".join(f"{pct(rate)}%" for rate in sorted(base, reverse=True)) or "none"
         raise _by_hand(slip, f"it refunds {fmt(chosen)} without naming products, and the order's products are at {rates}: the VAT of the refund is not determined")
     rates = sorted(base, reverse=True)
     parts = allocate(chosen, [base[rate] for rate in rates])
@@ -315,7 +314,7 @@ def _spread(slip: Slip, chosen: Decimal, seen: Display, lines: Sequence[Line], o
         factor = 1 + rate / HUNDRED
         incl, excl = (part, to_cents(part / factor)) if seen == "incl" else (to_cents(part * factor), part)
         if incl or excl:
-            spread.append(Line("product", "Refund" if len(rates) == 1 else f"Refund {_pct(rate)}%", "", Decimal(1), rate, incl, excl))
+            spread.append(Line("product", "Refund" if len(rates) == 1 else f"Refund {pct(rate)}%", "", Decimal(1), rate, incl, excl))
     return spread
 
 
@@ -330,9 +329,9 @@ def _voucher_lines(slip: Slip, order: Order, lines: Sequence[Line]) -> tuple[lis
             refunded[line.vat_rate] += line.amount_incl
     if set(refunded) != {line.vat_rate for line in order.lines_of("product") if line.amount_incl} and refunded:
         rates = sorted(refunded, reverse=True)
-        shares = _shares(discount_incl, [refunded[rate] for rate in rates])
-        discount_excl = sum((to_cents(share / (1 + rate / HUNDRED)) for share, rate in zip(shares, rates, strict=True)), ZERO)
-    parts, notes = _discount_lines({"total_discounts_tax_incl": discount_incl, "total_discounts_tax_excl": discount_excl}, lines, None)
+        parts = shares(discount_incl, [refunded[rate] for rate in rates])
+        discount_excl = sum((to_cents(share / (1 + rate / HUNDRED)) for share, rate in zip(parts, rates, strict=True)), ZERO)
+    parts, notes = discount_lines({"total_discounts_tax_incl": discount_incl, "total_discounts_tax_excl": discount_excl}, lines, None)
     renamed = [dataclasses.replace(part, description=part.description.replace("Discount", "Voucher not refunded")) for part in parts]
     return renamed, [f"Credit slip {slip.id}: {note}" for note in notes]
 
@@ -471,7 +470,7 @@ def build_credit_plan(
         for number, line in enumerate(refund.lines, start=1):
             credit = dataclasses.replace(line, amount_incl=-line.amount_incl, amount_excl=-line.amount_excl)
             try:
-                rows += _rows(credit, _mapping(credit, number, order, regime, config, shop_country))
+                rows += booking_rows(credit, vat_mapping(credit, number, order, regime, config, shop_country))
             except ConfigurationProblem as exc:
                 config_problems.append(exc.reason)
     problems += list(dict.fromkeys(config_problems))

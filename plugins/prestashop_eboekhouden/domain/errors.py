@@ -26,6 +26,8 @@ class MalformedOrder(OrderProblem):
 
 
 class ConfigurationProblem(OrderProblem):
-    """The tenant file lacks something this order needs (a VAT mapping, an ICP ledger, ...)."""
+    """The configuration does not fit what this order needs: the tenant file lacks it (a VAT mapping, an ICP ledger),
+    e-Boekhouden lacks what the tenant file names (a ledger, the invoice template), or the connection is incomplete.
+    The order goes to Errors with code CONFIG; fix the configuration, then Process it again."""
 
     code = "CONFIG"

@@ -55,6 +55,12 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     return [sign * Decimal(n) * CENT for n in floors]
 
 
+def pct(rate: Decimal) -> str:
+    """A VAT rate for display: 21, 5.5, 0."""
+    text = format(rate.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
 def fmt(amount: Decimal) -> str:
     """An amount as a bookkeeper reads it: two decimals."""
     return f"{to_cents(amount):.2f}"

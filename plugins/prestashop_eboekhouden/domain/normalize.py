@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import CENT, ZERO, fmt, parse_amount, parse_decimal, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, fmt, parse_amount, parse_decimal, pct, to_cents
 from prestashop_eboekhouden.domain.prechecks import compact_vat_number
 
 UNSET_DATE = "0000-00-00 00:00:00"
@@ -37,7 +37,7 @@ def _text(data: Mapping, key: str, where: str, *, required: bool = False, limit:
     return str(value).strip()[:limit]
 
 
-def _int(data: Mapping, key: str, where: str, *, required: bool = True, minimum: int | None = 0) -> int:
+def int_field(data: Mapping, key: str, where: str, *, required: bool = True, minimum: int | None = 0) -> int:
     """An id or count field as int."""
     value = data.get(key)
     if value is None or value == "":
@@ -52,7 +52,7 @@ def _int(data: Mapping, key: str, where: str, *, required: bool = True, minimum:
     return int(number)
 
 
-def _amount(data: Mapping, key: str, where: str) -> Decimal:
+def amount_field(data: Mapping, key: str, where: str) -> Decimal:
     """A required amount field, to the cent."""
     if data.get(key) is None:
         raise MalformedOrder(f"{where}.{key}", "is missing")
@@ -112,7 +112,7 @@ def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
         return None
     total = Decimal(0)
     for tax in taxes:
-        tax_id = _int(tax, "id", f"{where}.taxes")
+        tax_id = int_field(tax, "id", f"{where}.taxes")
         if tax_id == 0:
             continue
         if tax_id not in ctx.taxes:
@@ -121,17 +121,17 @@ def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
     return total
 
 
-def _product_line(detail: Mapping, where: str, ctx: ShopContext, product_references: Mapping[str, str]) -> Line | None:
+def product_line(detail: Mapping, where: str, ctx: ShopContext, product_references: Mapping[str, str]) -> Line | None:
     """One order_details row as a product line; quantity 0 is skipped. The line code is the row's SKU,
     else the product's reference in the shop (manual: read from the product when the SKU is empty)."""
-    quantity = Decimal(_int(detail, "product_quantity", where, minimum=None))
+    quantity = Decimal(int_field(detail, "product_quantity", where, minimum=None))
     if quantity < 0:
         raise MalformedOrder(f"{where}.product_quantity", f"is {quantity}, a negative quantity")
     if quantity == 0:
         return None
     if detail.get("total_price_tax_incl") not in (None, "") and detail.get("total_price_tax_excl") not in (None, ""):
-        incl = _amount(detail, "total_price_tax_incl", where)
-        excl = _amount(detail, "total_price_tax_excl", where)
+        incl = amount_field(detail, "total_price_tax_incl", where)
+        excl = amount_field(detail, "total_price_tax_excl", where)
     else:  # unit price × quantity, rounded once
         incl = to_cents(parse_decimal(detail.get("unit_price_tax_incl"), f"{where}.unit_price_tax_incl") * quantity)
         excl = to_cents(parse_decimal(detail.get("unit_price_tax_excl"), f"{where}.unit_price_tax_excl") * quantity)
@@ -180,7 +180,7 @@ def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext,
     for index, detail in enumerate(source, start=1):
         if not isinstance(detail, Mapping):
             raise MalformedOrder(f"{label}[{index}]", "is not an object")
-        line = _product_line(detail, f"{label}[{index}]", ctx, product_references)
+        line = product_line(detail, f"{label}[{index}]", ctx, product_references)
         if line is not None:
             lines.append(line)
     return lines
@@ -188,8 +188,8 @@ def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext,
 
 def _shipping_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
     """Shipping as a line with its own VAT (carrier_tax_rate, else from incl/excl)."""
-    incl = _amount(order, "total_shipping_tax_incl", "order")
-    excl = _amount(order, "total_shipping_tax_excl", "order")
+    incl = amount_field(order, "total_shipping_tax_incl", "order")
+    excl = amount_field(order, "total_shipping_tax_excl", "order")
     if incl == 0 and excl == 0:
         return None
     if incl == excl:
@@ -208,8 +208,8 @@ def _surcharge_line(order: Mapping, rates: Collection[Decimal]) -> Line | None:
     Outside that band the rate is a configured one the amounts fit to the cent (incl = excl × (1 + rate),
     rounded), the nearest to the computed percentage; when none fits the order is refused naming it.
     """
-    incl = _amount(order, "total_wrapping_tax_incl", "order")
-    excl = _amount(order, "total_wrapping_tax_excl", "order")
+    incl = amount_field(order, "total_wrapping_tax_incl", "order")
+    excl = amount_field(order, "total_wrapping_tax_excl", "order")
     if incl == 0 and excl == 0:
         return None
     if excl == 0:
@@ -223,14 +223,14 @@ def _surcharge_line(order: Mapping, rates: Collection[Decimal]) -> Line | None:
         fitting = [r for r in {Decimal(0), *rates} if to_cents(excl * (1 + r / HUNDRED)) == incl]
         if not fitting:
             raise OrderProblem(
-                f"Gift wrapping {fmt(incl)} incl / {fmt(excl)} excl VAT is {_pct(computed.quantize(Decimal('0.01')))}%: "
+                f"Gift wrapping {fmt(incl)} incl / {fmt(excl)} excl VAT is {pct(computed.quantize(Decimal('0.01')))}%: "
                 "no VAT rate of the tenant file gives these amounts to the cent"
             )
         rate = min(fitting, key=lambda r: (abs(r - computed), -r))
     return Line("surcharge", "Surcharge", "", Decimal(1), rate, incl, excl)
 
 
-def _shares(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+def shares(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     """A cent amount by the weights' shares, each rounded half-up, the rounding cents on the largest part."""
     weight_sum = sum(weights, Decimal(0))
     parts = [to_cents(total * w / weight_sum) for w in weights]
@@ -272,7 +272,7 @@ def _two_rate_split(incl: Decimal, excl: Decimal, rates: Sequence[Decimal]) -> t
     return None if best is None else (best[1], best[2])
 
 
-def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
+def discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
     """The order discount per VAT rate (manual: by share of total_products_wt), and notes for the task log.
 
     The manual's proportional split is used when its excl parts meet the shop's discount excl within a
@@ -281,8 +281,8 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
     or more rates), the proportional split stays, the difference on its largest part, and a note says so.
     Parts of 0.00 are not booked.
     """
-    incl = _amount(order, "total_discounts_tax_incl", "order")
-    excl = _amount(order, "total_discounts_tax_excl", "order")
+    incl = amount_field(order, "total_discounts_tax_incl", "order")
+    excl = amount_field(order, "total_discounts_tax_excl", "order")
     if incl == 0 and excl == 0:
         return [], []
     if incl < 0 or excl < 0:
@@ -296,7 +296,7 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
             raise OrderProblem(f"Discount {incl} on an order without products or shipping to spread it over")
         base = {shipping.vat_rate: shipping.amount_incl}
     rates = sorted(base, reverse=True)
-    parts_incl = _shares(incl, [base[r] for r in rates])
+    parts_incl = shares(incl, [base[r] for r in rates])
     parts_excl = [to_cents(part / (1 + r / HUNDRED)) for part, r in zip(parts_incl, rates, strict=False)]
     difference = excl - sum(parts_excl, ZERO)
     # the cents that make the excl parts meet the shop's go on the largest part that carries VAT (a 0% part
@@ -317,29 +317,23 @@ def _discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | N
             parts_excl[largest] += difference
             notes.append(
                 f"Discount {fmt(incl)} incl / {fmt(excl)} excl VAT fits no split over the cart's VAT rates "
-                f"({', '.join(_pct(r) + '%' for r in rates)}): booked by the products' share, with "
-                f"{fmt(abs(difference))} excl VAT {'more' if difference > 0 else 'less'} on the {_pct(rates[largest])}% part"
+                f"({', '.join(pct(r) + '%' for r in rates)}): booked by the products' share, with "
+                f"{fmt(abs(difference))} excl VAT {'more' if difference > 0 else 'less'} on the {pct(rates[largest])}% part"
             )
     kept = [(r, i, e) for r, i, e in zip(rates, parts_incl, parts_excl, strict=False) if i != 0 or e != 0]
     label = "Discount" if len(kept) == 1 else "Discount {rate}%"
-    lines = [Line("discount", label.format(rate=_pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl) for rate, part_incl, part_excl in kept]
+    lines = [Line("discount", label.format(rate=pct(rate)), "", Decimal(1), rate, -part_incl, -part_excl) for rate, part_incl, part_excl in kept]
     return lines, notes
-
-
-def _pct(rate: Decimal) -> str:
-    """A rate for display: 21, 5.5."""
-    text = format(rate.normalize(), "f")
-    return "0" if text == "-0" else text
 
 
 def _address(data: Mapping, ctx: ShopContext) -> Address:
     """An address resource with its country resolved to an ISO code."""
     where = f"addresses[{data.get('id', '?')}]"
-    country_id = _int(data, "id_country", where)
+    country_id = int_field(data, "id_country", where)
     if country_id not in ctx.countries:
         raise MalformedOrder(f"{where}.id_country", f"refers to unknown country id {country_id}")
     return Address(
-        id=_int(data, "id", where),
+        id=int_field(data, "id", where),
         firstname=_text(data, "firstname", where),
         lastname=_text(data, "lastname", where),
         company=_text(data, "company", where),
@@ -377,7 +371,7 @@ def _customer(data: Mapping | None) -> Customer:
     if "@" not in email:
         raise MalformedOrder("customer.email", f"is {email[:60]!r}, not an e-mail address")
     return Customer(
-        id=_int(data, "id", where),
+        id=int_field(data, "id", where),
         email=email,
         firstname=_text(data, "firstname", where),
         lastname=_text(data, "lastname", where),
@@ -402,47 +396,47 @@ def normalize_order(
     """
     if not isinstance(order, Mapping):
         raise MalformedOrder("order", "is not an object")
-    order_id = _int(order, "id", "order", minimum=1)
+    order_id = int_field(order, "id", "order", minimum=1)
     products = _product_lines(order, details, ctx, product_references or {})
     own_rates = [line.vat_rate for line in products]
     shipping = _shipping_line(order, own_rates)
     surcharge = _surcharge_line(order, COMMON_RATES if rates is None else rates)
-    discounts, notes = _discount_lines(order, products, shipping)
+    discounts, notes = discount_lines(order, products, shipping)
     lines = tuple([*products, *([shipping] if shipping else []), *([surcharge] if surcharge else []), *discounts])
 
     total_incl = (
-        _amount(order, "total_products_wt", "order")
-        + _amount(order, "total_shipping_tax_incl", "order")
-        + _amount(order, "total_wrapping_tax_incl", "order")
-        - _amount(order, "total_discounts_tax_incl", "order")
+        amount_field(order, "total_products_wt", "order")
+        + amount_field(order, "total_shipping_tax_incl", "order")
+        + amount_field(order, "total_wrapping_tax_incl", "order")
+        - amount_field(order, "total_discounts_tax_incl", "order")
     )
     total_excl = (
-        _amount(order, "total_products", "order")
-        + _amount(order, "total_shipping_tax_excl", "order")
-        + _amount(order, "total_wrapping_tax_excl", "order")
-        - _amount(order, "total_discounts_tax_excl", "order")
+        amount_field(order, "total_products", "order")
+        + amount_field(order, "total_shipping_tax_excl", "order")
+        + amount_field(order, "total_wrapping_tax_excl", "order")
+        - amount_field(order, "total_discounts_tax_excl", "order")
     )
     the_customer = _customer(customer)
     parsed = [_address(a, ctx) for a in addresses if isinstance(a, Mapping)]
-    invoice = pick_address(_int(order, "id_address_invoice", "order"), the_customer, parsed, "invoice")
-    delivery = pick_address(_int(order, "id_address_delivery", "order"), the_customer, parsed, "delivery")
+    invoice = pick_address(int_field(order, "id_address_invoice", "order"), the_customer, parsed, "invoice")
+    delivery = pick_address(int_field(order, "id_address_delivery", "order"), the_customer, parsed, "delivery")
     date_add = parse_shop_datetime(order.get("date_add"), "order.date_add", required=True)
     assert date_add is not None
-    invoice_number = _int(order, "invoice_number", "order", required=False)
+    invoice_number = int_field(order, "invoice_number", "order", required=False)
     return Order(
         id=order_id,
-        shop_id=_int(order, "id_shop", "order", required=False) or 1,
+        shop_id=int_field(order, "id_shop", "order", required=False) or 1,
         reference=_text(order, "reference", "order", required=True, limit=64),
         invoice_number=invoice_number or None,
         date_add=date_add,
         date_upd=parse_shop_datetime(order.get("date_upd"), "order.date_upd", required=False),
-        status=_int(order, "current_state", "order"),
+        status=int_field(order, "current_state", "order"),
         payment_method=_text(order, "payment", "order", limit=100),
         module=_text(order, "module", "order", limit=100),
-        currency_id=_int(order, "id_currency", "order", required=False),
+        currency_id=int_field(order, "id_currency", "order", required=False),
         conversion_rate=parse_decimal(order.get("conversion_rate") or "1", "order.conversion_rate"),
-        total_paid_incl=_amount(order, "total_paid_tax_incl", "order"),
-        total_paid_excl=_amount(order, "total_paid_tax_excl", "order"),
+        total_paid_incl=amount_field(order, "total_paid_tax_incl", "order"),
+        total_paid_excl=amount_field(order, "total_paid_tax_excl", "order"),
         total_incl=total_incl,
         total_excl=total_excl,
         lines=lines,

@@ -21,13 +21,12 @@ from decimal import Decimal
 import msgspec
 
 from prestashop_eboekhouden.contract.eboekhouden import ERROR_CODES, MAX_LENGTH, MutationType, too_long
-from prestashop_eboekhouden.domain.booking import BookingPlan, BookingRow
+from prestashop_eboekhouden.domain.booking import NO_VAT, BookingPlan, BookingRow
 from prestashop_eboekhouden.domain.money import CENT, to_cents
 from prestashop_eboekhouden.domain.relations import Debtor
 
 SALE = int(MutationType.INVOICE_SENT)
 PAYMENT_RECEIVED = int(MutationType.PAYMENT_RECEIVED)
-NO_VAT = "GEEN"
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 # e-Boekhouden's sales VAT codes and their rates (the legacy SOAP API wants the VAT amount from the client).
 VAT_CODE_RATES = {

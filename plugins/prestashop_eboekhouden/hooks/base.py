@@ -29,27 +29,9 @@ from tenacity.wait import wait_base
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.exceptions import ProxyError as Urllib3ProxyError
 
-from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - re-exported for the hooks and the booking code
-    CODE_TAKEN,
-    DUPLICATE_NUMBER,
-    RELATION_GONE,
-    SESSION_EXPIRED,
-)
-
-# What an API error means to the booking code, whichever API (REST or legacy SOAP) answered it: the
-# outcomes and the REST codes that stand for them are defined once, in the official contract.
-from prestashop_eboekhouden.contract.eboekhouden import OUTCOMES as REST_MEANINGS
-
 DEFAULT_TIMEOUT = (10.0, 60.0)
 RETRY_AFTER_CAP = 300.0  # a Retry-After longer than five minutes is waited for five minutes
 READ_METHODS = frozenset({"GET", "HEAD", "DELETE"})
-# Connection extras the hooks read (they configure this package), never to be sent as HTTP headers; any other
-# extra is a header, as HttpHook has it.
-NON_HEADER_EXTRAS = frozenset(
-    {"source", "api", "username", "security_code_1", "security_code_2", "timeout", "session_max_age", "auth"}
-)
-
-
 
 
 class ApiError(Exception):
@@ -57,7 +39,7 @@ class ApiError(Exception):
 
     def __init__(self, status: int, code: str, title: str, message: str = "", url: str = "", meaning: str | None = None):
         self.status, self.code, self.title, self.message, self.url = status, code, title, message, url
-        self.meaning = meaning if meaning is not None else REST_MEANINGS.get(code)
+        self.meaning = meaning  # what it means to the booking code (hooks.protocol's outcomes), set by the API's hook
         super().__init__(self.reason)
 
     @property
@@ -133,6 +115,9 @@ class ApiHook(HttpHook):
     backoff_base = 0.5
     backoff_cap = 30.0
     api_name = "API"
+    # Connection extras this hook reads (they configure it), never sent as HTTP headers; any other extra is a header,
+    # as HttpHook has it. Each API's hook adds its own.
+    connection_extras: frozenset[str] = frozenset({"timeout"})
 
     def __init__(self, conn_id: str, *, max_attempts: int | None = None, pool_size: int = 8, sleep: Callable[[float], None] = time.sleep):
         super().__init__(method="GET", http_conn_id=conn_id)
@@ -150,7 +135,7 @@ class ApiHook(HttpHook):
 
     def _configure_session_from_extra(self, session: requests.Session, connection: Any, extra_options: dict) -> requests.Session:
         session = super()._configure_session_from_extra(session, connection, extra_options)
-        for key in NON_HEADER_EXTRAS:
+        for key in self.connection_extras:
             session.headers.pop(key, None)
         timeout = self.merged_extra.get("timeout")
         if timeout:

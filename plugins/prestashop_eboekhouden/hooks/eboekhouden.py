@@ -27,22 +27,21 @@ Where the description leaves a behaviour open, the hook checks it instead of ass
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import requests
 
-from prestashop_eboekhouden.contract.eboekhouden import DEFAULT_LIMIT, MAX_LIMIT, source_problem
-from prestashop_eboekhouden.domain.payloads import to_json
+from prestashop_eboekhouden.contract.eboekhouden import DEFAULT_LIMIT, MAX_LIMIT, meaning_of, source_problem
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
+from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, SALE, to_json
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import ApiError, _Retryable, redact_url
-from prestashop_eboekhouden.hooks.eboekhouden_base import (  # noqa: F401 - ConfigurationError, mask, LedgerCodes, DEFAULT_SOURCE re-exported
-    DEFAULT_SOURCE,
-    ConfigurationError,
-    EBoekhoudenBase,
-    LedgerCodes,
-    mask,
-)
+from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.protocol import FoundPayment, FoundSale
+from prestashop_eboekhouden.masking import mask
 
 LIST_LIMIT = MAX_LIMIT  # items per page asked: the most the API allows, so a listing costs as few requests as it can
 # A page shorter than this is the last one even before the server's own cap is learnt: the documented default page
@@ -50,7 +49,67 @@ LIST_LIMIT = MAX_LIMIT  # items per page asked: the most the API allows, so a li
 TRUSTED_PAGE = DEFAULT_LIMIT
 
 
-class EBoekhoudenHook(EBoekhoudenBase):
+class _Listing:
+    """How the REST API's lists are read: paged until an empty page (or one shorter than a learnt cap), every item checked against the filter that found it (see the module docstring)."""
+
+    def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
+        """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
+        the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
+        A caller that stops reading stops the paging too."""
+        offset, short = 0, None
+        while True:
+            data = self.call("GET", endpoint, params={**(params or {}), "limit": LIST_LIMIT, "offset": offset})
+            items = (data or {}).get("items") or []
+            if short is not None and items:  # a short page was followed by more: that was the server's cap
+                self._learn_cap(short)
+            yield from items
+            if not items:
+                return
+            offset += len(items)
+            if len(items) < self._complete_below():
+                return
+            short = len(items) if len(items) < LIST_LIMIT else None
+
+    @property
+    def page_size(self) -> int:
+        """Items a page really holds: the server's cap once learnt, else what we ask."""
+        return self.page_cap or LIST_LIMIT
+
+    def _complete_below(self) -> int:
+        """A page with fewer items than this is the last one."""
+        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
+
+    def _learn_cap(self, size: int) -> None:
+        if self.page_cap != size:
+            self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
+            self.page_cap = size
+
+    def first(self, endpoint: str, params: dict) -> dict | None:
+        """The first item of a list, unchecked (one item: no paging); only for a connection check."""
+        data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
+        items = (data or {}).get("items") or []
+        return items[0] if items else None
+
+    def _matching(self, endpoint: str, params: dict, wanted: Callable[[dict], bool], what: str) -> Iterator[dict]:
+        """The listed items that really match the filters (an item that does not is the sign of an ignored filter)."""
+        for item in self.list_all(endpoint, params):
+            if wanted(item):
+                yield item
+            else:
+                self._ignored(what)
+
+    def _ignored(self, what: str) -> None:
+        if what not in self.ignored_filters:
+            self.ignored_filters.add(what)
+            self.log.warning("e-Boekhouden answered items that do not match the filter %s: the filter is checked item by item", what)
+
+    @staticmethod
+    def _numbered(invoice_number: str) -> Callable[[dict], bool]:
+        folded = invoice_number.strip().casefold()
+        return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
+
+
+class EBoekhoudenHook(_Listing, EBoekhoudenBase):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -76,11 +135,11 @@ class EBoekhoudenHook(EBoekhoudenBase):
         connection = self.get_connection(self.conn_id)
         token = connection.password
         if not token:
-            raise ConfigurationError(f"Connection {self.conn_id} has no API token (put it in the password field)")
+            raise ConfigurationProblem(f"Connection {self.conn_id} has no API token (put it in the password field)")
         source = str((connection.extra_dejson or {}).get("source") or DEFAULT_SOURCE)
         problem = source_problem(source)
         if problem:
-            raise ConfigurationError(
+            raise ConfigurationProblem(
                 f"Connection {self.conn_id}: extra 'source' {problem} (e-Boekhouden refuses it with API_SESSION_002); "
                 "use e.g. \"PSEB\""
             )
@@ -150,55 +209,9 @@ class EBoekhoudenHook(EBoekhoudenBase):
         code = str(data.get("code") or f"HTTP_{response.status_code}")
         title = str(data.get("title") or response.reason or "")
         message = str(data.get("message") or "")
-        return ApiError(response.status_code, code, title, message, url)
+        return ApiError(response.status_code, code, title, message, url, meaning_of(code))
 
     # ---- lists ---------------------------------------------------------------------------------
-
-    def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
-        """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
-        the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
-        A caller that stops reading stops the paging too."""
-        offset, short = 0, None
-        while True:
-            data = self.call("GET", endpoint, params={**(params or {}), "limit": LIST_LIMIT, "offset": offset})
-            items = (data or {}).get("items") or []
-            if short is not None and items:  # a short page was followed by more: that was the server's cap
-                self._learn_cap(short)
-            yield from items
-            if not items:
-                return
-            offset += len(items)
-            if len(items) < self._complete_below():
-                return
-            short = len(items) if len(items) < LIST_LIMIT else None
-
-    def _complete_below(self) -> int:
-        """A page with fewer items than this is the last one."""
-        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
-
-    def _learn_cap(self, size: int) -> None:
-        if self.page_cap != size:
-            self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
-            self.page_cap = size
-
-    def first(self, endpoint: str, params: dict) -> dict | None:
-        """The first item of a list, unchecked (one item: no paging); only for a connection check."""
-        data = self.call("GET", endpoint, params={**params, "limit": 1, "offset": 0})
-        items = (data or {}).get("items") or []
-        return items[0] if items else None
-
-    def _matching(self, endpoint: str, params: dict, wanted: Callable[[dict], bool], what: str) -> Iterator[dict]:
-        """The listed items that really match the filters (an item that does not is the sign of an ignored filter)."""
-        for item in self.list_all(endpoint, params):
-            if wanted(item):
-                yield item
-            else:
-                self._ignored(what)
-
-    def _ignored(self, what: str) -> None:
-        if what not in self.ignored_filters:
-            self.ignored_filters.add(what)
-            self.log.warning("e-Boekhouden answered items that do not match the filter %s: the filter is checked item by item", what)
 
     # ---- ledgers and templates -----------------------------------------------------------------
 
@@ -217,7 +230,7 @@ class EBoekhoudenHook(EBoekhoudenBase):
             self._ignored("name (invoice templates)")
         found = exact or loose
         if not found:
-            raise ConfigurationError(f"Invoice template '{name}' does not exist in e-Boekhouden (eboekhouden.invoice_template)")
+            raise ConfigurationProblem(f"Invoice template '{name}' does not exist in e-Boekhouden (eboekhouden.invoice_template)")
         return int(next((i for i in found if i.get("active") is not False), found[0])["id"])
 
     # ---- relations -----------------------------------------------------------------------------
@@ -278,11 +291,6 @@ class EBoekhoudenHook(EBoekhoudenBase):
 
     # ---- mutations and invoices ----------------------------------------------------------------
 
-    @staticmethod
-    def _numbered(invoice_number: str) -> Callable[[dict], bool]:
-        folded = invoice_number.strip().casefold()
-        return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
-
     def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
         """Mutations with this invoice number (the exactly-once lookup), each checked."""
         params: dict[str, Any] = {"invoiceNumber": invoice_number}
@@ -291,6 +299,23 @@ class EBoekhoudenHook(EBoekhoudenBase):
         same_type = (lambda i: i.get("type") in (None, mutation_type)) if mutation_type is not None else (lambda i: True)
         numbered = self._numbered(invoice_number)
         return list(self._matching("v1/mutation", params, lambda i: numbered(i) and same_type(i), "invoiceNumber (mutations)"))
+
+    def sales_by_number(self, sales_number: str, around: dt.date | None = None) -> list[FoundSale]:
+        """The sales under a number, whole (:func:`whole_sales`; ``around`` is not needed: the lookup is by number)."""
+        return whole_sales(self.mutations_by_invoice_number(sales_number, SALE), lambda: self.outstanding(sales_number), self.mutation)
+
+    def payments_by_number(self, sales_number: str) -> list[FoundPayment]:
+        """The payments under a number with the amount of their rows, read from the full mutation — never from a list
+        item's ``amount``, whose meaning the description does not give. A list item without an id: amount None."""
+        found: list[FoundPayment] = []
+        for item in self.mutations_by_invoice_number(sales_number, PAYMENT_RECEIVED):
+            entry = str(item.get("entryNumber") or "")
+            if not item.get("id"):
+                found.append({"id": None, "entryNumber": entry, "amount": None})
+                continue
+            rows = self.mutation(int(item["id"])).get("rows") or []
+            found.append({"id": int(item["id"]), "entryNumber": entry, "amount": sum((Decimal(str(row.get("amount") or 0)) for row in rows), Decimal(0))})
+        return found
 
     def mutation(self, mutation_id: int) -> dict:
         """GET /v1/mutation/{id}: one mutation with its relation, date and rows."""
@@ -325,13 +350,7 @@ class EBoekhoudenHook(EBoekhoudenBase):
         return self.list_all("v1/mutation/invoice/outstanding", {"credDeb": "D"})
 
     def test_connection(self) -> tuple[bool, str]:
-        """Open and revoke a session, and read one ledger (a connection with extra api=soap: the SOAP hook's check)."""
-        from prestashop_eboekhouden.hooks.backends import SOAP, backend_of
-
-        if backend_of(self.conn_id) == SOAP:  # Airflow's Test button makes this class for every eboekhouden connection
-            from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
-
-            return EBoekhoudenSoapHook(self.conn_id, max_attempts=self.max_attempts).test_connection()
+        """Open and revoke a session, and read one ledger."""
         try:
             self.first("v1/ledger", {})
             return True, "e-Boekhouden API answered"
@@ -339,3 +358,31 @@ class EBoekhoudenHook(EBoekhoudenBase):
             return False, str(exc)
         finally:
             self.close_session()
+
+
+def whole_sales(listed: list[dict], outstanding: Callable[[], list[dict]], mutation: Callable[[int], dict]) -> list[FoundSale]:
+    """Listed sales made whole: a list item has neither relation nor a documented amount, so each is read in full
+    (``GET /v1/mutation/{id}``). A list item without an id (0, as real clients report) cannot be read; its sale is then
+    found among the sales number's outstanding items (mutationId, relationId, date). If it is not there either (already
+    paid), only its date is known: ``in_doubt`` — the booking code adopts it on its date, never calls it a clash on a
+    guess."""
+
+    def read(mutation_id: int) -> FoundSale:
+        full = mutation(mutation_id)
+        return {"id": mutation_id, "relationId": full.get("relationId"), "date": str(full.get("date") or "")[:10]}
+
+    found: list[FoundSale] = []
+    open_items: list[dict] | None = None
+    for item in listed:
+        if item.get("id"):
+            found.append(read(int(item["id"])))
+            continue
+        open_items = outstanding() if open_items is None else open_items
+        open_item = next(iter(open_items), None)
+        if open_item is not None and open_item.get("mutationId"):
+            found.append(read(int(open_item["mutationId"])))
+        elif open_item is not None:
+            found.append({"id": None, "relationId": open_item.get("relationId"), "date": str(open_item.get("date") or item.get("date") or "")[:10]})
+        else:
+            found.append({"id": None, "date": str(item.get("date") or "")[:10], "in_doubt": True})
+    return found

@@ -12,23 +12,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook
 
 DEFAULT_SOURCE = "PSEB"
-
-
-class ConfigurationError(Exception):
-    """The administration lacks something the tenant file names (a ledger code, a template)."""
-
-
-def mask(secret: str) -> None:
-    """Register a derived secret with Airflow's log masker (no-op outside Airflow)."""
-    try:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
-    except Exception:  # noqa: BLE001, S110 - masking is best effort outside a task
-        pass
 
 
 class LedgerCodes:
@@ -43,13 +30,16 @@ class LedgerCodes:
         known = self.ledgers()
         missing = sorted(set(codes) - set(known))
         if missing:
-            raise ConfigurationError(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
+            raise ConfigurationProblem(f"Ledger {', '.join(missing)} does not exist in e-Boekhouden (check the tenant file)")
         return {code: int(known[code]["id"]) for code in codes}
 
 
 class EBoekhoudenBase(LedgerCodes, ApiHook):
     """One administration, one session: opened lazily, renewed on demand (once per request) or by age, revoked on close."""
 
+    # The e-Boekhouden connection type's fields (both backends share it: extra "api" picks one); never HTTP headers,
+    # whichever backend reads the connection (a SOAP security code must not travel to a REST host as a header).
+    connection_extras = ApiHook.connection_extras | {"api", "source", "username", "security_code_1", "security_code_2", "session_max_age"}
     # what the API calls the credentials and where the bookkeeper finds new ones (subclasses)
     credentials_name = "credentials"
     credentials_help = "check the connection"
@@ -110,5 +100,5 @@ class EBoekhoudenBase(LedgerCodes, ApiHook):
         return ApiError(
             error.status, error.code,
             f"e-Boekhouden refused the {self.credentials_name} of connection {self.conn_id!r} ({error.title or 'no session'}); {self.credentials_help}",
-            error.message, error.url,
+            error.message, error.url, error.meaning,
         )  # fmt: skip

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,22 +32,15 @@ from typing import Any
 import requests
 from lxml import etree
 
-from prestashop_eboekhouden.contract.eboekhouden import MutationType
+from prestashop_eboekhouden.contract.eboekhouden import MutationType, meaning_of
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.domain.money import to_cents
 from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, vat_split
 from prestashop_eboekhouden.domain.relations import normalize_email
-from prestashop_eboekhouden.hooks.base import (
-    DUPLICATE_NUMBER,
-    RELATION_GONE,
-    REST_MEANINGS,
-    SESSION_EXPIRED,
-    AmbiguousWrite,
-    ApiError,
-    TransientError,
-    _Retryable,
-)
-from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, ConfigurationError, EBoekhoudenBase, mask
-from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, _Retryable
+from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
+from prestashop_eboekhouden.masking import mask
 
 WSDL = Path(__file__).with_name("eboekhouden_soap.wsdl")
 NS = "http://www.e-boekhouden.nl/soap"
@@ -70,7 +64,7 @@ SESSION_MAX_AGE = 15 * 60.0
 SESSION_TEXT = re.compile(r"sessi(?:on|e)", re.IGNORECASE)  # Session, SessionID, sessie
 WRITES = frozenset({"AddRelatie", "AddMutatie", "AddFactuur"})
 # SOAP error codes (LastErrorCode) that mean something to the booking code; the codes the SOAP API shares
-# with the REST API (REL_049, MUT_013, ...) mean what they mean there (hooks.base.REST_MEANINGS).
+# with the REST API (REL_049, MUT_013, ...) mean what they mean there (contract.eboekhouden.OUTCOMES).
 SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
 
 
@@ -132,190 +126,8 @@ def _money(value: Any) -> Decimal:
     return to_cents(Decimal(str(value or 0)))
 
 
-class EBoekhoudenSoapHook(EBoekhoudenBase):
-    """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
-
-    conn_name_attr = "eboekhouden_conn_id"
-    default_conn_name = "eboekhouden_default"
-    conn_type = "eboekhouden"  # same connection type as the REST hook: extra api=soap picks this one
-    hook_name = "e-Boekhouden SOAP API (legacy)"
-    api_name = "e-Boekhouden SOAP"
-    credentials_name = "username or security codes"
-    credentials_help = (
-        "find them under Administration > Settings > Webshop Invoices (security codes 1 and 2) and put them in the connection's extra"
-    )
-
-    def __init__(
-        self, eboekhouden_conn_id: str = default_conn_name, *, session_max_age: float | None = None,
-        clock: Callable[[], float] = time.monotonic, **kwargs: Any,
-    ):  # fmt: skip
-        super().__init__(eboekhouden_conn_id, clock=clock, **kwargs)
-        self._session_max_age = session_max_age
-        self._code2: str | None = None
-        self._codes_by_relation: dict[int, str] = {}
-        self._relations_by_code: dict[str, int] = {}
-        self._lookups = 0
-        self._open_items: list[dict] | None = None
-        self._templates: dict[int, str] = {}
-        self._cache_lock = threading.Lock()
-
-    # ---- session -------------------------------------------------------------------------------
-
-    def _credentials(self) -> tuple[str, str, str, str]:
-        """Username, security codes 1 and 2, and source from the connection (the codes are masked in logs)."""
-        connection = self.get_connection(self.conn_id)
-        extra = connection.extra_dejson or {}
-        username = str(extra.get("username") or connection.login or "")
-        code1 = str(extra.get("security_code_1") or "")
-        code2 = str(extra.get("security_code_2") or connection.password or "")
-        for secret in (code1, code2):
-            if secret:
-                mask(secret)
-        missing = [name for name, value in (("username", username), ("security_code_1", code1), ("security_code_2", code2)) if not value]
-        if missing:
-            raise ConfigurationError(f"Connection {self.conn_id} (legacy SOAP API) lacks {', '.join(missing)} in its extra")
-        return username, code1, code2, str(extra.get("source") or DEFAULT_SOURCE)[:10]
-
-    def _open_session(self) -> str:
-        username, code1, code2, source = self._credentials()
-        result = self._send("OpenSession", {"Username": username, "SecurityCode1": code1, "SecurityCode2": code2, "Source": source})
-        error = self._error_of(result)
-        if error is not None:
-            raise self._refused_credentials(error)
-        session_id = str(result.get("SessionID") or "")
-        if not session_id:
-            raise TransientError("e-Boekhouden SOAP OpenSession answered without a session id")
-        mask(session_id)
-        self._code2 = code2
-        return session_id
-
-    @property
-    def session_max_age(self) -> float:
-        """Seconds after which a session is replaced (kwarg, else connection extra "session_max_age", else 15 minutes)."""
-        if self._session_max_age is None:
-            value = (self.get_connection(self.conn_id).extra_dejson or {}).get("session_max_age")
-            try:
-                self._session_max_age = float(value) if value not in (None, "") else SESSION_MAX_AGE
-            except (TypeError, ValueError):
-                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be a number of seconds, not {value!r}") from None
-            if self._session_max_age <= 0:
-                raise ConfigurationError(f"Connection {self.conn_id}: extra session_max_age must be more than 0 seconds")
-        return self._session_max_age
-
-    def _configure_auth(self, session: requests.Session) -> None:
-        """Read soap:Faults about the session before the retry rules do."""
-        session.hooks["response"].append(_session_fault)
-
-    def _session(self) -> tuple[str, str]:
-        """The session id (opened on first use, replaced once it is session_max_age old) and security code 2."""
-        session_id = self._current_session()
-        assert self._code2 is not None
-        return session_id, self._code2
-
-    def _revoke(self, session_id: str) -> None:
-        """CloseSession of one session id, best effort."""
-        try:
-            self._send("CloseSession", {"SessionID": session_id})
-        except (TransientError, ApiError, requests.RequestException):
-            self.log.warning("Could not close the e-Boekhouden SOAP session; it expires by itself")
-
-    # ---- the wire ------------------------------------------------------------------------------
-
-    def _decode(self, response: requests.Response, url: str) -> Any:
-        """Keep the raw answer for zeep; an answer that is not well-formed XML is retried like garbage JSON."""
-        try:
-            etree.fromstring(response.content)
-        except (etree.XMLSyntaxError, ValueError):
-            kind = response.headers.get("Content-Type", "unknown content")
-            raise _Retryable(f"{self.api_name} answered {url} with no valid XML ({kind}, {len(response.content)} bytes)") from None
-        return response
-
-    def _send(self, operation: str, fields: dict) -> dict:
-        """One SOAP call with the retry rules of ApiHook (writes are never blindly repeated); the answer as dicts."""
-        from zeep.exceptions import Error as ZeepError
-        from zeep.helpers import serialize_object
-
-        client = soap_client()
-        binding = client.wsdl.bindings[BINDING]
-        envelope = client.create_message(client.service, operation, **fields)
-        response = self.request(
-            "POST", ENDPOINT, body=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
-            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}/{operation}"'},
-            idempotent=operation not in WRITES, resource=f"soap/{operation}",
-        )
-        try:
-            result = binding.process_reply(client, binding.get(operation), response)
-        except ZeepError as exc:
-            text = f"{self.api_name} answered {operation} with a reply that does not fit its WSDL ({type(exc).__name__})"
-            raise (AmbiguousWrite(text) if operation in WRITES else TransientError(text)) from None
-        return serialize_object(result, dict) or {}
-
-    def _error_of(self, result: dict) -> ApiError | None:
-        """ErrorMsg of an answer as ApiError (e-Boekhouden's code and description), None when it is empty."""
-        error = result.get("ErrorMsg") or {}
-        code = str(error.get("LastErrorCode") or "").strip()
-        description = str(error.get("LastErrorDescription") or "").strip()
-        if not (code or description):
-            return None
-        meaning = SOAP_MEANINGS.get(code)
-        if meaning is None and code not in REST_MEANINGS and SESSION_TEXT.search(f"{code} {description}"):
-            meaning = SESSION_EXPIRED  # the real expiry answer is unknown: any error that speaks of the session
-        return ApiError(200, code or "SOAP_ERROR", description, meaning=meaning)
-
-    def call(self, operation: str, **fields: Any) -> dict:
-        """An operation in the session; after an answer about the session it is renewed once and the call repeated.
-
-        Repeating a write then is safe: e-Boekhouden refused it for its session, it did not book it."""
-        for renewed in (False, True):
-            session_id, code2 = self._session()
-            try:
-                result = self._send(operation, {"SessionID": session_id, "SecurityCode2": code2, **fields})
-                error = self._error_of(result)
-            except SessionFault as fault:
-                if renewed:
-                    raise
-                error = ApiError(500, "SOAP_FAULT", str(fault), meaning=SESSION_EXPIRED)
-            if error is None:
-                return result
-            if error.meaning == SESSION_EXPIRED and not renewed:
-                self.log.info("e-Boekhouden SOAP: %s; opening a new session", error.reason)
-                self._forget_session(session_id)
-                continue
-            raise error
-        raise AssertionError("unreachable")
-
-    # ---- ledgers and templates -----------------------------------------------------------------
-
-    def ledgers(self) -> dict[str, dict]:
-        """Ledger code → ledger ({id, code, description, category}), read once per hook."""
-        if self._ledgers is None:
-            result = self.call("GetGrootboekrekeningen", cFilter={"ID": 0, "Code": None, "Categorie": None})
-            self._ledgers = {
-                str(item["Code"]): {"id": int(item["ID"]), "code": str(item["Code"]), "description": item.get("Omschrijving") or "", "category": item.get("Categorie") or ""}
-                for item in _items(result, "Rekeningen", "cGrootboekrekening")
-            }
-        return self._ledgers
-
-    def _ledger_code(self, ledger_id: Any) -> str | None:
-        """The code of a ledger id (the SOAP API addresses ledgers by code)."""
-        if ledger_id is None:
-            return None
-        for code, ledger in self.ledgers().items():
-            if ledger["id"] == int(ledger_id):
-                return code
-        raise ConfigurationError(f"Ledger id {ledger_id} does not exist in e-Boekhouden")
-
-    def invoice_template_id(self, name: str) -> int:
-        """A local id for a template name: the SOAP API takes the name itself (and refuses an unknown one)."""
-        with self._cache_lock:
-            for template_id, known in self._templates.items():
-                if known == name:
-                    return template_id
-            template_id = len(self._templates) + 1
-            self._templates[template_id] = name
-            return template_id
-
-    # ---- relations -----------------------------------------------------------------------------
+class _Relations:
+    """Relations over the SOAP API: GetRelaties answers codes, not ids; both are kept per hook so a sale can name its debtor by id as the REST shapes do."""
 
     def _relation(self, item: dict) -> dict:
         relation = {
@@ -390,6 +202,248 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         created = self._relation({"ID": result["Rel_ID"], "Code": payload.get("code"), "Email": payload.get("emailAddress")})
         return {"id": created["id"], "code": created["code"]}
 
+
+class _Invoices:
+    """Invoices over the SOAP API (GetFacturen / AddFactuur), in the REST API's shapes."""
+
+    def invoices(self, **filters: Any) -> list[dict]:
+        """GetFacturen by invoiceNumber / relationId / date."""
+        day = filters.get("date")
+        relation_id = filters.get("relationId")
+        since, until = (_at(day), _at(day)) if day else lookup_window()
+        result = self.call(
+            "GetFacturen",
+            cFilter={
+                "Factuurnummer": filters.get("invoiceNumber"), "Relatiecode": self._relation_code(relation_id) if relation_id else None,
+                "DatumVan": since, "DatumTm": until,
+            },
+        )  # fmt: skip
+        return [
+            {
+                "id": None, "invoiceNumber": str(item.get("Factuurnummer") or ""), "relationCode": str(item.get("Relatiecode") or ""),
+                "date": _day(item.get("Datum")), "totalInclVat": _money(item.get("TotaalInclBTW")),
+            }  # fmt: skip
+            for item in _items(result, "Facturen", "cFactuurList")
+        ]
+
+    def create_invoice(self, payload: dict) -> dict:
+        """AddFactuur from a REST-shaped invoice (lines incl VAT) → {id: None, invoiceNumber}."""
+        number = str(payload.get("invoiceNumber") or "")
+        if not can_be_invoice_number(number):
+            raise ConfigurationProblem(
+                f"Sales number {payload.get('reference')} cannot be an e-Boekhouden invoice number (it must end in a digit): "
+                "with the legacy SOAP API set eboekhouden.sales_number to id or invoice_number, or book as mutation"
+            )
+        lines = []
+        for item in payload.get("items") or []:
+            rate = vat_split(Decimal(0), str(item["vatCode"]))[3] if item.get("vatCode") else Decimal(0)
+            price_excl = (Decimal(item["pricePerUnit"]) * 100 / (100 + rate)).quantize(Decimal("0.000001"))
+            lines.append(
+                {
+                    "Aantal": Decimal(item["quantity"]), "Eenheid": None, "Code": item.get("code"), "Omschrijving": item.get("description"),
+                    "PrijsPerEenheid": price_excl, "BTWCode": item.get("vatCode"), "TegenrekeningCode": self._ledger_code(item.get("ledgerId")),
+                    "KostenplaatsID": 0,
+                }  # fmt: skip
+            )
+        booking = payload.get("mutation")
+        invoice = {
+            "Factuurnummer": number, "Relatiecode": self._relation_code(payload["relationId"]), "Datum": _at(payload["date"]),
+            "Betalingstermijn": int(payload["termOfPayment"]), "Factuursjabloon": self._templates.get(int(payload["templateId"])),
+            "PerEmailVerzenden": False, "AutomatischeIncasso": False, "IncassoMachtigingDatumOndertekening": _at(payload["date"]),
+            "IncassoMachtigingFirst": False, "InBoekhoudingPlaatsen": booking is not None,
+            "BoekhoudmutatieOmschrijving": (booking or {}).get("description"), "Regels": {"cFactuurRegel": lines},
+        }  # fmt: skip
+        result = self.call("AddFactuur", oFact=invoice)
+        return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
+
+
+class EBoekhoudenSoapHook(_Relations, _Invoices, EBoekhoudenBase):
+    """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
+
+    conn_name_attr = "eboekhouden_conn_id"
+    default_conn_name = "eboekhouden_default"
+    conn_type = "eboekhouden"  # same connection type as the REST hook: extra api=soap picks this one
+    hook_name = "e-Boekhouden SOAP API (legacy)"
+    api_name = "e-Boekhouden SOAP"
+    credentials_name = "username or security codes"
+    credentials_help = (
+        "find them under Administration > Settings > Webshop Invoices (security codes 1 and 2) and put them in the connection's extra"
+    )
+
+    page_size = sys.maxsize  # a SOAP listing (GetOpenPosten, GetRelaties) answers everything in one call
+
+    def __init__(
+        self, eboekhouden_conn_id: str = default_conn_name, *, session_max_age: float | None = None,
+        clock: Callable[[], float] = time.monotonic, **kwargs: Any,
+    ):  # fmt: skip
+        super().__init__(eboekhouden_conn_id, clock=clock, **kwargs)
+        self._session_max_age = session_max_age
+        self._code2: str | None = None
+        self._codes_by_relation: dict[int, str] = {}
+        self._relations_by_code: dict[str, int] = {}
+        self._lookups = 0
+        self._open_items: list[dict] | None = None
+        self._templates: dict[int, str] = {}
+        self._cache_lock = threading.Lock()
+
+    # ---- session -------------------------------------------------------------------------------
+
+    def _credentials(self) -> tuple[str, str, str, str]:
+        """Username, security codes 1 and 2, and source from the connection (the codes are masked in logs)."""
+        connection = self.get_connection(self.conn_id)
+        extra = connection.extra_dejson or {}
+        username = str(extra.get("username") or connection.login or "")
+        code1 = str(extra.get("security_code_1") or "")
+        code2 = str(extra.get("security_code_2") or connection.password or "")
+        for secret in (code1, code2):
+            if secret:
+                mask(secret)
+        missing = [name for name, value in (("username", username), ("security_code_1", code1), ("security_code_2", code2)) if not value]
+        if missing:
+            raise ConfigurationProblem(f"Connection {self.conn_id} (legacy SOAP API) lacks {', '.join(missing)} in its extra")
+        return username, code1, code2, str(extra.get("source") or DEFAULT_SOURCE)[:10]
+
+    def _open_session(self) -> str:
+        username, code1, code2, source = self._credentials()
+        result = self._send("OpenSession", {"Username": username, "SecurityCode1": code1, "SecurityCode2": code2, "Source": source})
+        error = self._error_of(result)
+        if error is not None:
+            raise self._refused_credentials(error)
+        session_id = str(result.get("SessionID") or "")
+        if not session_id:
+            raise TransientError("e-Boekhouden SOAP OpenSession answered without a session id")
+        mask(session_id)
+        self._code2 = code2
+        return session_id
+
+    @property
+    def session_max_age(self) -> float:
+        """Seconds after which a session is replaced (kwarg, else connection extra "session_max_age", else 15 minutes)."""
+        if self._session_max_age is None:
+            value = (self.get_connection(self.conn_id).extra_dejson or {}).get("session_max_age")
+            try:
+                self._session_max_age = float(value) if value not in (None, "") else SESSION_MAX_AGE
+            except (TypeError, ValueError):
+                raise ConfigurationProblem(f"Connection {self.conn_id}: extra session_max_age must be a number of seconds, not {value!r}") from None
+            if self._session_max_age <= 0:
+                raise ConfigurationProblem(f"Connection {self.conn_id}: extra session_max_age must be more than 0 seconds")
+        return self._session_max_age
+
+    def _configure_auth(self, session: requests.Session) -> None:
+        """Read soap:Faults about the session before the retry rules do."""
+        session.hooks["response"].append(_session_fault)
+
+    def _session(self) -> tuple[str, str]:
+        """The session id (opened on first use, replaced once it is session_max_age old) and security code 2."""
+        session_id = self._current_session()
+        assert self._code2 is not None
+        return session_id, self._code2
+
+    def _revoke(self, session_id: str) -> None:
+        """CloseSession of one session id, best effort."""
+        try:
+            self._send("CloseSession", {"SessionID": session_id})
+        except (TransientError, ApiError, requests.RequestException):
+            self.log.warning("Could not close the e-Boekhouden SOAP session; it expires by itself")
+
+    # ---- the wire ------------------------------------------------------------------------------
+
+    def _decode(self, response: requests.Response, url: str) -> Any:
+        """Keep the raw answer for zeep; an answer that is not well-formed XML is retried like garbage JSON."""
+        try:
+            etree.fromstring(response.content)
+        except (etree.XMLSyntaxError, ValueError):
+            kind = response.headers.get("Content-Type", "unknown content")
+            raise _Retryable(f"{self.api_name} answered {url} with no valid XML ({kind}, {len(response.content)} bytes)") from None
+        return response
+
+    def _send(self, operation: str, fields: dict) -> dict:
+        """One SOAP call with the retry rules of ApiHook (writes are never blindly repeated); the answer as dicts."""
+        from zeep.exceptions import Error as ZeepError
+        from zeep.helpers import serialize_object
+
+        client = soap_client()
+        binding = client.wsdl.bindings[BINDING]
+        envelope = client.create_message(client.service, operation, **fields)
+        response = self.request(
+            "POST", ENDPOINT, body=etree.tostring(envelope, xml_declaration=True, encoding="utf-8"),
+            headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{NS}/{operation}"'},
+            idempotent=operation not in WRITES, resource=f"soap/{operation}",
+        )
+        try:
+            result = binding.process_reply(client, binding.get(operation), response)
+        except ZeepError as exc:
+            text = f"{self.api_name} answered {operation} with a reply that does not fit its WSDL ({type(exc).__name__})"
+            raise (AmbiguousWrite(text) if operation in WRITES else TransientError(text)) from None
+        return serialize_object(result, dict) or {}
+
+    def _error_of(self, result: dict) -> ApiError | None:
+        """ErrorMsg of an answer as ApiError (e-Boekhouden's code and description), None when it is empty."""
+        error = result.get("ErrorMsg") or {}
+        code = str(error.get("LastErrorCode") or "").strip()
+        description = str(error.get("LastErrorDescription") or "").strip()
+        if not (code or description):
+            return None
+        meaning = SOAP_MEANINGS.get(code) or meaning_of(code)
+        if meaning is None and SESSION_TEXT.search(f"{code} {description}"):
+            meaning = SESSION_EXPIRED  # the real expiry answer is unknown: any error that speaks of the session
+        return ApiError(200, code or "SOAP_ERROR", description, meaning=meaning)
+
+    def call(self, operation: str, **fields: Any) -> dict:
+        """An operation in the session; after an answer about the session it is renewed once and the call repeated.
+
+        Repeating a write then is safe: e-Boekhouden refused it for its session, it did not book it."""
+        for renewed in (False, True):
+            session_id, code2 = self._session()
+            try:
+                result = self._send(operation, {"SessionID": session_id, "SecurityCode2": code2, **fields})
+                error = self._error_of(result)
+            except SessionFault as fault:
+                if renewed:
+                    raise
+                error = ApiError(500, "SOAP_FAULT", str(fault), meaning=SESSION_EXPIRED)
+            if error is None:
+                return result
+            if error.meaning == SESSION_EXPIRED and not renewed:
+                self.log.info("e-Boekhouden SOAP: %s; opening a new session", error.reason)
+                self._forget_session(session_id)
+                continue
+            raise error
+        raise AssertionError("unreachable")
+
+    # ---- ledgers and templates -----------------------------------------------------------------
+
+    def ledgers(self) -> dict[str, dict]:
+        """Ledger code → ledger ({id, code, description, category}), read once per hook."""
+        if self._ledgers is None:
+            result = self.call("GetGrootboekrekeningen", cFilter={"ID": 0, "Code": None, "Categorie": None})
+            self._ledgers = {
+                str(item["Code"]): {"id": int(item["ID"]), "code": str(item["Code"]), "description": item.get("Omschrijving") or "", "category": item.get("Categorie") or ""}
+                for item in _items(result, "Rekeningen", "cGrootboekrekening")
+            }
+        return self._ledgers
+
+    def _ledger_code(self, ledger_id: Any) -> str | None:
+        """The code of a ledger id (the SOAP API addresses ledgers by code)."""
+        if ledger_id is None:
+            return None
+        for code, ledger in self.ledgers().items():
+            if ledger["id"] == int(ledger_id):
+                return code
+        raise ConfigurationProblem(f"Ledger id {ledger_id} does not exist in e-Boekhouden")
+
+    def invoice_template_id(self, name: str) -> int:
+        """A local id for a template name: the SOAP API takes the name itself (and refuses an unknown one)."""
+        with self._cache_lock:
+            for template_id, known in self._templates.items():
+                if known == name:
+                    return template_id
+            template_id = len(self._templates) + 1
+            self._templates[template_id] = name
+            return template_id
+
+    # ---- relations -----------------------------------------------------------------------------
+
     # ---- mutations -----------------------------------------------------------------------------
 
     def _mutation(self, item: dict) -> dict:
@@ -407,6 +461,20 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         result = self.call("GetMutaties", cFilter={"MutatieNr": 0, "Factuurnummer": invoice_number, "DatumVan": since, "DatumTm": until})
         found = [self._mutation(item) for item in _items(result, "Mutaties", "cMutatieList")]
         return [m for m in found if m["invoiceNumber"] == invoice_number and (mutation_type is None or m["type"] == mutation_type)]
+
+    def sales_by_number(self, sales_number: str, around: dt.date | None = None) -> list[FoundSale]:
+        """The sales under a number: GetMutaties answers them whole (relation code and date), dated around the sale."""
+        return [
+            {"id": m["id"], "date": m["date"], "relationCode": m["relationCode"]}
+            for m in self.mutations_by_invoice_number(sales_number, SALE, around)
+        ]
+
+    def payments_by_number(self, sales_number: str) -> list[FoundPayment]:
+        """The payments under a number, with the amount of their rows as GetMutaties gives it."""
+        return [
+            {"id": m["id"], "entryNumber": m["entryNumber"], "amount": m["amount"]}
+            for m in self.mutations_by_invoice_number(sales_number, int(MutationType.PAYMENT_RECEIVED))
+        ]
 
     def _row(self, row: dict, in_ex: str) -> dict:
         """A REST row as a cMutatieRegel, with the VAT e-Boekhouden would compute for it."""
@@ -443,56 +511,6 @@ class EBoekhoudenSoapHook(EBoekhoudenBase):
         return {"id": int(result["Mutatienummer"])}
 
     # ---- invoices ------------------------------------------------------------------------------
-
-    def invoices(self, **filters: Any) -> list[dict]:
-        """GetFacturen by invoiceNumber / relationId / date."""
-        day = filters.get("date")
-        relation_id = filters.get("relationId")
-        since, until = (_at(day), _at(day)) if day else lookup_window()
-        result = self.call(
-            "GetFacturen",
-            cFilter={
-                "Factuurnummer": filters.get("invoiceNumber"), "Relatiecode": self._relation_code(relation_id) if relation_id else None,
-                "DatumVan": since, "DatumTm": until,
-            },
-        )  # fmt: skip
-        return [
-            {
-                "id": None, "invoiceNumber": str(item.get("Factuurnummer") or ""), "relationCode": str(item.get("Relatiecode") or ""),
-                "date": _day(item.get("Datum")), "totalInclVat": _money(item.get("TotaalInclBTW")),
-            }  # fmt: skip
-            for item in _items(result, "Facturen", "cFactuurList")
-        ]
-
-    def create_invoice(self, payload: dict) -> dict:
-        """AddFactuur from a REST-shaped invoice (lines incl VAT) → {id: None, invoiceNumber}."""
-        number = str(payload.get("invoiceNumber") or "")
-        if not can_be_invoice_number(number):
-            raise ConfigurationError(
-                f"Sales number {payload.get('reference')} cannot be an e-Boekhouden invoice number (it must end in a digit): "
-                "with the legacy SOAP API set eboekhouden.sales_number to id or invoice_number, or book as mutation"
-            )
-        lines = []
-        for item in payload.get("items") or []:
-            rate = vat_split(Decimal(0), str(item["vatCode"]))[3] if item.get("vatCode") else Decimal(0)
-            price_excl = (Decimal(item["pricePerUnit"]) * 100 / (100 + rate)).quantize(Decimal("0.000001"))
-            lines.append(
-                {
-                    "Aantal": Decimal(item["quantity"]), "Eenheid": None, "Code": item.get("code"), "Omschrijving": item.get("description"),
-                    "PrijsPerEenheid": price_excl, "BTWCode": item.get("vatCode"), "TegenrekeningCode": self._ledger_code(item.get("ledgerId")),
-                    "KostenplaatsID": 0,
-                }  # fmt: skip
-            )
-        booking = payload.get("mutation")
-        invoice = {
-            "Factuurnummer": number, "Relatiecode": self._relation_code(payload["relationId"]), "Datum": _at(payload["date"]),
-            "Betalingstermijn": int(payload["termOfPayment"]), "Factuursjabloon": self._templates.get(int(payload["templateId"])),
-            "PerEmailVerzenden": False, "AutomatischeIncasso": False, "IncassoMachtigingDatumOndertekening": _at(payload["date"]),
-            "IncassoMachtigingFirst": False, "InBoekhoudingPlaatsen": booking is not None,
-            "BoekhoudmutatieOmschrijving": (booking or {}).get("description"), "Regels": {"cFactuurRegel": lines},
-        }  # fmt: skip
-        result = self.call("AddFactuur", oFact=invoice)
-        return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
 
     # ---- outstanding items ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from requests.auth import HTTPBasicAuth
 from prestashop_eboekhouden.config import prestashop_connection_problems
 from prestashop_eboekhouden.domain.model import OrderState
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
+from prestashop_eboekhouden.masking import mask
 
 IDS_PER_REQUEST = 100
 PAGE_SIZE = 100
@@ -63,16 +64,6 @@ def _prestashop_error(response: requests.Response) -> tuple[int | None, str]:
     return (int(code) if code.isdigit() else None), "; ".join(str(error.get("message") or "") for error in errors)
 
 
-def _mask(secret: str) -> None:
-    """Register the key with Airflow's secrets masker (no-op outside Airflow)."""
-    try:
-        from airflow.sdk.log import mask_secret
-
-        mask_secret(secret)
-    except Exception:  # noqa: BLE001 - masking is best effort outside a task
-        pass
-
-
 def _ids_filter(ids: Iterable[int | str]) -> str:
     return "[" + "|".join(str(i) for i in ids) + "]"
 
@@ -94,6 +85,7 @@ class PrestaShopHook(ApiHook):
     conn_type = "prestashop"  # the provider's form; connections of type http keep working
     hook_name = "PrestaShop webservice"
     api_name = "PrestaShop"
+    connection_extras = ApiHook.connection_extras | {"auth"}
 
     def __init__(
         self, prestashop_conn_id: str = default_conn_name, *, page_size: int = PAGE_SIZE, ids_per_request: int = IDS_PER_REQUEST,
@@ -111,7 +103,7 @@ class PrestaShopHook(ApiHook):
         key = (connection.password or connection.login or "").strip()
         auth = (connection.extra_dejson or {}).get("auth")
         if key:
-            _mask(key)
+            mask(key)
         problems = prestashop_connection_problems(self.conn_id, key, auth)
         if problems:
             raise PrestaShopConnectionError("; ".join(problems))

@@ -1,17 +1,51 @@
 """What the booking code needs from an e-Boekhouden backend: the REST hook and the legacy SOAP hook both provide it.
 
-Payloads are the REST API's shapes (domain/payloads.py); a backend for another wire format translates them.
+Payloads are the REST API's shapes (domain/payloads.py); a backend for another wire format translates them. What
+a backend answers is whole: a sale found by its number comes with its relation and date, a payment with its amount,
+so the booking code never tells one backend from another by the shape of an item. An error that means something
+to the booking code carries one of the outcomes below as :attr:`ApiError.meaning <hooks.base.ApiError>`, set by the
+backend that read the API's own code.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from decimal import Decimal
+from typing import Protocol, TypedDict
+
+from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - the outcomes, re-exported for the booking code
+    CODE_TAKEN,
+    DUPLICATE_NUMBER,
+    RELATION_GONE,
+    SESSION_EXPIRED,
+)
 
 # How many unknown debtors (or relation ids) make one listing of all relations cheaper than a request each;
 # shared by the booking and payment code and the legacy SOAP hook.
 BULK_THRESHOLD = 25
+
+
+class FoundSale(TypedDict, total=False):
+    """A sale (or credit) e-Boekhouden has under a sales number, as far as the backend can say: its id (None when
+    the API lists it without one), its date (YYYY-MM-DD), its relation (id, or code), and ``in_doubt`` when only its
+    date is known."""
+
+    id: int | None
+    date: str
+    relationId: int | None
+    relationCode: str
+    in_doubt: bool
+
+
+class FoundPayment(TypedDict, total=False):
+    """A payment booked under a sales number: id, entry number (the shop's transaction id) and the amount of its
+    rows (None when the API lists it without an id, so its rows cannot be read)."""
+
+    id: int | None
+    entryNumber: str
+    amount: Decimal | None
 
 
 class BookkeepingApi(Protocol):
@@ -19,17 +53,21 @@ class BookkeepingApi(Protocol):
 
     requests_made: Counter[tuple[str, str]]
 
+    @property
+    def page_size(self) -> int:
+        """How many items one page of a listing really holds (what a request costs in items)."""
+
     def ledgers(self) -> dict[str, dict]:
         """Ledger code → ledger ({id, code, category})."""
 
     def ledger_ids(self, codes: Iterable[str]) -> dict[str, int]:
-        """Ids for ledger codes; ConfigurationError names a missing code."""
+        """Ids for ledger codes; ConfigurationProblem names a missing code."""
 
     def invoice_template_id(self, name: str) -> int:
-        """Id of the named invoice template; ConfigurationError when missing."""
+        """Id of the named invoice template; ConfigurationProblem when missing."""
 
     def relation_by_email(self, email: str) -> dict | None:
-        """The relation with this e-mail address: at least {id, code} (REST answers a thin list item)."""
+        """The relation with this e-mail address: at least {id, code}."""
 
     def relation_by_code(self, code: str) -> dict | None:
         """The relation with exactly this code."""
@@ -43,14 +81,11 @@ class BookkeepingApi(Protocol):
     def create_relation(self, payload: dict) -> dict:
         """Create a debtor → {id, code}."""
 
-    def mutations_by_invoice_number(self, invoice_number: str, mutation_type: int | None = None) -> list[dict]:
-        """Mutations with this invoice number: list items ({id, type, date, invoiceNumber, entryNumber, ...}).
+    def sales_by_number(self, sales_number: str, around: dt.date | None = None) -> list[FoundSale]:
+        """The sales (mutation type 2) booked under a sales number, whole (``around``: the sale's date, a hint)."""
 
-        A backend whose items also carry the relation (relationId or relationCode) is decided on them;
-        otherwise the booking code reads the full mutation (``mutation``)."""
-
-    def mutation(self, mutation_id: int) -> dict:
-        """The full mutation: relationId, date, rows (only asked of a backend whose list items lack the relation)."""
+    def payments_by_number(self, sales_number: str) -> list[FoundPayment]:
+        """The payments (mutation type 3) booked under a sales number, with their amounts."""
 
     def create_mutation(self, payload: dict) -> dict:
         """Create a mutation → {id}."""

@@ -36,7 +36,7 @@ from tenacity import RetryCallState
 
 from prestashop_eboekhouden.domain.vies import NO_ANSWER, vies_parts
 from prestashop_eboekhouden.hooks.base import ApiHook, _Retryable, redact_url
-from prestashop_eboekhouden.hooks.eboekhouden_base import mask
+from prestashop_eboekhouden.masking import mask
 
 WSDL = Path(__file__).with_name("vies_checkvat.wsdl")
 NS = "urn:ec.europa.eu:taxud:vies:services:checkVat"

@@ -4,8 +4,8 @@ The store keeps its revision in its own version table (``presta_eb_alembic_versi
 a database with Airflow's metadata (whose table is ``alembic_version``) without either touching the other.
 Task processes never migrate: :func:`check` makes them fail at once when the store is behind the code.
 
-A change to the tables in ``store.py`` comes with a new revision in ``versions/`` (the tests compare the
-migrated schema with ``store.metadata``); ``python -m prestashop_eboekhouden.setup revision -m "…"``
+A change to the tables in ``schema.py`` comes with a new revision in ``versions/`` (the tests compare the
+migrated schema with ``schema.metadata``); ``python -m prestashop_eboekhouden.setup revision -m "…"``
 writes one with what changed filled in.
 """
 

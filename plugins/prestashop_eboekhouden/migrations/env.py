@@ -6,7 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from prestashop_eboekhouden.migrations import VERSION_TABLE
-from prestashop_eboekhouden.store import metadata
+from prestashop_eboekhouden.schema import metadata
 
 cfg = context.config
 engine = cfg.attributes.get("engine") or create_engine(cfg.get_main_option("sqlalchemy.url"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk import Context
+
 from prestashop_eboekhouden.operators.tasks import TenantOperator, order_ids_param, shop_window
 
 
@@ -24,7 +26,7 @@ class BookCreditsOperator(TenantOperator):
             raise ValueError(f"mode must be window or recheck, not {mode!r}")
         self.mode = mode
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.booking import BookingIncomplete
         from prestashop_eboekhouden.pipeline.credits import CreditBooker, check_slips, waiting_slips, window_slips
 

@@ -12,14 +12,14 @@ from typing import Any
 
 import pendulum
 import pendulum.parsing.exceptions
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, Context
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
-from prestashop_eboekhouden.config import TenantConfig, TenantFileErrorException, get_tenant
+from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
+from prestashop_eboekhouden.inputs import InputError, order_ids
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
-MAX_ORDER_ID = 2**63 - 1  # the store's BIGINT
 # The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
 # first needs a part of it reads that part and leaves everything it knows in XCom (key REFERENCE_XCOM, a few kB) for
 # the tasks after it. These tasks may leave it, later ones overriding earlier ones.
@@ -43,8 +43,8 @@ class TenantOperator(BaseOperator):
         and with max_active_runs=1 the retries would hold the tenant's next hourly runs back."""
         try:
             return get_tenant(self.tenant)
-        except (TenantFileErrorException, LookupError) as exc:
-            raise TenantConfigError(f"Tenant {self.tenant}: {exc}. Fix the tenant file, then clear this task.") from None
+        except (InvalidTenantFile, LookupError) as exc:
+            raise CannotRun(f"Tenant {self.tenant}: {exc}. Fix the tenant file, then clear this task.") from None
 
     @staticmethod
     def state_store() -> StateStore:
@@ -59,7 +59,7 @@ class TenantOperator(BaseOperator):
             raise AirflowFailException(str(exc)) from None
 
     @staticmethod
-    def owner_id(context: Any) -> str:
+    def owner_id(context: Context) -> str:
         """Who holds a claim: this task instance (a retry of it takes its claims back)."""
         ti = context["ti"]
         return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{ti.map_index}"
@@ -85,7 +85,7 @@ class TenantOperator(BaseOperator):
             hook.use_reference_data(context["ti"].xcom_pull(task_ids=task_id, key=REFERENCE_XCOM))
 
     @staticmethod
-    def share_reference(context: Any, hook: Any) -> None:
+    def share_reference(context: Context, hook: Any) -> None:
         """Leave the reference data this task knows for the run's later tasks."""
         data = hook.reference_data()
         if data:
@@ -99,31 +99,20 @@ class TenantOperator(BaseOperator):
         return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
 
 
-class ParamError(AirflowFailException, ValueError):
-    """A trigger param that cannot be used; the message says which and why. Fails the task without retries."""
-
-
-class TenantConfigError(AirflowFailException):
-    """The tenant file is missing or invalid. Fails the task without retries."""
+class CannotRun(AirflowFailException, ValueError):
+    """The run cannot do its work as asked — a param it cannot use, a tenant file missing or invalid; the message says
+    which and why. Fails the task at once, without retries (Airflow's AirflowFailException)."""
 
 
 def order_ids_param(value: Any) -> list[int]:
-    """Param order_ids: a list of order ids (or "1041, 1042")."""
-    if value in (None, "", []):
-        return []
-    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ParamError(f"Param order_ids must be a list of order ids such as [1041, 1042], not {value!r}")
+    """Param order_ids: a list of order ids (or "1041, 1042"), checked as every input is (``inputs.order_ids``)."""
     try:
-        ids = [int(str(item).strip()) for item in items if str(item).strip()]
-    except ValueError:
-        raise ParamError(f"Param order_ids must hold whole numbers (order ids), not {value!r}") from None
-    if any(i <= 0 or i > MAX_ORDER_ID for i in ids):
-        raise ParamError(f"Param order_ids must hold positive order ids (at most {MAX_ORDER_ID}), not {value!r}")
-    return list(dict.fromkeys(ids))
+        return order_ids(value, "Param order_ids")
+    except InputError as exc:
+        raise CannotRun(str(exc)) from None
 
 
-def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
+def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt.datetime]:
     """The run's window as shop-local naive times: params since/until, else the data interval."""
     params = context.get("params") or {}
     tz = config.tz
@@ -132,7 +121,7 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
         try:
             return pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-            raise ParamError(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
+            raise CannotRun(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
 
     # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
     # takes the last full hour before it, or everything from `since` up to when it was triggered.
@@ -142,7 +131,7 @@ def shop_window(context: Any, config: TenantConfig) -> tuple[dt.datetime, dt.dat
     start_at = moment("since", params.get("since") or context.get("data_interval_start") or end_at.subtract(hours=1))
     start, end = start_at.in_timezone(tz).naive(), end_at.in_timezone(tz).naive()
     if end <= start:
-        raise ParamError(f"The window [{start}, {end}) is empty: until must be after since")
+        raise CannotRun(f"The window [{start}, {end}) is empty: until must be after since")
     return start, end
 
 
@@ -156,7 +145,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
 
     inherits_from_skipmixin = True  # serialized so the scheduler keeps the skipped tasks skipped when cleared
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.orders import extract_ids, extract_window
 
         config = self.tenant_config()
@@ -213,7 +202,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
 class RecheckOpenOrdersOperator(TenantOperator):
     """Nightly: reread open orders within recheck.months_back; older ones leave Open with a reason."""
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.orders import extract_ids
         from prestashop_eboekhouden.pipeline.recheck import recheck_candidates
 
@@ -242,7 +231,7 @@ class ValidateOrdersOperator(TenantOperator):
         super().__init__(**kwargs)
         self.order_ids = order_ids
 
-    def execute(self, context: Any) -> list[list[int]]:
+    def execute(self, context: Context) -> list[list[int]]:
         from prestashop_eboekhouden.pipeline.orders import validate
         from prestashop_eboekhouden.pipeline.report import refused_table
 
@@ -275,14 +264,14 @@ class _BookBatchOperator(TenantOperator):
         super().__init__(**kwargs)
         self.order_ids = order_ids
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         """The booker of this kind (sales or payments)."""
         raise NotImplementedError
 
-    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Context) -> None:
         """A table of what happened to each item of the batch (orders; payments log their counts)."""
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.booking import BookingIncomplete
         from prestashop_eboekhouden.pipeline.report import batch_label
 
@@ -311,13 +300,13 @@ class _BookBatchOperator(TenantOperator):
 class BookOrdersOperator(_BookBatchOperator):
     """Books one batch of ready orders into e-Boekhouden: debtor, then the sale."""
 
-    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Any) -> None:
+    def log_outcomes(self, config: TenantConfig, ids: list[int], outcome: Any, context: Context) -> None:
         from prestashop_eboekhouden.pipeline.report import outcome_table
 
         rows = self.state_store().get_orders(config.tenant, ids)
         self.log.info("Orders of this batch:\n%s", outcome_table(ids, rows, context["run_id"], set(outcome.pending)))
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.booking import SaleBooker
 
         return SaleBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])
@@ -330,7 +319,7 @@ class ReportOperator(TenantOperator):
         super().__init__(**kwargs)
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
-    def execute(self, context: Any) -> dict:
+    def execute(self, context: Context) -> dict:
         from prestashop_eboekhouden.pipeline.report import run_note, summarize
 
         ti = context["ti"]
@@ -359,7 +348,7 @@ class ReportOperator(TenantOperator):
 class ExtractPaymentsOperator(TenantOperator):
     """Payments of booked, unpaid orders → the store; returns batches of order ids with payments to book."""
 
-    def execute(self, context: Any) -> list[list[int]]:
+    def execute(self, context: Context) -> list[list[int]]:
         from prestashop_eboekhouden.pipeline.payments import extract_payments
 
         config = self.tenant_config()
@@ -377,7 +366,7 @@ class BookPaymentsOperator(_BookBatchOperator):
 
     what = "payments"
 
-    def booker(self, config: TenantConfig, eb: Any, context: Any) -> Any:
+    def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.payments import PaymentBooker
 
         return PaymentBooker(config, eb, self.state_store(), self.owner_id(context), context["run_id"])

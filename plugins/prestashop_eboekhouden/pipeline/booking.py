@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.domain.payloads import (
-    SALE,
     can_be_invoice_number,
     invoice_payload,
     length_refusal,
@@ -26,9 +26,8 @@ from prestashop_eboekhouden.domain.payloads import (
     relation_payload,
 )
 from prestashop_eboekhouden.domain.relations import Debtor, next_relation_code
-from prestashop_eboekhouden.hooks.base import CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, AmbiguousWrite, ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import ConfigurationError
-from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError
+from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, CODE_TAKEN, DUPLICATE_NUMBER, RELATION_GONE, BookkeepingApi
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -210,7 +209,7 @@ class DebtorResolver:
                 return self._fixed[code]
         relation = self.eb.relation_by_code(code)
         if relation is None:
-            raise ConfigurationError(f"Fixed debtor {code} (fixed_debtors) does not exist in e-Boekhouden")
+            raise ConfigurationProblem(f"Fixed debtor {code} (fixed_debtors) does not exist in e-Boekhouden")
         with self._lock:
             self._fixed[code] = int(relation["id"])
         return self._fixed[code]
@@ -256,27 +255,7 @@ class SaleBooker:
         (a number clash, in Errors) when the number belongs to another booking."""
         if self.config.eboekhouden.book_as == "invoice":
             return self._find_invoice(plan, relation)
-        found = self.eb.mutations_by_invoice_number(plan.sales_number, SALE)
-        return self._decide(plan, relation, [self._whole_mutation(plan, item) for item in found], "mutation")
-
-    def _whole_mutation(self, plan: BookingPlan, item: dict) -> dict:
-        """What the decision needs of a listed sale: its relation and date, from the full object.
-
-        A REST list item has neither relation nor documented amount, so the full mutation is read
-        (``GET /v1/mutation/{id}``). A list item without an id (0, as real clients report) cannot be read;
-        its sale is then found among the outstanding items (mutationId, relationId, date). If it is not
-        there either (already paid), only its date is known: it is treated as in doubt — adopted when the
-        date is this sale's (our sales numbers are unique per tenant), never called a clash on a guess."""
-        if "relationId" in item or "relationCode" in item:  # a backend whose list items are whole (legacy SOAP)
-            return item
-        if item.get("id"):
-            return {**self.eb.mutation(int(item["id"])), "id": int(item["id"])}
-        open_item = next((i for i in self.eb.outstanding(plan.sales_number) if str(i.get("invoiceNumber")) == plan.sales_number), None)
-        if open_item is not None and open_item.get("mutationId"):
-            return {**self.eb.mutation(int(open_item["mutationId"])), "id": int(open_item["mutationId"])}
-        if open_item is not None:
-            return {**item, "id": None, "relationId": open_item.get("relationId"), "date": open_item.get("date") or item.get("date")}
-        return {**item, "id": None, "in_doubt": True}
+        return self._decide(plan, relation, list(self.eb.sales_by_number(plan.sales_number, plan.date)), "mutation")
 
     def _find_invoice(self, plan: BookingPlan, relation: tuple[int, str] | None) -> dict | None:
         if can_be_invoice_number(plan.sales_number):
@@ -322,7 +301,7 @@ class SaleBooker:
         )
 
     def _payload(self, plan: BookingPlan, relation_id: int) -> tuple[str, dict]:
-        """The request body; a ledger code unknown to e-Boekhouden is a ConfigurationError for this order."""
+        """The request body; a ledger code unknown to e-Boekhouden is a ConfigurationProblem for this order."""
         debtor_ledger = self.config.eboekhouden.debtor_ledger
         ledger_ids = self.eb.ledger_ids({debtor_ledger} | {row.ledger for row in plan.rows})
         subject = f"{'Credit slip ' + str(plan.slip_id) + ' of order' if plan.kind == 'credit' else 'Order'} {plan.reference} ({plan.sales_number})"
@@ -372,8 +351,8 @@ class SaleBooker:
         except ApiError as exc:
             self.claims.refused(tenant, order_id, self.owner, exc.reason, exc.code, self.run_id)
             self.outcome.add("refused")
-        except ConfigurationError as exc:
-            self.claims.refused(tenant, order_id, self.owner, str(exc), "CONFIG", self.run_id)
+        except ConfigurationProblem as exc:
+            self.claims.refused(tenant, order_id, self.owner, exc.reason, exc.code, self.run_id)
             self.outcome.add("refused")
         except TransientError as exc:
             log.warning("Order %s not booked yet (will be retried): %s", order_id, exc)
@@ -436,9 +415,9 @@ class SaleBooker:
             return self.outcome
         try:
             self._prepare(plans)
-        except ConfigurationError as exc:  # e.g. the invoice template is missing: every order says why
+        except ConfigurationProblem as exc:  # e.g. the invoice template is missing: every order says why
             for plan in plans:
-                self.claims.refused(self.config.tenant, self._key(plan), None, str(exc), "CONFIG", self.run_id)
+                self.claims.refused(self.config.tenant, self._key(plan), None, exc.reason, exc.code, self.run_id)
             self.outcome.add("refused", len(plans))
             return self.outcome
         groups: dict[str, list[int]] = defaultdict(list)

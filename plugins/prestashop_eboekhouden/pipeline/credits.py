@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +20,7 @@ from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.pipeline.booking import SaleBooker
-from prestashop_eboekhouden.pipeline.orders import shop_context
+from prestashop_eboekhouden.pipeline.orders import index_by, shop_context
 from prestashop_eboekhouden.store import BOOKED, ERROR, StateStore
 
 log = logging.getLogger(__name__)
@@ -87,12 +86,6 @@ def waiting_slips(config: TenantConfig, store: StateStore, *, decided_only: bool
     return [r["slip_id"] for r in rows if orders.get(r["order_id"], {}).get("state") in (BOOKED, ERROR)]
 
 
-def _index(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = defaultdict(list)
-    for item in items:
-        grouped[str(item.get(key))].append(item)
-    return grouped
-
 
 def check_slips(
     config: TenantConfig, shop: PrestaShopHook, store: StateStore, slip_ids: Sequence[int], run_id: str | None, raws: dict[int, dict] | None = None
@@ -138,10 +131,10 @@ def _plans(
     ctx = shop_context(config, shop)
     order_ids = sorted({order_rows[sid]["order_id"] for sid in slip_ids})
     orders = {int(o["id"]): o for o in shop.orders(order_ids) if str(o.get("id", "")).isdigit()}
-    details = _index(shop.order_details(list(orders)), "id_order")
+    details = index_by(shop.order_details(list(orders)), "id_order")
     customer_ids = {str(o.get("id_customer")) for o in orders.values()}
     customers = {str(c.get("id")): c for c in shop.customers(customer_ids)}
-    addresses = _index(shop.addresses_of_customers(customer_ids), "id_customer")
+    addresses = index_by(shop.addresses_of_customers(customer_ids), "id_customer")
     groups = shop.price_display()  # which prices each customer group sees: how the slip's amounts read
     plans = []
     for sid in slip_ids:

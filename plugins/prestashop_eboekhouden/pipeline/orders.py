@@ -162,7 +162,8 @@ def product_references(shop: PrestaShopHook, product_ids: Iterable[str]) -> dict
     return {str(row.get("id")): str(row.get("reference") or "").strip() for row in rows}
 
 
-def _index(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
+def index_by(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
+    """Webservice rows grouped by a field's value (order details by id_order, addresses by id_customer)."""
     grouped: dict[str, list[dict]] = defaultdict(list)
     for item in items:
         grouped[str(item.get(key))].append(item)
@@ -225,10 +226,10 @@ def validate(
         part = ids[start : start + chunk]
         ctx = shop_context(config, shop)  # read once per run (the hook caches it, and knows what earlier tasks read)
         orders = {int(o["id"]): o for o in shop.orders(part) if str(o.get("id", "")).isdigit()}
-        details = _index(_unique_by_id(shop.order_details(list(orders))), "id_order")
+        details = index_by(_unique_by_id(shop.order_details(list(orders))), "id_order")
         customer_ids = {str(o.get("id_customer")) for o in orders.values()}
         customers = {str(c.get("id")): c for c in shop.customers(customer_ids)}
-        addresses = _index(shop.addresses_of_customers(customer_ids), "id_customer")
+        addresses = index_by(shop.addresses_of_customers(customer_ids), "id_customer")
         references = product_references(
             shop, {pid for oid, raw in orders.items() if isinstance(raw, dict) for pid in products_without_sku(product_rows(raw, details.get(str(oid), [])))}
         )

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from prestashop_eboekhouden.config import TenantConfig
-from prestashop_eboekhouden.domain.errors import MalformedOrder
-from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, payment_payload
+from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder
+from prestashop_eboekhouden.domain.payloads import payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
 from prestashop_eboekhouden.hooks.base import ApiError, TransientError
-from prestashop_eboekhouden.hooks.eboekhouden import LIST_LIMIT, ConfigurationError
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
 from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
@@ -107,7 +106,7 @@ class PaymentBooker:
         listed: dict[str, dict] = {}
         for number, item in enumerate(self.eb.all_outstanding(), start=1):
             listed.setdefault(str(item.get("invoiceNumber")), item)
-            if number > count_needed * (getattr(self.eb, "page_cap", None) or LIST_LIMIT):
+            if number > count_needed * self.eb.page_size:
                 return
         self._outstanding = listed
 
@@ -161,18 +160,12 @@ class PaymentBooker:
         """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
         the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
         meaning the API does not document. A list item without an id (0) is matched on the entry number."""
-        for item in self.eb.mutations_by_invoice_number(order["sales_number"], PAYMENT_RECEIVED):
+        for item in self.eb.payments_by_number(order["sales_number"]):
             if str(item.get("entryNumber") or "") != (payment["transaction_id"] or "")[:50]:
                 continue
-            if "relationCode" in item or "relationId" in item:  # a backend whose items are whole (legacy SOAP)
-                rows_total = item.get("amount")
-            elif not item.get("id"):
-                return item
-            else:
-                full = self.eb.mutation(int(item["id"]))
-                rows_total = sum((Decimal(str(row.get("amount") or 0)) for row in full.get("rows") or []), Decimal(0))
-            if rows_total is None or Decimal(str(rows_total)).quantize(Decimal("0.01")) == payment["amount"]:
-                return item
+            amount = item.get("amount")
+            if amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]:
+                return dict(item)
         return None
 
     def book_payment(self, order: dict, payment: dict, relation_id: int | None) -> None:
@@ -184,7 +177,7 @@ class PaymentBooker:
             return
         try:
             if relation_id is None:
-                raise ConfigurationError("No debtor known for this sale; cannot book a payment without an outstanding item")
+                raise ConfigurationProblem("No debtor known for this sale; cannot book a payment without an outstanding item")
             if claim.had_intent and (existing := self._find_existing(order, payment)):
                 self._booked(pid, existing, adopted=True)
                 return
@@ -206,8 +199,8 @@ class PaymentBooker:
                 what=f"payment {pid} of {order['sales_number']}",
             )
             self._booked(pid, item, adopted)
-        except (ApiError, ConfigurationError) as exc:
-            reason, code = (exc.reason, exc.code) if isinstance(exc, ApiError) else (str(exc), "CONFIG")
+        except (ApiError, ConfigurationProblem) as exc:
+            reason, code = exc.reason, exc.code
             self.claims.refused(tenant, pid, self.owner, reason, code, self.run_id)
             self.outcome.add("refused")
         except TransientError as exc:

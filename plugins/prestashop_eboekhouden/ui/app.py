@@ -9,15 +9,11 @@ traceback.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,8 +24,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field, ValidationError
 
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
-from prestashop_eboekhouden.store import BOOKED, ERROR, MAX_KEY, OPEN, StateStore, get_store, payments
-from prestashop_eboekhouden.ui.hints import fix_hint, is_cancelled
+from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, InputError, OrderIds
+from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
+from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore, get_store
+from prestashop_eboekhouden.ui.queries import DashboardQueries
+from prestashop_eboekhouden.ui.rows import csv_lines, order_row, payment_row, plain, refund_row
 from prestashop_eboekhouden.ui.vies import with_vies
 
 log = logging.getLogger(__name__)
@@ -37,34 +36,20 @@ HOURLY = "{tenant}__orders_hourly"
 PAGE = 50
 MAX_PAGE = 500
 MAX_OFFSET = 10**9
-MAX_REPROCESS = 1000  # order ids per Process
+MAX_REPROCESS = MAX_ORDER_IDS  # order ids per Process
 MAX_BODY = 64 * 1024  # bytes of a Process request
 HEALTH_TTL = 60.0  # seconds a connection check is reused: viewers cannot spend the tenant's API quota
 TABS = {"booked": "Report", "error": "Errors", "open": "Open", "payments": "Payments", "config": "Configuration"}
-ORDER_FIELDS = (
-    "order_id", "reference", "sales_number", "order_date", "shop_status", "state", "reason", "error_code",
-    "amount_incl", "amount_excl", "eb_kind", "eb_id", "eb_number", "relation_code", "attempts", "last_try",
-    "booked_at", "first_seen", "payment_state", "customer_name", "run_id",
-)
-PAYMENT_FIELDS = (
-    "payment_id", "order_id", "reference", "sales_number", "amount", "method", "transaction_id", "payment_date",
-    "state", "reason", "error_code", "eb_id", "attempts", "last_try", "booked_at",
-)
-CSV_ORDER_COLUMNS = ("kind", "order_id", "slip_id", "reference", "order_date", "state", "sales_number", "amount_incl", "amount_excl", "amount_vat", "eb_kind", "eb_id", "eb_number", "relation_code", "customer_name", "reason", "error_code", "hint", "attempts", "last_try", "booked_at", "run_id")
-CSV_PAYMENT_COLUMNS = PAYMENT_FIELDS
 
 
 class NotLoggedIn(Exception):
     """No valid Airflow login on the request."""
 
 
-OrderId = Annotated[int, Field(ge=1, le=MAX_KEY)]
-
-
 class ReprocessRequest(BaseModel):
     """Orders to process again (from Errors or Open)."""
 
-    order_ids: list[OrderId] = Field(min_length=1, max_length=MAX_REPROCESS)
+    order_ids: Annotated[OrderIds, Field(min_length=1)]
 
 
 # ---- access ------------------------------------------------------------------------------------
@@ -98,56 +83,6 @@ def _tenant(tenant: str, user: Any, method: str = "GET") -> TenantConfig:
     return configs[tenant]
 
 
-# ---- shaping rows ------------------------------------------------------------------------------
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
-def order_row(row: dict) -> dict:
-    """An order as the JSON API shows it (amounts as exact strings; no plan, no e-mail address)."""
-    out = {field: _plain(row.get(field)) for field in ORDER_FIELDS}
-    out["kind"] = row.get("kind") or "order"
-    if out["kind"] == "credit":  # a credit slip (refund): its own id; order_id is the order it refunds
-        out["slip_id"] = row.get("slip_id")
-    incl, excl = row.get("amount_incl"), row.get("amount_excl")
-    out["amount_vat"] = _plain(incl - excl) if incl is not None and excl is not None else None
-    state = row.get("state")
-    out["in_doubt"] = bool(row.get("intent_at")) and state == OPEN
-    out["cancelled"] = state == OPEN and is_cancelled(row.get("shop_status"), row.get("reason"))
-    out["hint"] = fix_hint(row.get("error_code"), row.get("reason")) if state == ERROR else None
-    out["vat_number"], out["vies"] = None, None  # ICP orders: the VAT number and VIES's verdict (ui/vies.py fills them)
-    if out["in_doubt"]:
-        out["reason"] = (
-            f"In doubt: e-Boekhouden's answer was lost at {row['intent_at']:%Y-%m-%d %H:%M} UTC. The sales number is looked up "
-            "again before anything is sent: at the booking task's next try, at the latest by the nightly recheck at 02:00."
-        )
-    elif out["cancelled"]:
-        out["reason"] = "Cancelled in the shop: nothing to book"
-    return out
-
-
-REFUND_NOTE = "refund: settle in e-Boekhouden"
-
-
-def refund_row(row: dict) -> dict:
-    """A booked credit slip as the Payments tab names it: its refund is not booked here, but settled in e-Boekhouden."""
-    return {
-        "kind": "credit", "slip_id": row["slip_id"], "order_id": row["order_id"], "sales_number": row.get("sales_number"),
-        "slip_date": _plain(row.get("slip_date")), "amount": _plain(row.get("amount_incl")), "eb_id": row.get("eb_id"), "note": REFUND_NOTE,
-    }
-
-
-def payment_row(row: dict) -> dict:
-    """A payment as the JSON API shows it."""
-    return {field: _plain(row.get(field)) for field in PAYMENT_FIELDS}
-
-
 def _date(value: str | None, name: str) -> dt.date | None:
     if not value:
         return None
@@ -166,35 +101,17 @@ def _state(state: str | None) -> str | None:
 def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int) -> dict:
     state = _state(state)
     since_d, until_d = _date(since, "since"), _date(until, "until")
+    queries = DashboardQueries(store)
     if kind == "orders":  # orders and credit slips together, each row with its kind
-        rows, total, kinds = store.list_entries_by_kind(tenant, state, since_d, until_d, q, limit, offset)
-        counts, shape = store.entries_counts(tenant, since_d, until_d, q), order_row
+        rows, total, kinds = queries.list_entries_by_kind(tenant, state, since_d, until_d, q, limit, offset)
+        counts, shape = queries.entries_counts(tenant, since_d, until_d, q), order_row
         return {
             "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts,
             "kinds": kinds, "rows": with_vies(store, tenant, [shape(r) for r in rows]),
         }
-    rows, total = store.list_rows(payments, tenant, state, since_d, until_d, q, limit, offset)
-    counts = store.filtered_counts(tenant, payments, since_d, until_d, q)
+    rows, total = queries.payment_rows(tenant, state, since_d, until_d, q, limit, offset)
+    counts = queries.payment_counts(tenant, since_d, until_d, q)
     return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "rows": [payment_row(r) for r in rows]}
-
-
-def _csv(store: StateStore, kind: str, tenant: str, state: str | None, since: dt.date | None, until: dt.date | None, q: str | None) -> Iterator[str]:
-    """The rows of a tab as CSV, streamed (a header, then a chunk of lines at a time)."""
-    shape, columns = (order_row, CSV_ORDER_COLUMNS) if kind == "orders" else (payment_row, CSV_PAYMENT_COLUMNS)
-    rows = store.iter_entries(tenant, state, since, until, q) if kind == "orders" else store.iter_rows(payments, tenant, state, since, until, q)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        shaped = shape(row)
-        writer.writerow(["" if shaped.get(c) is None else shaped.get(c) for c in columns])
-        count += 1
-        if count % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
 
 
 # ---- connection checks, cached per tenant ------------------------------------------------------
@@ -286,7 +203,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         _tenant(tenant, await current_user(request))
         answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset)
         if state == BOOKED:
-            answer["totals"] = {k: _plain(v) for k, v in db().entries_totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
+            answer["totals"] = {k: plain(v) for k, v in DashboardQueries(db()).entries_totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
         return answer
 
     @app.get("/api/tenants/{tenant}/payments")
@@ -296,7 +213,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     ) -> dict:
         _tenant(tenant, await current_user(request))
         answer = _listing(db(), "payments", tenant, state, since, until, q, limit, offset)
-        answer["refunds"] = [refund_row(r) for r in db().booked_credits(tenant, _date(since, "since"), _date(until, "until"), q)]
+        answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, _date(since, "since"), _date(until, "until"), q)]
         return answer
 
     @app.get("/api/tenants/{tenant}/export.csv")
@@ -309,7 +226,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         kind, state = ("payments", None) if tab == "payments" else ("orders", tab)
         name = f"{tenant}-{TABS[tab].lower()}{'-' + since if since else ''}{'-' + until if until else ''}.csv"
         return StreamingResponse(
-            _csv(db(), kind, tenant, state, since_d, until_d, q), media_type="text/csv; charset=utf-8",
+            csv_lines(db(), kind, tenant, state, since_d, until_d, q), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
@@ -348,14 +265,10 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         """A run of the tenant's hourly DAG (state and note) and where the given orders stand now: what the page
         shows while it follows a Process."""
         _tenant(tenant, await current_user(request))
-        ids = []
-        for part in order_ids.split(","):
-            if part.strip():
-                if not part.strip().isdigit() or not 0 < int(part) <= MAX_KEY:
-                    raise HTTPException(422, f"order_ids must be order numbers separated by commas, not {part[:30]!r}")
-                ids.append(int(part))
-        if len(ids) > MAX_REPROCESS:
-            raise HTTPException(422, f"At most {MAX_REPROCESS} order ids")
+        try:
+            ids = parse_order_ids(order_ids)
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
         run = run_state(HOURLY.format(tenant=tenant), run_id)
         if run is None:
             raise HTTPException(404, f"No run {run_id!r} of {HOURLY.format(tenant=tenant)}")
@@ -387,17 +300,18 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         number = int(page) if page.strip().isdigit() and len(page.strip()) < 10 else 1
         since_d, until_d = _date(since, "From"), _date(until, "To")
         store = db()
+        queries = DashboardQueries(store)
         context: dict[str, Any] = {
             "tenant": tenant, "tab": tab, "tabs": TABS, "since": since or "", "until": until or "", "q": q or "",
             "base": request.scope.get("root_path", ""), "can_process": may(user, tenant, "POST"),
-            "order_counts": store.entries_counts(tenant, since_d, until_d, q),
-            "payment_counts": store.filtered_counts(tenant, payments, since_d, until_d, q),
+            "order_counts": queries.entries_counts(tenant, since_d, until_d, q),
+            "payment_counts": queries.payment_counts(tenant, since_d, until_d, q),
             "hourly_dag": HOURLY.format(tenant=tenant), "filtered": bool(since or until or (q or "").strip()),
             "payments_enabled": config.payments.enabled,
         }
         if tab == "config":
             context["config"] = config.public_dict()
-            context["runs"] = store.last_runs(tenant)
+            context["runs"] = queries.last_runs(tenant)
             context["page"] = 1
         else:
             kind = "payments" if tab == "payments" else "orders"
@@ -411,13 +325,13 @@ def create_app(store: StateStore | None = None) -> FastAPI:
             for row in listing["rows"]:
                 row["age_days"] = (today - dt.date.fromisoformat(row["order_date"][:10])).days if row.get("order_date") else None
             if kind == "orders":
-                dag_ids = store.run_dag_ids(tenant, [r["run_id"] for r in listing["rows"] if r.get("run_id")])
+                dag_ids = queries.run_dag_ids(tenant, [r["run_id"] for r in listing["rows"] if r.get("run_id")])
                 for row in listing["rows"]:
                     row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", context["hourly_dag"])
             if tab == "booked":
-                context["totals"] = {k: _plain(v) for k, v in store.entries_totals(tenant, since_d, until_d, q).items()}
+                context["totals"] = {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
             if tab == "payments":
-                context["refunds"] = [refund_row(r) for r in store.booked_credits(tenant, since_d, until_d, q)]
+                context["refunds"] = [refund_row(r) for r in queries.booked_credits(tenant, since_d, until_d, q)]
             context.update(listing=listing, pages=pages, page=number)
         return templates.TemplateResponse(request, "tenant.html", context)
 
