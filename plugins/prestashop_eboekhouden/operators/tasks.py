@@ -7,6 +7,7 @@ business rule to ``domain/`` and every HTTP detail to ``hooks/``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,13 +29,33 @@ REFERENCE_TASKS = ("extract_orders", "recheck_open_orders", "validate_orders")
 
 
 class TenantOperator(BaseOperator):
-    """Base: knows its tenant, its store, and its identity as a claim owner."""
+    """Base: knows its tenant, its store, and its identity as a claim owner.
+
+    Every subclass's ``execute`` is wrapped once (``__init_subclass__``): a :class:`CannotRun` it raises — a param the
+    run cannot use, a tenant file missing or invalid — is written down in the run log before the task fails, so the
+    report and the run's note can say in words why nothing was booked."""
 
     ui_color = "#e8f0fe"
 
     def __init__(self, *, tenant: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.tenant = tenant
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__:
+            cls.execute = _noting_why_it_cannot_run(cls.__dict__["execute"])  # type: ignore[method-assign]
+
+    def note_cannot_run(self, context: Context, reason: str) -> None:
+        """Write down why this run cannot do its work (best effort: a store that cannot be reached says nothing)."""
+        try:
+            ti = context["ti"]
+            self.state_store().record_run(
+                self.tenant, ti.dag_id, context["run_id"],
+                {"kind": "failure", "task": ti.task_id, "failed": reason, "note": f"Nothing was booked: {reason}"},
+            )
+        except Exception:  # noqa: BLE001 - the task fails anyway, with the reason in its log
+            self.log.warning("Could not write down why the run cannot do its work", exc_info=True)
 
     def tenant_config(self) -> TenantConfig:
         """The tenant file, read at run time (a fix to it applies to the next run).
@@ -104,6 +125,20 @@ class CannotRun(AirflowFailException, ValueError):
     which and why. Fails the task at once, without retries (Airflow's AirflowFailException)."""
 
 
+def _noting_why_it_cannot_run(execute: Any) -> Any:
+    """An operator's execute that writes down why the run cannot do its work before it fails (see TenantOperator)."""
+
+    @functools.wraps(execute)
+    def run(self: TenantOperator, context: Context, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return execute(self, context, *args, **kwargs)
+        except CannotRun as exc:
+            self.note_cannot_run(context, str(exc))
+            raise
+
+    return run
+
+
 def order_ids_param(value: Any) -> list[int]:
     """Param order_ids: a list of order ids (or "1041, 1042"), checked as every input is (``inputs.order_ids``)."""
     try:
@@ -157,9 +192,8 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         if ids:
             self.log.info("Reprocessing %d chosen orders", len(ids))
             result = extract_ids(config, shop, store, ids, run_id)
-            unknown = [oid for oid, row in store.get_orders(config.tenant, ids).items() if row["error_code"] == "NOT_FOUND" and row["run_id"] == run_id]
-            if unknown:
-                self.log.warning("%d of the chosen order ids do not exist in the shop (now in Errors): %s", len(unknown), ", ".join(map(str, sorted(unknown))))
+            if result.not_in_shop:
+                self.log.warning("%d of the chosen order ids are no order of the shop (nothing stored): %s", len(result.not_in_shop), ", ".join(map(str, result.not_in_shop)))
         else:
             since, until = shop_window(context, config)
             self.log.info("Reading orders updated in [%s, %s) shop time", since, until)
@@ -189,7 +223,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         if not config.prestashop.credit_slips:
             return False
         if ids:
-            return bool(waiting_slips(config, store, decided_only=False, order_ids=ids))
+            return bool(waiting_slips(config, store, decided_only=False, order_ids=ids, with_errors=True))
         if waiting_slips(config, store, decided_only=True):
             return True
         try:
@@ -320,28 +354,38 @@ class ReportOperator(TenantOperator):
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
     def execute(self, context: Context) -> dict:
-        from prestashop_eboekhouden.pipeline.report import run_note, summarize
+        from prestashop_eboekhouden.pipeline.report import run_note, summarize, why_nothing_was_booked
 
         ti = context["ti"]
         batches = ti.xcom_pull(task_ids=self.batches_task)
         results = ti.xcom_pull(task_ids=self.work_task) or []
         if not isinstance(results, list):
             results = [results]
+        extracted = ti.xcom_pull(task_ids="extract_orders") if "extract_orders" in self.get_flat_relative_ids(upstream=True) else None
         store = self.state_store()
         summary, table = summarize(store, self.tenant, context["run_id"], self.kind, [r for r in results if r])
+        summary["not_in_shop"] = list((extracted or {}).get("not_in_shop") or []) if isinstance(extracted, dict) else []
         errors = store.run_errors(self.tenant, context["run_id"], self.kind)
-        summary["note"] = run_note(summary, errors)
+        done = len([r for r in results if r])
+        # A step this report depends on did not finish: the run cannot do its work, and retrying the report cannot
+        # change that. It fails at once (no retries), and its note says why in words.
+        failure = None
+        if batches is None:
+            failure = why_nothing_was_booked(store.run_failure(self.tenant, ti.dag_id, context["run_id"]), self.batches_task)
+        elif done < len(batches):
+            failure = (
+                f"{len(batches) - done} of {len(batches)} booking batches failed (see their logs); clear them to retry: "
+                "already booked orders are skipped"
+            )
+        summary["note"] = run_note(summary, errors, failure=failure)
         summary["errors"] = [{k: e.get(k) for k in ("order_id", "payment_id", "reference", "error_code")} for e in errors[:20]]
         self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
         context["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = summary
-        if batches is None:
-            raise RuntimeError("Extract or validate did not finish; nothing was booked in this run (see their logs)")
-        done = len([r for r in results if r])
-        if done < len(batches):
-            raise RuntimeError(f"{len(batches) - done} of {len(batches)} booking batches failed; clear them to retry (already booked orders are skipped)")
+        if failure:
+            raise AirflowFailException(failure)
         return summary
 
 
