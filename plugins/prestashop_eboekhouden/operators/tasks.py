@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
 from prestashop_eboekhouden.inputs import InputError, order_ids
+from prestashop_eboekhouden.inputs import moment as parse_moment
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
 # The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
@@ -154,9 +155,9 @@ def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt
 
     def moment(name: str, value: Any) -> pendulum.DateTime:
         try:
-            return pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
-        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-            raise CannotRun(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
+            return parse_moment(value, config.timezone, f"Param {name}")
+        except InputError as exc:
+            raise CannotRun(str(exc)) from None
 
     # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
     # takes the last full hour before it, or everything from `since` up to when it was triggered.
@@ -166,7 +167,7 @@ def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt
     start_at = moment("since", params.get("since") or context.get("data_interval_start") or end_at.subtract(hours=1))
     start, end = start_at.in_timezone(tz).naive(), end_at.in_timezone(tz).naive()
     if end <= start:
-        raise CannotRun(f"The window [{start}, {end}) is empty: until must be after since")
+        raise CannotRun(f"The window [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) ({config.timezone}) is empty: until must be after since")
     return start, end
 
 
