@@ -163,6 +163,10 @@ def in_words(code: str | None, reason: str | None) -> str:
     difference = totals_difference(reason)
     if difference is not None:
         return f"total differs by {abs(difference):.2f}"
+    if "vat.icp" in reason or "vat.international" in reason:
+        return "no " + ("vat.icp" if "vat.icp" in reason else "vat.international") + " mapping"
+    if reason.startswith("ICP order") or "an ICP delivery to" in reason:
+        return "VAT number"
     words = {
         "NOT_FOUND": "not in the shop", "TOO_OLD": "too old for the recheck", "MALFORMED": "shop data incomplete",
         "VIES_INVALID": "VAT number not in VIES", "VIES_UNCONFIRMED": "VIES could not confirm", "BY_HAND": "book by hand",
@@ -171,10 +175,8 @@ def in_words(code: str | None, reason: str | None) -> str:
     }  # fmt: skip
     if code in words:
         return words[code]
-    if "vat.icp" in reason or "vat.international" in reason:
-        return "no " + ("vat.icp" if "vat.icp" in reason else "vat.international") + " mapping"
-    if reason.startswith("ICP order") or "an ICP delivery to" in reason:
-        return "VAT number"
+    if code == "CONFIG" and not reason:
+        return "configuration"
     if code in MEANINGS:
         return MEANINGS[code].rstrip(".")
     if code.startswith("HTTP_"):
