@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prestashop_eboekhouden.store import BOOKED, ERROR, RESOLVED, get_store
+from prestashop_eboekhouden.store import ERROR, RESOLVED, get_store
 
 from .conftest import bearer
 
