@@ -315,7 +315,7 @@ def test_run_now_reads_the_period_in_the_shops_zone_and_says_what_the_run_waits_
 
     first = client.post(f"{API}/run", json={"since": "2026-11-20T10:00", "until": "2026-11-20T18:00"}, headers=auth)
     assert first.status_code == 200, first.text
-    assert first.json()["waiting"]["why"].startswith(f"{TENANT}__orders_hourly is paused in Airflow: unpause it")
+    assert first.json()["waiting"]["why"].startswith(f"waits because {TENANT}__orders_hourly is paused in Airflow: unpause it")
     unpaused = client.patch(f"/api/v2/dags/{TENANT}__orders_hourly", json={"is_paused": False}, headers=bearer(tokens["admin"]))
     assert unpaused.status_code == 200, unpaused.text
     assert first.json()["conf"] == {"since": "2026-11-20T10:00:00+01:00", "until": "2026-11-20T18:00:00+01:00"}
@@ -324,7 +324,7 @@ def test_run_now_reads_the_period_in_the_shops_zone_and_says_what_the_run_waits_
     process = client.post(f"{API}/reprocess", json={"order_ids": [6], "slip_ids": [701]}, headers=auth)
     assert process.status_code == 200, process.text
     waiting = process.json()["waiting"]
-    assert waiting["behind"] == first.json()["dag_run_id"] and "one run at a time" in waiting["why"] and "running since 2026-12-03 10:05 UTC" in waiting["why"]
+    assert waiting["behind"] == first.json()["dag_run_id"] and "one run at a time" in waiting["why"] and "running since 2026-12-03 11:05 (Europe/Amsterdam)" in waiting["why"]
     run = client.get(f"/api/v2/dags/{TENANT}__orders_hourly/dagRuns/{process.json()['dag_run_id']}", headers=bearer(tokens["admin"])).json()
     assert run["conf"] == {"order_ids": [6, 11]}  # the slip is processed through its order
     followed = client.get(f"{API}/runs/{process.json()['dag_run_id']}", params={"order_ids": "6", "slip_ids": "701"}, headers=auth).json()

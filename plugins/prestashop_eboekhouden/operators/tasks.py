@@ -366,6 +366,7 @@ class ReportOperator(TenantOperator):
         store = self.state_store()
         summary, table = summarize(store, self.tenant, context["run_id"], self.kind, [r for r in results if r])
         summary["not_in_shop"] = list((extracted or {}).get("not_in_shop") or []) if isinstance(extracted, dict) else []
+        summary["already_booked"] = int((extracted or {}).get("already_booked") or 0) if isinstance(extracted, dict) else 0
         errors = store.run_errors(self.tenant, context["run_id"], self.kind)
         done = len([r for r in results if r])
         # A step this report depends on did not finish: the run cannot do its work, and retrying the report cannot

@@ -117,6 +117,9 @@ def run_note(summary: dict, errors: Sequence[dict], limit: int = 5, failure: str
     if missing:
         shown = ", ".join(map(str, missing[:limit])) + (f", … {len(missing) - limit} more" if len(missing) > limit else "")
         parts.append(f"no order in the shop with id {shown} (nothing stored)")
+    if not parts and summary.get("already_booked"):
+        n = summary["already_booked"]
+        parts.append(f"nothing to book: {n} {what[:-1] if n == 1 else what} already booked or worked off")
     text = ", ".join(parts) if parts else f"No {what} in this run"
     if failure:
         return failure if not parts else f"{failure}. Before that: {text}"

@@ -122,5 +122,5 @@ def run_now(config: TenantConfig, body: RunRequest, user: Any) -> dict:
     if until is not None:
         conf["until"] = until.isoformat()
     what = f"{len(ids)} order(s)" if ids else f"the period from {since:%Y-%m-%d %H:%M}" + (f" to {until:%Y-%m-%d %H:%M}" if until else "")  # type: ignore[union-attr]
-    run = start_run(HOURLY.format(tenant=config.tenant), user, conf, f"Run {what} ({config.timezone}) from the bookkeeping dashboard", prefix="dashboard")
+    run = start_run(HOURLY.format(tenant=config.tenant), user, conf, f"Run {what} ({config.timezone}) from the bookkeeping dashboard", prefix="dashboard", tz=config.timezone)
     return {**run, "conf": conf, "order_ids": ids, "dag": "orders_hourly"}

@@ -262,7 +262,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_reprocess(request: Request, tenant: str) -> dict:
         user, config = await _acting(request, tenant)
         body = await actions.json_body(request, actions.ReprocessRequest)
-        return runs.reprocess(db(), tenant, body.order_ids, user, body.slip_ids, body.payment_ids, config.payments.enabled)
+        return runs.reprocess(db(), tenant, body.order_ids, user, body.slip_ids, body.payment_ids, config.payments.enabled, config.timezone)
 
     @app.post("/api/tenants/{tenant}/resolve")
     async def api_resolve(request: Request, tenant: str) -> dict:
@@ -283,7 +283,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
             raise HTTPException(422, f"dag must be {' or '.join(runs.DAG_KINDS)}")
         ids, slips, pays = _ids(order_ids, "order_ids"), _ids(slip_ids, "slip_ids"), _ids(payment_ids, "payment_ids")
         dag_id = runs.DAG_KINDS[dag].format(tenant=tenant)
-        run = run_state(dag_id, run_id)
+        run = run_state(dag_id, run_id, config.timezone)
         if run is None:
             raise HTTPException(404, f"No run {run_id!r} of {dag_id}")
         store, tz, statuses = db(), config.timezone, db().status_names(tenant)

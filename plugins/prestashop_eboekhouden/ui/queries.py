@@ -148,8 +148,11 @@ class DashboardQueries(EntryQueries):
         return found
 
     def last_runs(self, tenant: str, limit: int = 10) -> list[dict]:
-        """The most recent run summaries."""
-        stmt = select(runs).where(runs.c.tenant == tenant).order_by(runs.c.finished_at.desc()).limit(limit)
+        """The most recent runs, each once with its latest summary (a failed run may have written down why more than once)."""
+        stmt = select(runs).where(runs.c.tenant == tenant).order_by(runs.c.finished_at.desc(), runs.c.id.desc()).limit(limit * 4)
+        found: dict[tuple[str, str], dict] = {}
         with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(stmt).mappings()]
+            for row in conn.execute(stmt).mappings():
+                found.setdefault((row["dag_id"], row["run_id"]), dict(row))
+        return list(found.values())[:limit]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pendulum
 from fastapi import HTTPException
 
 from prestashop_eboekhouden.store import FINAL, StateStore
@@ -24,8 +25,9 @@ def _moment(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.datetime) else None
 
 
-def run_state(dag_id: str, run_id: str) -> dict | None:
-    """State and note of a DAG run (the API server reads Airflow's metadata DB), and what it waits for when queued."""
+def run_state(dag_id: str, run_id: str, tz: str | None = None) -> dict | None:
+    """State and note of a DAG run (the API server reads Airflow's metadata DB), and what it waits for when queued
+    (times in the tenant's zone ``tz``)."""
     from airflow.models import DagRun
     from airflow.utils.session import create_session
 
@@ -34,19 +36,19 @@ def run_state(dag_id: str, run_id: str) -> dict | None:
         if run is None:
             return None
         answer = {"dag_id": dag_id, "dag_run_id": run_id, "state": str(run.state), "note": run.note, "url": f"/dags/{dag_id}/runs/{run_id}"}
-        answer["waiting"] = waiting_behind(session, dag_id, run) if str(run.state) == "queued" else None
+        answer["waiting"] = waiting_behind(session, dag_id, run, tz) if str(run.state) == "queued" else None
         return answer
 
 
-def waiting_behind(session: Any, dag_id: str, run: Any) -> dict:
+def waiting_behind(session: Any, dag_id: str, run: Any, tz: str | None = None) -> dict:
     """Why a queued run has not started: {"why", "behind", "url", "since", "note"} — the active run ahead of it, a paused
-    DAG, or nothing but the scheduler (it starts within a few seconds)."""
+    DAG, or nothing but the scheduler (it starts within a few seconds). "why" reads after "it": "it waits behind …"."""
     from airflow.models import DagModel, DagRun
     from airflow.utils.state import DagRunState
 
     dag = session.query(DagModel).filter(DagModel.dag_id == dag_id).one_or_none()
     if dag is not None and dag.is_paused:
-        return {"why": f"{dag_id} is paused in Airflow: unpause it (the toggle on its page) and this run starts", "behind": None, "url": f"/dags/{dag_id}"}
+        return {"why": f"waits because {dag_id} is paused in Airflow: unpause it (the toggle on its page) and this run starts", "behind": None, "url": f"/dags/{dag_id}"}
     ahead = (
         session.query(DagRun)
         .filter(DagRun.dag_id == dag_id, DagRun.state == DagRunState.RUNNING, DagRun.id != run.id)
@@ -61,12 +63,13 @@ def waiting_behind(session: Any, dag_id: str, run: Any) -> dict:
             .first()
         )
     if ahead is None:
-        return {"why": "waiting for Airflow's scheduler to start it (normally a few seconds)", "behind": None, "url": None}
+        return {"why": "waits for Airflow's scheduler to start it (normally a few seconds)", "behind": None, "url": None}
     started = ahead.start_date or ahead.queued_at
     kind = str(getattr(ahead, "run_type", "") or "").removeprefix("DagRunType.").lower() or "run"
+    shown = f"{pendulum.instance(started).in_timezone(tz or 'UTC'):%Y-%m-%d %H:%M} ({tz or 'UTC'})" if started else None
     return {
-        "why": f"waits behind {kind} run {ahead.run_id} ({str(ahead.state)} since {started:%Y-%m-%d %H:%M} UTC): {WHY_ONE_AT_A_TIME}"
-        if started else f"waits behind {kind} run {ahead.run_id} ({str(ahead.state)}): {WHY_ONE_AT_A_TIME}",
+        "why": f"waits behind {kind} run {ahead.run_id} ({str(ahead.state)} since {shown}): {WHY_ONE_AT_A_TIME}"
+        if shown else f"waits behind {kind} run {ahead.run_id} ({str(ahead.state)}): {WHY_ONE_AT_A_TIME}",
         "behind": ahead.run_id, "url": f"/dags/{dag_id}/runs/{ahead.run_id}", "since": _moment(started), "note": ahead.note,
     }
 
@@ -90,7 +93,7 @@ def pending_reprocess(dag_id: str) -> Any:
         return run
 
 
-def start_run(dag_id: str, user: Any, conf: dict, note: str, prefix: str = "reprocess") -> dict:
+def start_run(dag_id: str, user: Any, conf: dict, note: str, prefix: str = "reprocess", tz: str | None = None) -> dict:
     """Trigger one run of a DAG as the UI does; its id, link, and what it waits for."""
     from airflow.api.common.trigger_dag import trigger_dag
     from airflow.utils.types import DagRunTriggeredByType
@@ -102,11 +105,14 @@ def start_run(dag_id: str, user: Any, conf: dict, note: str, prefix: str = "repr
     )
     if dag_run is None:
         raise HTTPException(409, f"{dag_id} could not be triggered")
-    state = run_state(dag_id, dag_run.run_id) or {}
+    state = run_state(dag_id, dag_run.run_id, tz) or {}
     return {"dag_id": dag_id, "dag_run_id": dag_run.run_id, "url": f"/dags/{dag_id}/runs/{dag_run.run_id}", "waiting": state.get("waiting")}
 
 
-def reprocess(store: StateStore, tenant: str, order_ids: list[int], user: Any, slip_ids: list[int] = (), payment_ids: list[int] = (), payments_dag: bool = False) -> dict:  # type: ignore[assignment]
+def reprocess(
+    store: StateStore, tenant: str, order_ids: list[int], user: Any, slip_ids: list[int] = (), payment_ids: list[int] = (),  # type: ignore[assignment]
+    payments_dag: bool = False, tz: str | None = None,
+) -> dict:
     """Trigger the tenant's hourly DAG for the chosen orders and credit slips that are neither booked nor worked off (a
     slip is processed through its order: the run checks the order's slips in Open and in Errors), and its payments DAG
     for chosen refused payments.
@@ -142,13 +148,13 @@ def reprocess(store: StateStore, tenant: str, order_ids: list[int], user: Any, s
                 {
                     "message": f"A Process of {len(carried)} order(s) is still waiting to start ({queued.run_id}); try again once it runs",
                     "dag_run_id": queued.run_id, "url": f"/dags/{dag_id}/runs/{queued.run_id}", "order_ids": carried,
-                    "waiting": (run_state(dag_id, queued.run_id) or {}).get("waiting"),
+                    "waiting": (run_state(dag_id, queued.run_id, tz) or {}).get("waiting"),
                 },
             )
-        run = start_run(dag_id, user, {"order_ids": wanted}, f"Process {len(wanted)} order(s) from the bookkeeping dashboard")
+        run = start_run(dag_id, user, {"order_ids": wanted}, f"Process {len(wanted)} order(s) from the bookkeeping dashboard", tz=tz)
         runs.append({**run, "order_ids": wanted, "slip_ids": [s for s in slip_ids if s in slips], "dag": "orders_hourly"})
     if payments_wanted:
-        run = start_run(PAYMENTS.format(tenant=tenant), user, {}, f"Process {len(payments_wanted)} payment(s) from the bookkeeping dashboard")
+        run = start_run(PAYMENTS.format(tenant=tenant), user, {}, f"Process {len(payments_wanted)} payment(s) from the bookkeeping dashboard", tz=tz)
         runs.append({**run, "payment_ids": payments_wanted, "dag": "payments_daily"})
     first = runs[0]
     return {**first, "order_ids": first.get("order_ids", []), "skipped": {str(k): v for k, v in skipped.items()}, "runs": runs}
