@@ -69,8 +69,8 @@ class StateStore(RunLog, WorkedOff, StoreBase):
                 conn.execute(
                     update(orders)
                     .where(orders.c.tenant == bindparam("b_tenant"), orders.c.order_id == bindparam("b_order_id"), not_final(orders.c.state))
-                    .values(shop_status=bindparam("shop_status"), date_upd=bindparam("date_upd"), updated_at=now),
-                    [{"b_tenant": c["b_tenant"], "b_order_id": c["b_order_id"], "shop_status": c.get("shop_status"), "date_upd": c.get("date_upd")} for c in changed],
+                    .values(shop_status=bindparam("shop_status"), date_upd=bindparam("date_upd"), amount_incl=func.coalesce(bindparam("amount_incl", type_=orders.c.amount_incl.type), orders.c.amount_incl), updated_at=now),
+                    [{"b_tenant": c["b_tenant"], "b_order_id": c["b_order_id"], "shop_status": c.get("shop_status"), "date_upd": c.get("date_upd"), "amount_incl": c.get("amount_incl")} for c in changed],
                 )
         return self.get_orders(tenant, ids)
 

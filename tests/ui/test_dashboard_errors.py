@@ -143,7 +143,7 @@ def test_open_names_the_shop_status_and_shows_amounts_and_times_carry_the_zone(c
     assert opened["time_zone"] == "Europe/Amsterdam"
     assert {(r["shop_status"], r["shop_status_name"]) for r in opened["rows"]} == {(2, "Payment accepted"), (10, "Awaiting bank wire payment")}
     page = client.get(PAGE, params={"tab": "open"}, headers=auth).text
-    assert "Awaiting bank wire payment" in page and "<th>Customer</th>" in page and '<th class="num">Amount</th>' in page
+    assert "Awaiting bank wire payment" in page and '<th class="num">Amount</th>' in page
     booked = client.get(f"{API}/orders", params={"state": "booked", "limit": 1}, headers=auth).json()["rows"][0]
     assert booked["booked_at"].endswith(("+01:00", "+02:00"))  # the tenant's zone, with its offset
     report = client.get(PAGE, params={"tab": "booked"}, headers=auth).text

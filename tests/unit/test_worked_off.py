@@ -149,3 +149,15 @@ def test_processing_an_order_checks_its_credit_slips_in_errors_again(store):
     assert waiting_slips(tenant(), store, decided_only=False, order_ids=[1]) == [7]
     assert waiting_slips(tenant(), store, decided_only=False, order_ids=[1], with_errors=True) == [7, 8]  # never the worked-off one
     assert BOOKED not in {r["state"] for r in store.get_credits("acme", [7, 8, 9]).values()}
+
+
+def test_open_orders_carry_the_shops_total_from_the_light_rows(store):
+    from prestashop_eboekhouden.pipeline.orders import sort_seen
+
+    from .shop_json import tenant
+
+    rows = [{"id": "3", "reference": "REF3", "current_state": "10", "date_upd": "2026-11-20 10:00:00", "date_add": "2026-11-20 09:00:00", "total_paid_tax_incl": "48.399999"},
+            {"id": "4", "reference": "REF4", "current_state": "10", "date_upd": "2026-11-20 10:00:00", "date_add": "2026-11-20 09:00:00", "total_paid_tax_incl": "n/a"}]  # fmt: skip
+    sort_seen(tenant(), store, rows, Shop().order_states(), "run")
+    stored = store.get_orders("acme", [3, 4])
+    assert stored[3]["amount_incl"] == Decimal("48.40") and stored[4]["amount_incl"] is None and stored[3]["state"] == OPEN

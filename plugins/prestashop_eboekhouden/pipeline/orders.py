@@ -67,12 +67,17 @@ def _light_row(raw: dict) -> dict:
     order_id = int(raw["id"])
     date_upd = parse_shop_datetime(raw.get("date_upd"), "order.date_upd", required=False)
     date_add = parse_shop_datetime(raw.get("date_add"), "order.date_add", required=False)
+    try:  # the shop's total, for the dashboard's Open tab (what an order waiting for a status is worth); never booked from
+        amount = to_cents(parse_decimal(raw["total_paid_tax_incl"], "order.total_paid_tax_incl")) if raw.get("total_paid_tax_incl") not in (None, "") else None
+    except (OrderProblem, ArithmeticError, ValueError, TypeError):
+        amount = None
     return {
         "order_id": order_id,
         "reference": str(raw.get("reference") or "")[:64],
         "shop_status": int(raw.get("current_state") or 0),
         "date_upd": date_upd,
         "order_date": date_add.date() if date_add else None,
+        "amount_incl": amount,
     }
 
 
