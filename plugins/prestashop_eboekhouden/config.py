@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pendulum
 import yaml
@@ -28,6 +28,9 @@ TENANTS_DIR_ENV = "PRESTA_EB_TENANTS_DIR"
 _REPO_TENANTS_DIR = Path(__file__).resolve().parents[2] / "include" / "tenants"  # run from this repository
 VAT_OSS = "VAT_OSS"
 TENANT_ID = re.compile(r"^[a-z0-9_]+$")
+
+if TYPE_CHECKING:
+    from prestashop_eboekhouden.domain.vies import ViesSettings
 
 
 def rate_key(rate: Decimal | str | int) -> str:
@@ -103,7 +106,7 @@ class VatSettings(_Strict):
             return "required"
         return value
 
-    def vies_settings(self):
+    def vies_settings(self) -> ViesSettings:
         """The VIES settings as the domain takes them."""
         from prestashop_eboekhouden.domain.vies import ViesSettings
 
@@ -201,11 +204,14 @@ class ProcessingSettings(_Strict):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+NOTIFY_ON: tuple[Literal["errors", "failure"], ...] = ("errors", "failure")
+
+
 class NotifySettings(_Strict):
     """Who hears about new Errors and failed runs (e-mail through Airflow's SMTP notifier)."""
 
     email: list[str] = Field(min_length=1)
-    on: list[Literal["errors", "failure"]] = Field(default_factory=lambda: ["errors", "failure"])
+    on: list[Literal["errors", "failure"]] = Field(default_factory=lambda: list(NOTIFY_ON))
     digest: Literal["per_run", "daily"] = "per_run"  # daily: one e-mail a day (after the nightly run) instead of one per run
     smtp_conn_id: str = "smtp_default"
     from_email: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,7 +204,7 @@ class StoreBase:
                 found.update({row[key.name]: dict(row) for row in conn.execute(stmt).mappings()})
         return found
 
-    def _set_state(self, table: Table, tenant: str, problems: dict[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
+    def _set_state(self, table: Table, tenant: str, problems: Mapping[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
         """Move unbooked rows to a state with a reason (and code) each."""
         if not problems:
             return

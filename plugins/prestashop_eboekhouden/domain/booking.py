@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from prestashop_eboekhouden.config import VAT_OSS, TenantConfig, VatMapping, rate_key
 from prestashop_eboekhouden.contract.eboekhouden import VatCode
@@ -71,7 +72,7 @@ class BookingPlan:
         """The sale excl VAT."""
         return sum((row.amount_excl for row in self.rows), ZERO)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-safe data (amounts as strings, never floats)."""
         data = asdict(self)
         data["date"] = self.date.isoformat()
@@ -80,7 +81,7 @@ class BookingPlan:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> BookingPlan:
+    def from_dict(cls, data: dict[str, Any]) -> BookingPlan:
         """The plan back from stored data."""
         rows = tuple(
             BookingRow(

@@ -30,7 +30,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -51,6 +51,13 @@ TRUSTED_PAGE = DEFAULT_LIMIT
 
 class _Listing:
     """How the REST API's lists are read: paged until an empty page (or one shorter than a learnt cap), every item checked against the filter that found it (see the module docstring)."""
+
+    page_cap: int | None
+    ignored_filters: set[str]
+    log: Any
+    if TYPE_CHECKING:  # provided by the hook
+
+        def call(self, method: str, endpoint: str, *, params: dict[str, Any] | None = None, payload: Any = None) -> Any: ...
 
     def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than

@@ -15,12 +15,10 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Protocol, TypedDict
 
-from prestashop_eboekhouden.contract.eboekhouden import (  # noqa: F401 - the outcomes, re-exported for the booking code
-    CODE_TAKEN,
-    DUPLICATE_NUMBER,
-    RELATION_GONE,
-    SESSION_EXPIRED,
-)
+from prestashop_eboekhouden.contract.eboekhouden import CODE_TAKEN as CODE_TAKEN  # the outcomes, for the booking code
+from prestashop_eboekhouden.contract.eboekhouden import DUPLICATE_NUMBER as DUPLICATE_NUMBER
+from prestashop_eboekhouden.contract.eboekhouden import RELATION_GONE as RELATION_GONE
+from prestashop_eboekhouden.contract.eboekhouden import SESSION_EXPIRED as SESSION_EXPIRED
 
 # How many unknown debtors (or relation ids) make one listing of all relations cheaper than a request each;
 # shared by the booking and payment code and the legacy SOAP hook.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pendulum
 import pendulum.parsing.exceptions
@@ -119,9 +119,12 @@ def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt
 
     def moment(name: str, value: Any) -> pendulum.DateTime:
         try:
-            return pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
+            parsed = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
         except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
             raise CannotRun(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
+        if not isinstance(parsed, pendulum.DateTime):  # a bare time or a duration
+            raise CannotRun(f"Param {name} must be a date with a time such as 2026-11-20T10:00, not {value!r}")
+        return parsed
 
     # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
     # takes the last full hour before it, or everything from `since` up to when it was triggered.
@@ -276,7 +279,8 @@ class _BookBatchOperator(TenantOperator):
         from prestashop_eboekhouden.pipeline.report import batch_label
 
         ids = [int(i) for i in self.order_ids or []]
-        context["batch_label"] = batch_label(self.what, ids)
+        label = batch_label(self.what, ids)
+        cast(dict, context)["batch_label"] = label  # map_index_template reads it from the context
         config = self.tenant_config()
         eb = self.eboekhouden(config)
         try:
@@ -286,7 +290,7 @@ class _BookBatchOperator(TenantOperator):
         counts = outcome.as_xcom()
         self.log.info(
             "Booking batch of %s (%s): %s; e-Boekhouden requests: %s",
-            self.what, context["batch_label"], ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
+            self.what, label, ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
         )
         self.log_outcomes(config, ids, outcome, context)
         if outcome.pending:
@@ -333,7 +337,7 @@ class ReportOperator(TenantOperator):
         summary["note"] = run_note(summary, errors)
         summary["errors"] = [{k: e.get(k) for k in ("order_id", "payment_id", "reference", "error_code")} for e in errors[:20]]
         self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
-        context["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
+        cast(dict, context)["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
         for outlet in self.outlets:
             context["outlet_events"][outlet].extra = summary

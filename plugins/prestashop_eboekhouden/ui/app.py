@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -65,7 +65,7 @@ async def current_user(request: Request) -> Any:
         raise NotLoggedIn(exc.detail) from None
 
 
-def may(user: Any, tenant: str, method: str) -> bool:
+def may(user: Any, tenant: str, method: Literal["GET", "POST"]) -> bool:
     """Whether the user may read (GET) or trigger (POST) the tenant's hourly DAG."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
@@ -74,7 +74,7 @@ def may(user: Any, tenant: str, method: str) -> bool:
     return get_auth_manager().is_authorized_dag(method=method, access_entity=entity, details=DagDetails(id=HOURLY.format(tenant=tenant)), user=user)
 
 
-def _tenant(tenant: str, user: Any, method: str = "GET") -> TenantConfig:
+def _tenant(tenant: str, user: Any, method: Literal["GET", "POST"] = "GET") -> TenantConfig:
     configs = {t.tenant: t for t in load_tenants().tenants}
     if tenant not in configs:
         raise HTTPException(404, f"There is no webshop {tenant!r}")

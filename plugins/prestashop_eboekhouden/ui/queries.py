@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Integer, String, Table, and_, cast, func, literal, null, or_, select, union, union_all
+from sqlalchemy import BigInteger, ColumnElement, Integer, String, Table, and_, cast, func, literal, null, or_, select, union, union_all
 
 from prestashop_eboekhouden.schema import BOOKED, MAX_KEY, STATES, credits, orders, payments, runs
 from prestashop_eboekhouden.store import StateStore, chunks
@@ -61,7 +61,7 @@ class DashboardQueries:
             text_q = q.strip()
             key = table.c.order_id if table is orders else table.c.payment_id
             variants = list(dict.fromkeys([text_q, text_q.upper()]))
-            exact = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
+            exact: list[ColumnElement[bool]] = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
             if text_q.isdigit() and int(text_q) <= MAX_KEY:
                 exact.append(table.c.order_id == int(text_q))
             if table is orders and "@" in text_q:
@@ -145,7 +145,7 @@ class DashboardQueries:
         if q and q.strip():
             text_q = q.strip()
             variants = list(dict.fromkeys([text_q, text_q.upper()]))
-            exact = [credits.c.reference.in_(variants), credits.c.sales_number.in_(variants)]
+            exact: list[ColumnElement[bool]] = [credits.c.reference.in_(variants), credits.c.sales_number.in_(variants)]
             if text_q.isdigit() and int(text_q) <= MAX_KEY:
                 exact += [credits.c.slip_id == int(text_q), credits.c.order_id == int(text_q)]
             hits = union(*(select(credits.c.slip_id).where(credits.c.tenant == tenant, condition) for condition in exact))
@@ -264,7 +264,7 @@ class DashboardQueries:
         else:
             for prefix in ((False, True) if q and q.strip() else (True,)):
                 _, o_where, _, c_where = self._entry_sides(tenant, None, since, until, q, prefix)
-                if prefix or sum(self._kind_counts(o_where, c_where).values()):
+                if prefix or any(self._kind_counts(o_where, c_where).values()):
                     break
             with self.engine.connect() as conn:
                 orders_found = dict(conn.execute(select(orders.c.state, func.count()).where(o_where).group_by(orders.c.state)).all())
