@@ -1004,3 +1004,5 @@ def get_store(url: str | None = None) -> StateStore:
 
 # ---- VIES (issue 24): its tables live in their own module, on this module's metadata -------------------------------
 from prestashop_eboekhouden import store_vies as _store_vies  # noqa: E402,F401 - registers the VIES tables (migration 0004)
+# ---- setup probe (issue 22, item 4): what the read-only probe learnt, in its own module -----------------------------
+from prestashop_eboekhouden import store_probe as _store_probe  # noqa: E402,F401 - registers the probe table (migration 0005)
