@@ -1002,7 +1002,6 @@ def get_store(url: str | None = None) -> StateStore:
     return _STORES[url]
 
 
-# ---- VIES (issue 24): its tables live in their own module, on this module's metadata -------------------------------
-from prestashop_eboekhouden import store_vies as _store_vies  # noqa: E402,F401 - registers the VIES tables (migration 0004)
-# ---- setup probe (issue 22, item 4): what the read-only probe learnt, in its own module -----------------------------
+# ---- VIES (issue 24) and setup probe (issue 22, item 4): their tables live in their own modules, on this module's metadata --
 from prestashop_eboekhouden import store_probe as _store_probe  # noqa: E402,F401 - registers the probe table (migration 0005)
+from prestashop_eboekhouden import store_vies as _store_vies  # noqa: E402,F401 - registers the VIES tables (migration 0004)

@@ -101,13 +101,14 @@ class PaymentBooker:
 
         The API gives no total (``count`` is per page), so the listing is read page by page and given up
         (one lookup per order instead) as soon as it has cost as many pages as the lookups would — pages of the
-        size the server really answers, once the hook has learnt it (a real client reports 500, not 2000)."""
+        size the server really answers, once the hook has learnt it or the last `setup probe` saw it (a real client
+        reports 500, not 2000)."""
         if count_needed < BULK_THRESHOLD:
             return
         listed: dict[str, dict] = {}
         for number, item in enumerate(self.eb.all_outstanding(), start=1):
             listed.setdefault(str(item.get("invoiceNumber")), item)
-            if number > count_needed * (getattr(self.eb, "page_cap", None) or LIST_LIMIT):
+            if number > count_needed * (getattr(self.eb, "page_cap", None) or getattr(self.eb, "probed_cap", None) or LIST_LIMIT):
                 return
         self._outstanding = listed
 
