@@ -16,8 +16,10 @@ functions that ask the APIs (``probe_eboekhouden``, ``probe_prestashop``, ``prob
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import sys
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -916,12 +918,13 @@ def probe_command(tenant: str, as_json: bool = False) -> int:
     except (TenantFileErrorException, LookupError) as exc:
         print(f"INVALID  {tenant}: {exc}")
         return 1
-    probe = run_probe(config)
-    try:
-        save_probe(probe)
-        stored = "kept in the state store: the booking tasks use its page size, the dashboard's Configuration tab shows it"
-    except Exception as exc:  # noqa: BLE001 - the findings still print; the hooks then use their own rules
-        stored = f"NOT kept in the state store ({_short(exc)}): run `python -m prestashop_eboekhouden.setup migrate` first"
+    with contextlib.redirect_stdout(sys.stderr):  # log lines (the hooks' retries, migrations) go to stderr: stdout is the table or JSON
+        probe = run_probe(config)
+        try:
+            save_probe(probe)
+            stored = "kept in the state store: the booking tasks use its page size, the dashboard's Configuration tab shows it"
+        except Exception as exc:  # noqa: BLE001 - the findings still print; the hooks then use their own rules
+            stored = f"NOT kept in the state store ({_short(exc)}): run `python -m prestashop_eboekhouden.setup migrate` first"
     if as_json:
         print(json.dumps({**probe.as_json(), "stored": stored.startswith("kept")}, indent=2, default=str))
     else:
