@@ -19,9 +19,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sys
 import textwrap
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,7 +52,7 @@ DEBTOR, ROW, FINANCIAL = "debtor", "row", "financial"
 ROW_EXCLUDED = frozenset({"FIN", "CRED", "DEB"})
 ROLE_TEXT = {
     DEBTOR: ("category DEB (a sale's debtor ledger)", "MUT_011"),
-    ROW: ("a category a sale's rows may use (not FIN, CRED, DEB)", "MUT_106"),
+    ROW: ("not FIN, CRED or DEB (a sale's rows)", "MUT_106"),
     FINANCIAL: ("category FIN (a payment's ledger)", "MUT_009"),
 }
 # Every resource the tasks read (PrestaShopHook), in the order the table shows them.
@@ -897,7 +898,7 @@ def render_table(probe: Probe) -> str:
         if finding.system != system:
             system = finding.system
             lines.append(f"[{system}]" + (f" {probe.connections[system]}" if system in probe.connections else ""))
-        cells = [[finding.status]] + [textwrap.wrap(text, width) or [""] for text, (_, width) in
+        cells = [[finding.status]] + [_wrap(text, width) for text, (_, width) in
                                       zip((finding.behaviour, finding.expected, finding.seen, finding.action), COLUMNS[1:], strict=True)]  # fmt: skip
         for n in range(max(len(cell) for cell in cells)):
             lines.append("  ".join((cell[n] if n < len(cell) else "").ljust(width) for cell, (_, width) in zip(cells, COLUMNS, strict=True)).rstrip())
@@ -909,6 +910,44 @@ def render_table(probe: Probe) -> str:
     return "\n".join(lines)
 
 
+@contextlib.contextmanager
+def _stdout_to_stderr() -> Iterator[None]:
+    """Send what is written to stdout meanwhile (also by log handlers holding the original stream) to stderr."""
+    for stream in (sys.stdout, sys.__stdout__):
+        if stream is not None:
+            stream.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (an embedding without one): Python-level only
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if sys.__stdout__ is not None:
+            sys.__stdout__.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most width; a word longer than that is cut after a '.' (else '_', '/', ',') where it can be."""
+    words = []
+    for word in text.split(" "):
+        while len(word) > width:
+            cut = word.rfind(".", 0, width)
+            if cut <= 0:
+                cut = max(word.rfind(mark, 0, width) for mark in "_/,=")
+            cut = cut + 1 if cut > 0 else width
+            words.append(word[:cut])
+            word = word[cut:]
+        words.append(word)
+    return textwrap.wrap(" ".join(words), width) or [""]
+
+
 def probe_command(tenant: str, as_json: bool = False) -> int:
     """`setup probe <tenant>`: print the table (or JSON), keep it in the state store; 1 when something blocks booking."""
     from prestashop_eboekhouden.config import TenantFileErrorException, get_tenant
@@ -918,7 +957,7 @@ def probe_command(tenant: str, as_json: bool = False) -> int:
     except (TenantFileErrorException, LookupError) as exc:
         print(f"INVALID  {tenant}: {exc}")
         return 1
-    with contextlib.redirect_stdout(sys.stderr):  # log lines (the hooks' retries, migrations) go to stderr: stdout is the table or JSON
+    with _stdout_to_stderr():  # log lines (the hooks' retries, migrations) go to stderr: stdout is the table or JSON
         probe = run_probe(config)
         try:
             save_probe(probe)

@@ -360,3 +360,18 @@ def test_lists_with_different_caps_stop_the_learning(crowded):
     hook.use_probed_page_cap(50, uniform=False)
     assert len(list(hook.relations())) == 130 and hook.page_cap is None  # read through, no cap learnt at run time
     hook.close_session()
+
+
+def test_the_command_line_prints_clean_json_with_the_logs_on_stderr(tenant, sandbox, capsys, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    tenant(vies_down=True)  # writes the tenant file and the connections; VIES's retries log warnings
+    capsys.readouterr()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO)])}
+    done = subprocess.run([sys.executable, "-m", "prestashop_eboekhouden.setup", "probe", "demo", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["ok"] and data["stored"] and data["learnt"]["vies"]["ok"] is False
+    assert "SERVICE_UNAVAILABLE; retry" in done.stderr  # the hook's warning, not in the JSON
