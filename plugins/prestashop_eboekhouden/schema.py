@@ -222,3 +222,22 @@ vies_leases = Table(
     Column("until", DateTime),
     Column("detail", String(40)),
 )
+
+
+# ---- setup probe (issue 22, item 4): what the read-only probe saw of a tenant's shop and administration (store_probe.py)
+
+probes = Table(
+    "presta_eb_probes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("probed_at", DateTime, nullable=False),
+    Column("blocking", Integer, nullable=False),
+    Column("eboekhouden_api", String(10)),
+    Column("eboekhouden_url", String(500)),
+    Column("page_cap", Integer),
+    Column("page_cap_uniform", Boolean),
+    Column("findings", JSON, nullable=False),
+    Column("learnt", JSON, nullable=False),
+    Index("ix_presta_eb_probes_tenant", "tenant", "probed_at"),
+)

@@ -9,7 +9,11 @@ with pip, or plugins/ on PYTHONPATH).
 - ``schema``: print the tenant file's JSON schema (it ships with the package; for an editor's validation);
 - ``pools``: create or update the per-tenant pool ``eboekhouden_<tenant>`` for every valid tenant file
   (the booking tasks run in it; a task in a pool that does not exist is never scheduled);
-- ``check``: validate every tenant file and print each problem with file and field; exit 1 if any.
+- ``check``: validate every tenant file and print each problem with file and field; exit 1 if any;
+- ``probe TENANT [--json]``: READ-ONLY, against the tenant's shop and administration: what the official descriptions
+  leave open (filters, page size, ledger categories, the key's resources and auth, VIES), one table of behaviour,
+  expected, seen and what the integration does; kept in the state store for the hooks and the dashboard; exit 1 when
+  something blocks booking (``probe.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="bring the state store to this version's schema")
     migrate.add_argument("--url", help="state store URL (default: env PRESTA_EB_STATE_DB)")
     migrate.add_argument("--revision", default="head", help="target revision (default: the newest)")
+    probe = sub.add_parser("probe", help="read-only: check what the API descriptions leave open against a tenant's shop and administration")
+    probe.add_argument("tenant", help="tenant id")
+    probe.add_argument("--json", action="store_true", help="print the findings as JSON instead of the table")
     revision = sub.add_parser("revision", help="write a new migration from the changes in schema.py (developers)")
     revision.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
@@ -55,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return new_revision(args.message)
     if args.command == "validate":
         return validate_tenants(args.tenants)
+    if args.command == "probe":
+        from prestashop_eboekhouden.probe import probe_command
+
+        return probe_command(args.tenant, as_json=args.json)
     if args.command == "schema":
         from prestashop_eboekhouden.config import TenantConfig
 

@@ -93,10 +93,14 @@ class TenantOperator(BaseOperator):
 
     @staticmethod
     def eboekhouden(config: TenantConfig):
-        """The tenant's e-Boekhouden backend: REST, or the legacy SOAP API when its connection says so."""
+        """The tenant's e-Boekhouden backend: REST, or the legacy SOAP API when its connection says so; it knows the
+        page size the tenant's last `setup probe` saw (store_probe.py)."""
         from prestashop_eboekhouden.hooks.backends import bookkeeping_api
+        from prestashop_eboekhouden.store_probe import use_probe_findings
 
-        return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+        hook = bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+        use_probe_findings(hook, config.tenant)
+        return hook
 
 
 class CannotRun(AirflowFailException, ValueError):

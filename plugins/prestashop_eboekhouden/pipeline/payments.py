@@ -102,7 +102,8 @@ class PaymentBooker:
 
         The API gives no total (``count`` is per page), so the listing is read page by page and given up
         (one lookup per order instead) as soon as it has cost as many pages as the lookups would — pages of the
-        size the server really answers, once the hook has learnt it (a real client reports 500, not 2000)."""
+        size the server really answers, once the hook has learnt it or the last `setup probe` saw it (a real client
+        reports 500, not 2000)."""
         if count_needed < BULK_THRESHOLD:
             return
         listed: dict[str, dict[str, Any]] = {}

@@ -234,6 +234,12 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_config(request: Request, tenant: str) -> dict:
         return _tenant(tenant, await current_user(request)).public_dict()
 
+    @app.get("/api/tenants/{tenant}/probe")
+    async def api_probe(request: Request, tenant: str) -> dict:
+        """The tenant's last `setup probe` (findings and what was learnt); {"probe": null} when it was never probed."""
+        _tenant(tenant, await current_user(request))
+        return {"probe": last_probe(db(), tenant)}
+
     @app.get("/api/tenants/{tenant}/health")
     async def api_health(request: Request, tenant: str) -> dict:
         config = _tenant(tenant, await current_user(request))
@@ -312,6 +318,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         if tab == "config":
             context["config"] = config.public_dict()
             context["runs"] = queries.last_runs(tenant)
+            context["probe"] = last_probe(store, tenant)
             context["page"] = 1
         else:
             kind = "payments" if tab == "payments" else "orders"
@@ -336,6 +343,22 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         return templates.TemplateResponse(request, "tenant.html", context)
 
     return app
+
+
+def last_probe(store: StateStore, tenant: str) -> dict | None:
+    """The tenant's last `setup probe` as JSON-safe data (ui: the Configuration tab), None when never probed."""
+    from prestashop_eboekhouden.store_probe import ProbeStore
+
+    row = ProbeStore.of(store).last(tenant)
+    if row is None:
+        return None
+    findings = list(row["findings"] or [])
+    return {
+        "probed_at": row["probed_at"].isoformat(timespec="seconds") + "Z", "blocking": row["blocking"],
+        "red": [f for f in findings if f.get("status") == "BLOCKS"], "findings": findings,
+        "eboekhouden": {"api": row["eboekhouden_api"], "url": row["eboekhouden_url"]},
+        "page_cap": row["page_cap"], "page_cap_uniform": row["page_cap_uniform"], "connections": (row["learnt"] or {}).get("connections", {}),
+    }  # fmt: skip
 
 
 def check_connections(config: TenantConfig) -> dict:
