@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pendulum
 import yaml
@@ -28,10 +28,6 @@ TENANTS_DIR_ENV = "PRESTA_EB_TENANTS_DIR"
 _REPO_TENANTS_DIR = Path(__file__).resolve().parents[2] / "include" / "tenants"  # run from this repository
 VAT_OSS = "VAT_OSS"
 TENANT_ID = re.compile(r"^[a-z0-9_]+$")
-
-if TYPE_CHECKING:
-    from prestashop_eboekhouden.domain.vies import ViesSettings
-
 
 def rate_key(rate: Decimal | str | int) -> str:
     """Canonical text of a VAT percentage, the key of the tenant's VAT map: 21.000 → "21", 5.50 → "5.5"."""
@@ -105,12 +101,6 @@ class VatSettings(_Strict):
         if value is True:
             return "required"
         return value
-
-    def vies_settings(self) -> ViesSettings:
-        """The VIES settings as the domain takes them."""
-        from prestashop_eboekhouden.domain.vies import ViesSettings
-
-        return ViesSettings(self.vies, self.vies_valid_days, self.vies_invalid_days, self.vies_max_wait_days)
 
     @field_validator("rates", mode="before")
     @classmethod
