@@ -13,7 +13,7 @@ from prestashop_eboekhouden.contract.eboekhouden import VatCode
 from prestashop_eboekhouden.domain.classify import Regime, classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import ZERO, pct
+from prestashop_eboekhouden.domain.money import ZERO, pct, sum_excl, sum_incl
 from prestashop_eboekhouden.domain.prechecks import precheck
 from prestashop_eboekhouden.domain.relations import Debtor, debtor_for
 
@@ -65,12 +65,12 @@ class BookingPlan:
     @property
     def total_incl(self) -> Decimal:
         """The sale incl VAT: the sum of the rows."""
-        return sum((row.amount_incl for row in self.rows), ZERO)
+        return sum_incl(self.rows)
 
     @property
     def total_excl(self) -> Decimal:
         """The sale excl VAT."""
-        return sum((row.amount_excl for row in self.rows), ZERO)
+        return sum_excl(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data (amounts as strings, never floats)."""
