@@ -213,6 +213,27 @@ class PrestaShopHook(ApiHook):
             date_filter=True,
         )
 
+    def orders_added(self, first: dt.date, last: dt.date) -> Iterator[list[dict]]:
+        """Light rows with the total of the orders dated (date_add) from the first to the last day, shop-local: what the
+        reconciliation compares (1,000 a page)."""
+        yield from self.pages(
+            "orders",
+            page_size=max(self.page_size, ROWS_PER_PAGE),
+            display="[id,reference,current_state,date_add,date_upd,total_paid_tax_incl,id_shop]",
+            filters={"date_add": f"[{first:%Y-%m-%d} 00:00:00,{last:%Y-%m-%d} 23:59:59]"},
+            date_filter=True,
+        )
+
+    def slips_added(self, first: dt.date, last: dt.date) -> Iterator[list[dict]]:
+        """Light rows of the credit slips dated (date_add) from the first to the last day, shop-local."""
+        yield from self.pages(
+            "order_slip",
+            page_size=max(self.page_size, ROWS_PER_PAGE),
+            display="[id,id_order,date_add,date_upd,total_products_tax_incl,total_shipping_tax_incl]",
+            filters={"date_add": f"[{first:%Y-%m-%d} 00:00:00,{last:%Y-%m-%d} 23:59:59]"},
+            date_filter=True,
+        )
+
     def order_refs_by_ids(self, ids: Iterable[int]) -> list[dict]:
         """Light rows of the given orders (current state and dates)."""
         return self.by_ids("orders", "id", ids, display="[id,reference,current_state,date_add,date_upd,id_shop]")
