@@ -63,9 +63,13 @@ def plan_lines(side: str, doc: str, plan: Mapping, oss_ledgers: frozenset[str], 
     regime = str(plan.get("regime") or "")
     country = str(plan.get("delivery_country") or (plan.get("debtor") or {}).get("country") or "") if regime == "oss" else ""
     lines = []
-    for row in plan.get("rows") or []:
+    rows = list(plan.get("rows") or [])
+    rates = [Decimal(str(row["vat_rate"])) if row.get("vat_rate") is not None else _rate_of(row) for row in rows]
+    for index in range(len(rows)):  # an older plan's OSS net row: the rate of the VAT row that follows it
+        if rates[index] is None and index + 1 < len(rows) and str(rows[index + 1].get("ledger")) in oss_ledgers:
+            rates[index] = rates[index + 1]
+    for row, rate in zip(rows, rates, strict=True):
         incl, excl = Decimal(str(row["amount_incl"])), Decimal(str(row["amount_excl"]))
-        rate = Decimal(str(row["vat_rate"])) if row.get("vat_rate") is not None else _rate_of(row)
         code = str(row["vat_code"])
         if regime == "oss" and code == NO_VAT:
             vat_row = str(row.get("ledger")) in oss_ledgers
