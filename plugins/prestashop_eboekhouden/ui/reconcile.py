@@ -198,13 +198,10 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
         pages = max(1, -(-total // PAGE))
         number = min(int(page) if page.strip().isdigit() and len(page.strip()) < 10 else 1, pages)
         listing = reconcile_listing(queries, tenant, first, last, chosen, PAGE, (number - 1) * PAGE)
-        from prestashop_eboekhouden.ui.queries import DashboardQueries
-
-        dashboard_queries = DashboardQueries(store)
         context = {
             "tenant": tenant, "tab": "reconcile", "tabs": dashboard.TABS, "base": request.scope.get("root_path", ""),
             "since": first.isoformat(), "until": last.isoformat(), "kind": chosen or "", "labels": LABELS, "kinds": KINDS,
-            "order_counts": dashboard_queries.entries_counts(tenant, first, last, None), "payment_counts": dashboard_queries.payment_counts(tenant, first, last, None),
+            "unbooked": queries.unbooked(tenant, first, last),
             "listing": listing, "page": number, "pages": pages, "presets": presets(dt.date.today()), "hourly_dag": HOURLY.format(tenant=tenant),
             "reconcile_dag": RECONCILE.format(tenant=tenant), "can_run": may_trigger(user, RECONCILE.format(tenant=tenant)),
             "can_process": dashboard.may(user, tenant, "POST"), "enabled": config.reconcile.enabled,

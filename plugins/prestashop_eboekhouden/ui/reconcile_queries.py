@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from prestashop_eboekhouden.domain.reconcile import KINDS, LABELS
-from prestashop_eboekhouden.schema import differences, reconcile_runs
+from prestashop_eboekhouden.schema import ERROR, OPEN, credits, differences, orders, reconcile_runs
 from prestashop_eboekhouden.store import StateStore
 
 DIFFERENCE_COLUMNS = ("kind", "label", "date", "order_id", "slip_id", "reference", "sales_number", "shop", "booked", "books", "detail", "next_step", "first_seen", "last_seen")
@@ -78,6 +78,17 @@ class ReconcileQueries:
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=500).execute(stmt).mappings():
                 yield difference_row(dict(row))
+
+    def unbooked(self, tenant: str, since: dt.date, until: dt.date) -> dict[str, int]:
+        """Orders and credit slips of the period in Errors and in Open: not differences, but not booked either (each
+        state a range of the (tenant, state, date) index)."""
+        counts = {ERROR: 0, OPEN: 0}
+        with self.engine.connect() as conn:
+            for table, date in ((orders, orders.c.order_date), (credits, credits.c.slip_date)):
+                for state in counts:
+                    stmt = select(func.count()).select_from(table).where(table.c.tenant == tenant, table.c.state == state, date >= since, date <= until)
+                    counts[state] += int(conn.execute(stmt).scalar_one())
+        return counts
 
     def latest_run(self, tenant: str, since: dt.date | None = None, until: dt.date | None = None) -> dict | None:
         """The latest finished reconciliation of exactly this period (any period when none is given), or None."""
