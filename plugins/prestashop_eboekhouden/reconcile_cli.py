@@ -50,5 +50,11 @@ def run_reconcile(tenant: str, since: dt.date, until: dt.date, *, as_json: bool 
         for row in result.totals:
             key = " ".join(filter(None, (row["regime"], row["country"], row["vat_code"])))
             print(f"  {key:<32} {row['shop_incl']:>12} {row['booked_incl']:>12} {row['books_incl']:>12}", file=out)
+        print("\nVAT summary (this webshop's part of the return; turnover and VAT as booked / in e-Boekhouden):", file=out)
+        for line in result.vat_summary.get("return", []):
+            print(f"  {line['line']:<3} {line['description'][:58]:<58} {line['booked_turnover']:>11} {line['booked_vat']:>10} {line['books_turnover']:>11} {line['books_vat']:>10}", file=out)
+        for oss in result.vat_summary.get("oss", []):
+            rates = "; ".join(f"{r['rate'] or '?'}%: {r['booked_turnover']} VAT {r['booked_vat']}" for r in oss["rates"])
+            print(f"  OSS {oss['country']} ({rates}) {oss['booked_turnover']:>11} {oss['booked_vat']:>10} {oss['books_turnover']:>11} {oss['books_vat']:>10}", file=out)
         print(f"\nCompared in full with e-Boekhouden: {result.summary['compared']}; requests: {result.summary['requests']}", file=out)
     return 1 if result.differences else 0
