@@ -43,7 +43,7 @@ def run_reconcile(tenant: str, since: dt.date, until: dt.date, *, as_json: bool 
         json.dump(result.as_json(), out, indent=2, default=str)
         out.write("\n")
     else:
-        kinds = ", ".join(f"{n} {LABELS[k].lower()}" for k, n in result.summary["kinds"].items() if n) or "none"
+        kinds = ", ".join(f"{n} {k} ({LABELS[k]})" for k, n in result.summary["kinds"].items() if n) or "none"
         print(f"{config.tenant}: {since} … {until}: differences: {kinds}", file=out)
         print(differences_table(result.differences), file=out)
         print("\nTotals incl VAT (shop / booked / e-Boekhouden):", file=out)

@@ -99,6 +99,7 @@ def test_every_kind_of_difference_once_and_nothing_written(make_sandbox, state_s
     assert (by_kind[f"changed_after_booking order {d}"]["shop"], by_kind[f"changed_after_booking order {d}"]["booked"]) == (D("33.00"), D("23.00"))
     assert (by_kind[f"cancelled_after_booking order {c}"]["shop"], by_kind[f"cancelled_after_booking order {c}"]["booked"]) == (D("0.00"), D("22.00"))
     assert by_kind[f"missing_in_books order {a}"]["sales_number"] == numbers[a]
+    assert by_kind["unknown_in_books number DEMO-QWERTYUIO"]["books"] == D("15.00")  # read whole: what it holds shows
     assert "refused" in by_kind[f"paid_not_booked order {f}"]["detail"] and "29.99" in by_kind[f"paid_not_booked order {f}"]["detail"]
     assert all(r["doc_date"] == dt.date(2026, 11, 20) and r["next_step"] for r in by_kind.values())
     assert shop_writes(sandbox) == [] and books_writes(sandbox, eb_backend) == []  # read only: nothing but the session was sent

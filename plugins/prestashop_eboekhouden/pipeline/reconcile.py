@@ -136,6 +136,10 @@ def _reconcile(config: TenantConfig, shop: PrestaShopHook, eb: BookkeepingApi, s
     read = {**{n: b for n, b in looked_up.items() if b is not None and b.whole}, **{n: b for n, b in rotation.items() if b is not None}}
     pattern = our_numbers(config.eboekhouden.sales_number_prefix, config.eboekhouden.sales_number, config.eboekhouden.credit_suffix)
     known = ledger.known_numbers(tenant, [b.number for b in sales if pattern.match(b.number)])
+    foreign = [b for b in sales if pattern.match(b.number) and b.number not in known and not b.whole][:MAX_LOOKUPS]
+    if foreign:  # a few (normally none): read whole, so their amount shows
+        found_whole = eb.read_bookings([(b.number, b.id, _day(b.date)) for b in foreign], invoices=invoices)
+        sales = [found_whole.get(b.number) or b if b in foreign else b for b in sales]
     found.merge(compare_books(ours, sales, {**whole, **read}, looked_up, lambda n: n in known, pattern))
     in_period = {b.books_number for b in ours}
     outside = booked(ledger.booked_by_number(tenant, [n for n in rotation if n not in in_period]))
