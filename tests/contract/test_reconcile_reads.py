@@ -124,3 +124,21 @@ def test_invoices_listed_with_their_totals(sandbox, eb):
     assert found[number].total_incl == D("12.10") and found[number].type == 0
     assert hook.read_bookings([(number, None, DAY)], invoices=True)[number].total_incl == D("12.10")
     assert writes(sandbox, backend) == []
+
+
+def test_the_shops_period_is_read_by_date_add_light_and_a_thousand_a_request(monkeypatch):
+    import requests_mock as rm
+
+    from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_PS_READ", json.dumps({"conn_type": "http", "host": "http://shop.test", "password": "K" * 32}))
+    hook = PrestaShopHook("ps_read", sleep=lambda s: None)
+    with rm.Mocker() as m:
+        m.get("http://shop.test/api/orders", [{"json": {"orders": [{"id": n} for n in range(1000)]}}, {"json": []}])
+        m.get("http://shop.test/api/order_slip", json={"order_slips": [{"id": 1}]})
+        assert sum(len(page) for page in hook.orders_added(dt.date(2026, 11, 1), dt.date(2026, 11, 30))) == 1000
+        assert len(list(hook.slips_added(DAY, DAY))) == 1
+        first, _, slips = m.request_history
+        assert first.qs["filter[date_add]"] == ["[2026-11-01 00:00:00,2026-11-30 23:59:59]"] and first.qs["date"] == ["1"] and first.qs["limit"] == ["0,1000"]
+        assert first.qs["display"] == ["[id,reference,current_state,date_add,date_upd,total_paid_tax_incl,id_shop]"]
+        assert slips.qs["filter[date_add]"] == ["[2026-11-20 00:00:00,2026-11-20 23:59:59]"] and all(r.method == "GET" for r in m.request_history)

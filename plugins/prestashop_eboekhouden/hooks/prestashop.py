@@ -23,6 +23,7 @@ from requests.auth import HTTPBasicAuth
 from prestashop_eboekhouden.config import prestashop_connection_problems
 from prestashop_eboekhouden.domain.model import OrderState
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
+from prestashop_eboekhouden.hooks.prestashop_reconcile import ShopPeriods
 from prestashop_eboekhouden.masking import mask
 
 IDS_PER_REQUEST = 100
@@ -77,7 +78,7 @@ def _shop_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class PrestaShopHook(ApiHook):
+class PrestaShopHook(ShopPeriods, ApiHook):
     """Reads orders and what they need from one shop; counts its requests per resource."""
 
     conn_name_attr = "prestashop_conn_id"
@@ -210,27 +211,6 @@ class PrestaShopHook(ApiHook):
             page_size=max(self.page_size, ROWS_PER_PAGE),
             display="[id,reference,current_state,date_add,date_upd,id_shop]",
             filters={"date_upd": f"[{_shop_time(since)},{_shop_time(last_second)}]"},
-            date_filter=True,
-        )
-
-    def orders_added(self, first: dt.date, last: dt.date) -> Iterator[list[dict]]:
-        """Light rows with the total of the orders dated (date_add) from the first to the last day, shop-local: what the
-        reconciliation compares (1,000 a page)."""
-        yield from self.pages(
-            "orders",
-            page_size=max(self.page_size, ROWS_PER_PAGE),
-            display="[id,reference,current_state,date_add,date_upd,total_paid_tax_incl,id_shop]",
-            filters={"date_add": f"[{first:%Y-%m-%d} 00:00:00,{last:%Y-%m-%d} 23:59:59]"},
-            date_filter=True,
-        )
-
-    def slips_added(self, first: dt.date, last: dt.date) -> Iterator[list[dict]]:
-        """Light rows of the credit slips dated (date_add) from the first to the last day, shop-local."""
-        yield from self.pages(
-            "order_slip",
-            page_size=max(self.page_size, ROWS_PER_PAGE),
-            display="[id,id_order,date_add,date_upd,total_products_tax_incl,total_shipping_tax_incl]",
-            filters={"date_add": f"[{first:%Y-%m-%d} 00:00:00,{last:%Y-%m-%d} 23:59:59]"},
             date_filter=True,
         )
 
