@@ -194,14 +194,26 @@ class ProcessingSettings(_Strict):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
-NOTIFY_ON: tuple[Literal["errors", "failure"], ...] = ("errors", "failure")
+NOTIFY_ON: tuple[Literal["errors", "failure", "differences"], ...] = ("errors", "failure", "differences")
+
+
+class ReconcileSettings(_Strict):
+    """The daily reconciliation (read only: it never books or changes anything): how much it compares in full per run."""
+
+    enabled: bool = True  # the DAG <tenant>__reconcile_daily (07:00, yesterday); the dashboard's Reconcile tab runs it for any period
+    # Every booking of the last months_back months is read in full from e-Boekhouden (its amounts and rows compared with
+    # what was sent) at least once in compare_within_days days: each run reads its share, never read ones first.
+    months_back: int = Field(default=3, ge=1, le=24)
+    compare_within_days: int = Field(default=30, ge=1, le=366)
+    max_full_reads: int = Field(default=5000, ge=0, le=100_000)  # e-Boekhouden reads of single bookings per run, at most
+    max_shop_reads: int = Field(default=1000, ge=0, le=100_000)  # orders read in full from the shop per run (changed, never seen)
 
 
 class NotifySettings(_Strict):
     """Who hears about new Errors and failed runs (e-mail through Airflow's SMTP notifier)."""
 
     email: list[str] = Field(min_length=1)
-    on: list[Literal["errors", "failure"]] = Field(default_factory=lambda: list(NOTIFY_ON))
+    on: list[Literal["errors", "failure", "differences"]] = Field(default_factory=lambda: list(NOTIFY_ON))  # differences: the reconciliation's new ones
     digest: Literal["per_run", "daily"] = "per_run"  # daily: one e-mail a day (after the nightly run) instead of one per run
     smtp_conn_id: str = "smtp_default"
     from_email: str | None = None
@@ -238,6 +250,7 @@ class TenantConfig(_Strict):
     recheck: RecheckSettings = Field(default_factory=RecheckSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     notify: NotifySettings | None = None
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
 
     @field_validator("tenant")
     @classmethod

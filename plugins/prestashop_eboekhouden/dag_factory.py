@@ -1,9 +1,11 @@
-"""Builds the three DAGs of every tenant from its tenant file (no I/O but reading those files).
+"""Builds the DAGs of every tenant from its tenant file (no I/O but reading those files).
 
 - ``<tenant>__orders_hourly``: extract → validate → book (mapped per batch) → report, over real
   one-hour data intervals in the tenant's time zone, so a backfill re-reads exactly those hours;
 - ``<tenant>__open_orders_nightly`` at 02:00: recheck open orders → validate → book → report;
-- ``<tenant>__payments_daily`` at 06:00 (only with payments.enabled): payments → book → report.
+- ``<tenant>__payments_daily`` at 06:00 (only with payments.enabled): payments → book → report;
+- ``<tenant>__reconcile_daily`` at 07:00 (unless reconcile.enabled is false): yesterday's reconciliation, read only
+  (params since/until: any period; the dashboard's Reconcile tab triggers it).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tena
 from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, order_ids_schema
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
+from prestashop_eboekhouden.operators.reconcile import ReconcileOperator
 from prestashop_eboekhouden.operators.tasks import (
     BookOrdersOperator,
     BookPaymentsOperator,
@@ -36,7 +39,7 @@ from prestashop_eboekhouden.operators.tasks import (
 log = logging.getLogger(__name__)
 register_sensitive_names()  # task processes and the dag-processor parse this: the SOAP codes never show in clear
 
-HOURLY, NIGHTLY, PAYMENTS = "orders_hourly", "open_orders_nightly", "payments_daily"
+HOURLY, NIGHTLY, PAYMENTS, RECONCILE = "orders_hourly", "open_orders_nightly", "payments_daily", "reconcile_daily"
 # Every task: retried with exponential back-off and bounded in time. Given to each operator rather than
 # as the DAG's default_args, which Airflow deep-copies several times per task (a quarter of the parse
 # time with 1000 tenants).
@@ -79,12 +82,20 @@ against the sale's **outstanding item** in e-Boekhouden (amounts must match to t
 Refused payments are kept with the reason; a payment is never booked twice.
 """
 
+RECONCILE_DOC = """\
+### Reconciliation, daily ({tenant}) — read only
+Compares yesterday (or params `since` / `until`, days) three ways: the shop's orders and credit slips, what the
+integration booked, and e-Boekhouden's bookings. It never books or changes anything; the differences (each once, with
+the next step), the totals per VAT code and the VAT summary are in the dashboard's **Reconcile** tab.
+"""
+
 
 # ISO 8601 date-time as the trigger form's date picker writes it (seconds, fraction and offset optional).
 # jsonschema checks `format: date-time` only with an extra package, so the pattern is what refuses "last week".
 ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 ORDER_IDS_SCHEMA = order_ids_schema()
 WINDOW_SCHEMA = {"type": ["null", "string"], "format": "date-time", "pattern": ISO_DATETIME}
+DAY_SCHEMA = {"type": ["null", "string"], "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 def hourly_params(config: TenantConfig) -> ParamsDict:
@@ -104,6 +115,16 @@ def hourly_params(config: TenantConfig) -> ParamsDict:
                 None, schema={**WINDOW_SCHEMA, "title": "Until"},
                 description="End of the window (excluded), after since: date and time such as 2026-11-20T18:00. Empty: the end of the run's hour.",
             ),
+        }
+    )
+
+
+def reconcile_params() -> ParamsDict:
+    """Trigger params of the reconciliation: the period (empty: yesterday)."""
+    return ParamsDict(
+        {
+            "since": Param(None, schema={**DAY_SCHEMA, "title": "From"}, description="First day to reconcile, such as 2026-10-01. Empty: yesterday."),
+            "until": Param(None, schema={**DAY_SCHEMA, "title": "To"}, description="Last day to reconcile (included), such as 2026-12-31. Empty: the same day as since."),
         }
     )
 
@@ -189,11 +210,21 @@ def payments_dag(config: TenantConfig) -> DAG:
     return dag
 
 
+def reconcile_dag(config: TenantConfig) -> DAG:
+    """Daily reconciliation of yesterday (read only); any period through its params."""
+    with _dag(config, RECONCILE, CronTriggerTimetable("0 7 * * *", timezone=config.tz), RECONCILE_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
+        ReconcileOperator(task_id="reconcile", tenant=config.tenant, pool=config.pool, **TASK_ARGS, **_notifications(config, "reconcile", False))
+    dag.params.update(reconcile_params())
+    return dag
+
+
 def dags_for(config: TenantConfig) -> list[DAG]:
-    """The tenant's DAGs (the payments DAG only where payments are enabled)."""
+    """The tenant's DAGs (the payments DAG only where payments are enabled, the reconciliation unless disabled)."""
     dags = [hourly_dag(config), nightly_dag(config)]
     if config.payments.enabled:
         dags.append(payments_dag(config))
+    if config.reconcile.enabled:
+        dags.append(reconcile_dag(config))
     return dags
 
 

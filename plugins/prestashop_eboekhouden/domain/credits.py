@@ -498,6 +498,7 @@ def build_credit_plan(
         notes=refund.notes,
         kind="credit",
         slip_id=slip.id,
+        delivery_country=order.delivery_country,
     )
     assert plan.total_incl == -refund.total_incl, (plan.total_incl, refund.total_incl)  # every credit balances
     assert abs(plan.total_incl) >= CENT

@@ -28,6 +28,7 @@ from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, InputError, OrderIds
 from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore, get_store
 from prestashop_eboekhouden.ui.queries import DashboardQueries
+from prestashop_eboekhouden.ui.reconcile import add_reconcile_routes
 from prestashop_eboekhouden.ui.rows import csv_lines, order_row, payment_row, plain, refund_row
 from prestashop_eboekhouden.ui.vies import with_vies
 
@@ -342,6 +343,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
             context.update(listing=listing, pages=pages, page=number)
         return templates.TemplateResponse(request, "tenant.html", context)
 
+    add_reconcile_routes(app, templates, db)  # the Reconcile tab (ui/reconcile.py)
     return app
 
 
