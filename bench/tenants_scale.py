@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +32,9 @@ from types import SimpleNamespace
 
 import pendulum
 
+# Each measurement makes a throwaway state store: migrated on first use, as in the tests (a deployment runs
+# `python -m prestashop_eboekhouden.setup migrate` instead).
+os.environ.setdefault("PRESTA_EB_STATE_AUTO_MIGRATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import sandbox_process, save, set_latency, table
 from tests.stack.harness import Stack, tenant_file, wait_for
@@ -65,7 +69,7 @@ def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
     """N tenants, an idle shop, `hours` triggered hours each."""
     names = [f"t{i:04d}" for i in range(count)]
     with sandbox_process(0, days_back=1) as urls, tempfile.TemporaryDirectory(prefix="tenants-scale-") as tmp:
-        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"])
+        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"], vies_url=urls["vies"])
         stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-") for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
         try:
             stack.start()
@@ -108,7 +112,7 @@ def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
 def throughput(orders: int, latency_ms: int = 20) -> dict:
     """N seeded orders through one triggered run on two Celery workers; trigger → last booking."""
     with sandbox_process(orders, days_back=max(3, orders / 150)) as urls, tempfile.TemporaryDirectory(prefix="celery-throughput-") as tmp:
-        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"])
+        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"], vies_url=urls["vies"])
         tenant = tenant_file("bench", "", eboekhouden={"concurrency": 8}, processing={"batch_size": 500})
         stack = Stack(base=Path(tmp), tenants={"bench": tenant}, sandbox=sandbox)
         try:
