@@ -17,6 +17,11 @@ plugin, evaluated by the scheduler when it creates a run) that says it: the end 
 the first such time of day after that, in the tenant's time zone. Backfill runs get no deadline: a migration
 of months queues every hour at once, and they would all be "late".
 
+The callback runs in a supervised process on the executor with a "workload" token, which Airflow 3.3.2's Execution
+API does not accept for connections or variables: the SMTP connection must come from the environment
+(``AIRFLOW_CONN_<ID>``) or a secrets backend, not from the metadata DB (the callback then fails with a message that
+says so).
+
 ``dag.test()`` (and ``airflow dags test``) in Airflow 3.3.2 cannot finish a run of a DAG with deadline alerts: when
 the run has succeeded, ``DagRun.update_state`` looks its alerts up by id in the metadata DB, but ``dag.test()``
 serializes the DAG in memory and hands it the alerts themselves (``StatementError: 'dict' object has no attribute
@@ -144,7 +149,7 @@ def compose(tenant: str, timezone: str, dag_run: dict, limit: str, base: str) ->
 
     dag_id, run_id, state = dag_run.get("dag_id", ""), dag_run.get("dag_run_id", ""), str(dag_run.get("state") or "")
     start, end = _moment(dag_run.get("data_interval_start"), timezone), _moment(dag_run.get("data_interval_end"), timezone)
-    window = f" ({start} – {end[-5:]})" if start and end and start != end else ""
+    window = f" ({start}-{end[-5:]})" if start and end and start != end else ""
     what = {"failed": "failed and has not been re-run"}.get(state, "has not finished")
     subject = f"[{tenant}] {dag_id}{window} {what} {limit}"
     esc = html.escape
@@ -180,5 +185,12 @@ def deadline_missed(tenant: str, limit: str, context: dict | None = None, **_: A
     notifier = SmtpNotifier(
         to=list(config.notify.email), from_email=config.notify.from_email, subject=subject, html_content=body, smtp_conn_id=config.notify.smtp_conn_id
     )
-    notifier.notify(context or {})
+    try:
+        notifier.notify(context or {})
+    except PermissionError as exc:  # AirflowSecretsBackendAccessDenied (3.3.2: the callback's token reads no connections)
+        raise RuntimeError(
+            f"Deadline alert for {tenant} not sent: Airflow gives deadline callbacks no access to connections kept in its "
+            f"metadata database ({exc}). Give connection {config.notify.smtp_conn_id} through the environment "
+            f"(AIRFLOW_CONN_{config.notify.smtp_conn_id.upper()}) or a secrets backend."
+        ) from None
     log.info("Sent '%s' to %s", subject, ", ".join(config.notify.email))

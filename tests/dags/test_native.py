@@ -15,6 +15,7 @@ import pendulum
 import pytest
 
 from prestashop_eboekhouden.store import BOOKED, OPEN
+from tests.dags.test_daily_experience import smtp_server  # noqa: F401 - fixture
 from tests.e2e.conftest import AMS, REPO, customer, fast, line, make_sandbox, run_dag, state_store, tenants_dir, write_tenant  # noqa: F401 - fixtures
 
 HOURLY = "demo__orders_hourly"
@@ -180,3 +181,29 @@ def test_one_hourly_runs_lineage_events_through_the_providers_listener(make_sand
     assert datasets(complete["book_credits"], "outputs") == [(eb, "eboekhouden_demo/sales", 1), (eb, "eboekhouden_demo/relations", 0)]
     assert complete["book_orders"]["run"]["facets"]["bookkeeping"]["counts"]["booked"] == 2
     assert complete["report"]["inputs"] == [] and complete["report"]["outputs"] == []
+
+
+# ---- the deadline callback, as the executor runs it ---------------------------------------------------------------
+
+
+def test_the_deadline_callback_e_mails_the_tenants_addresses_and_says_when_its_connection_is_out_of_reach(tenants_dir, smtp_server, monkeypatch):
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+    from prestashop_eboekhouden.deadlines import deadline_missed
+
+    write_tenant(tenants_dir, {"notify": {**NOTIFY["notify"], "dashboard_url": "https://airflow.shop.example"}})
+    dag_run = {"dag_id": HOURLY, "dag_run_id": "scheduled__2026-11-20T09:00:00+00:00", "state": "running",
+               "data_interval_start": "2026-11-20T09:00:00Z", "data_interval_end": "2026-11-20T10:00:00Z", "queued_at": "2026-11-20T10:00:02Z"}
+    # the keyword arguments Airflow's callback supervisor passes: the callback's kwargs and the small context
+    deadline_missed(tenant="demo", limit="45 minutes after its hour", context={"dag_run": dag_run, "deadline": {"id": "x", "deadline_time": "2026-11-20T10:45:02Z"}})
+    ((to, message),) = smtp_server.messages
+    assert to == ["boekhouding@shop.example"]
+    assert message["Subject"] == f"[demo] {HOURLY} (2026-11-20 10:00-11:00) has not finished 45 minutes after its hour"
+
+    def denied(self, context):
+        raise AirflowSecretsBackendAccessDenied("Access denied for connection 'smtp_test' by Execution API")
+
+    monkeypatch.setattr(SmtpNotifier, "notify", denied)
+    with pytest.raises(RuntimeError, match="through the environment \\(AIRFLOW_CONN_SMTP_TEST\\) or a secrets backend"):
+        deadline_missed(tenant="demo", limit="45 minutes after its hour", context={"dag_run": dag_run})

@@ -136,7 +136,7 @@ def test_the_deadline_e_mail():
         "start_date": "2026-11-20T10:00:04Z",
     }
     subject, body = compose("acme", "Europe/Amsterdam", dag_run, "45 minutes after its hour", "https://airflow.acme.example")
-    assert subject == "[acme] acme__orders_hourly (2026-11-20 10:00 – 11:00) has not finished 45 minutes after its hour"
+    assert subject == "[acme] acme__orders_hourly (2026-11-20 10:00-11:00) has not finished 45 minutes after its hour"
     assert 'href="https://airflow.acme.example/dags/acme__orders_hourly/runs/scheduled__2026-11-20T09%3A00%3A00%2B00%3A00"' in body
     assert "It is <b>running</b>" in body and "Queued 2026-11-20 11:00, started 2026-11-20 11:00 (Europe/Amsterdam)" in body
     assert 'href="https://airflow.acme.example/bookkeeping/tenants/acme?tab=booked&amp;run_id=scheduled__2026-11-20T09%3A00%3A00%2B00%3A00"' in body
