@@ -33,19 +33,21 @@ print(json.dumps({"import_airflow_s": t1 - t0, "parse_s": t2 - t1, "dags": len(b
 """
 
 
-def make_tenants(folder: Path, count: int) -> None:
-    """count tenant files shaped like the demo tenant."""
+def make_tenants(folder: Path, count: int, notify: bool = False) -> None:
+    """count tenant files shaped like the demo tenant (with notify: a notify section, so with deadline alerts)."""
     demo = yaml.safe_load((REPO / "include/tenants/demo.yaml").read_text())
+    if notify:
+        demo["notify"] = {"email": ["bookkeeping@bench.example"]}
     for i in range(count):
         (folder / f"shop_{i:04d}.yaml").write_text(yaml.safe_dump({**demo, "tenant": f"shop_{i:04d}"}))
 
 
-def measure(count: int, repeat: int) -> dict:
+def measure(count: int, repeat: int, notify: bool = False) -> dict:
     """Median of `repeat` fresh-process parses."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "tenants"
         folder.mkdir()
-        make_tenants(folder, count)
+        make_tenants(folder, count, notify)
         env = {
             **os.environ,
             "REPO": str(REPO),
@@ -63,8 +65,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tenants", type=int, nargs="+", default=[1, 100, 1000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--notify", action="store_true", help="tenants with a notify section, so with deadline alerts (issue 27)")
     args = parser.parse_args()
-    results = [measure(n, args.repeat) for n in args.tenants]
+    results = [measure(n, args.repeat, args.notify) for n in args.tenants]
     print(f"{'tenants':>8} {'DAGs':>6} {'parse s':>8} {'ms/DAG':>7} {'errors':>6}   (median of {args.repeat} fresh processes; Airflow import itself {results[0]['airflow_import_s']} s)")
     for r in results:
         print(f"{r['tenants']:>8} {r['dags']:>6} {r['parse_s']:>8.3f} {r['per_dag_ms']:>7.3f} {r['import_errors']:>6}")
