@@ -67,14 +67,15 @@ def cpu(stack: Stack) -> dict[str, float]:
 
 # --notify: each tenant e-mails (to nobody here: an idle hour sends nothing) and so has deadline alerts (issue 27)
 NOTIFY = {"notify": {"email": ["bookkeeping@bench.example"], "on": ["failure"]}}
+NO_DEADLINES = {**NOTIFY, "deadlines": {"enabled": False}}  # --notify --no-deadlines: what the alerts cost, apart
 
 
-def idle_tenants(count: int, hours: int, preload: bool = True, notify: bool = False) -> dict:
+def idle_tenants(count: int, hours: int, preload: bool = True, notify: bool = False, deadlines: bool = True) -> dict:
     """N tenants, an idle shop, `hours` triggered hours each."""
     names = [f"t{i:04d}" for i in range(count)]
     with sandbox_process(0, days_back=1) as urls, tempfile.TemporaryDirectory(prefix="tenants-scale-") as tmp:
         sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"], vies_url=urls["vies"])
-        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-", **(NOTIFY if notify else {})) for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
+        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-", **((NOTIFY if deadlines else NO_DEADLINES) if notify else {})) for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
         try:
             stack.start()
             # unpaused at creation, each hourly DAG first runs its latest real hour: let those finish
@@ -164,11 +165,12 @@ def main() -> None:
     parser.add_argument("--orders", type=int, nargs="*", default=[1000])
     parser.add_argument("--no-preload", action="store_true", help="also measure the idle hours without preloading in the Celery pool")
     parser.add_argument("--notify", action="store_true", help="tenants with a notify section, so with deadline alerts (issue 27)")
+    parser.add_argument("--no-deadlines", action="store_true", help="with --notify: deadline alerts off (deadlines.enabled: false)")
     args = parser.parse_args()
     scale = []
     for count in args.tenants:
         for preload in ((False, True) if args.no_preload else (True,)):
-            scale.append(idle_tenants(count, args.hours, preload, args.notify))
+            scale.append(idle_tenants(count, args.hours, preload, args.notify, not args.no_deadlines))
             print(json.dumps(scale[-1]), flush=True)
     flows = []
     for count in args.orders:
