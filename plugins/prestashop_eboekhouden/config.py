@@ -289,7 +289,9 @@ class TenantConfig(_Strict):
 
     @model_validator(mode="after")
     def _deadlines_need_notify(self) -> TenantConfig:
-        if "deadlines" in self.model_fields_set and self.deadlines.enabled and self.notify is None:
+        # a section that asks for alerts without an address to send them to (the defaults, as a dump of the config
+        # writes them, are not a request)
+        if self.notify is None and self.deadlines.enabled and self.deadlines != DeadlineSettings():
             raise ValueError("deadlines: a deadline alert is an e-mail to notify.email: add a notify section (or deadlines: {enabled: false})")
         return self
 

@@ -233,3 +233,12 @@ def test_the_providers_extractor_manager_uses_the_operators_methods(monkeypatch)
     lineage = manager.extract_metadata(dagrun, task, TaskInstanceState.SUCCESS, ti)
     assert [(d.namespace, d.name, d.inputFacets["inputStatistics"].rowCount) for d in lineage.inputs] == [("prestashop://shop.example", "orders", 12)]
     assert lineage.outputs == [] and lineage.run_facets["bookkeeping"].counts == {"seen": 12}
+
+
+def test_a_dump_of_the_tenant_file_reads_back_whatever_its_notify_section(tmp_path):
+    """The effective configuration (the dashboard's Configuration tab, `setup validate`) validates again as it is."""
+    from prestashop_eboekhouden.config import TenantConfig
+
+    for text in (BASE, BASE + NOTIFY, BASE + NOTIFY + "deadlines: {hourly_minutes: 20}\n"):
+        config = load(tmp_path, text)
+        assert TenantConfig.model_validate(config.model_dump()) == config
