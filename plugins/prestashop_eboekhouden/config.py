@@ -124,6 +124,9 @@ class PrestaShopSettings(_Strict):
     page_size: int = Field(default=100, ge=1, le=1000)
     # book credit slips (refunds) as credit sales; false for a key that may not read order_slip
     credit_slips: bool = True
+    # The back office (its folder's URL, https://shop.example/admin123ab): the dashboard links each order to it.
+    # Or a whole URL with {order_id} in it, for a back office that wants another shape (see links.admin_order_url).
+    admin_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://[^\s]+$")
 
     @field_validator("shop_country")
     @classmethod
@@ -236,6 +239,30 @@ class NotifySettings(_Strict):
         return value
 
 
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class DeadlineSettings(_Strict):
+    """When a run that has not finished is worth an e-mail (Airflow deadline alerts; to notify.email, so only with a
+    notify section). Each one off with null."""
+
+    enabled: bool = True
+    # An hourly run not finished this many minutes after the end of its hour (or after it was queued, if later).
+    hourly_minutes: float | None = Field(default=45, gt=0, le=24 * 60)
+    # The nightly recheck (02:00) not finished by this time of day, tenant time (the first such time after 02:00).
+    nightly_by: str | None = Field(default="06:00", pattern=CLOCK)
+    # The daily payments run (06:00) not finished by this time of day, tenant time.
+    payments_by: str | None = Field(default="09:00", pattern=CLOCK)
+
+    @field_validator("nightly_by", "payments_by", mode="before")
+    @classmethod
+    def _clock_as_text(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted 06:00 as the number 360 (sexagesimal): take it back as the time of day."""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
+
 class TenantConfig(_Strict):
     """One webshop: the whole tenant file."""
 
@@ -251,6 +278,7 @@ class TenantConfig(_Strict):
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     notify: NotifySettings | None = None
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
 
     @field_validator("tenant")
     @classmethod
@@ -267,6 +295,14 @@ class TenantConfig(_Strict):
         except Exception:  # noqa: BLE001 - pendulum raises ValueError, OSError, … depending on the name
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _deadlines_need_notify(self) -> TenantConfig:
+        # a section that asks for alerts without an address to send them to (the defaults, as a dump of the config
+        # writes them, are not a request)
+        if self.notify is None and self.deadlines.enabled and self.deadlines != DeadlineSettings():
+            raise ValueError("deadlines: a deadline alert is an e-mail to notify.email: add a notify section (or deadlines: {enabled: false})")
+        return self
 
     def configured_rates(self) -> frozenset[Decimal]:
         """Every VAT percentage the tenant file maps (domestic and OSS)."""

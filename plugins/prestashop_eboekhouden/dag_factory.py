@@ -18,10 +18,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
 from airflow.sdk.definitions.param import ParamsDict
 
+from prestashop_eboekhouden import assets
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.deadlines import alerts_for
 from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, order_ids_schema
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
@@ -156,7 +158,7 @@ def hourly_dag(config: TenantConfig) -> DAG:
     # exists); the tasks check them again and fail without retries. They join the DAG after it is made:
     # a DAG made with params runs jsonschema over each default at every parse (0.6 s with 1000 tenants); and
     # after its tasks, which would each deep-copy the schemas (the tasks get them at run time from the DAG).
-    with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
+    with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1, deadline=alerts_for(config, "hourly")) as dag:
         _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant, **TASK_ARGS), credits="window")
     dag.params.update(hourly_params(config))
     return dag
@@ -165,7 +167,7 @@ def hourly_dag(config: TenantConfig) -> DAG:
 def nightly_dag(config: TenantConfig) -> DAG:
     """Nightly recheck of open orders."""
     doc = NIGHTLY_DOC.format(tenant=config.tenant, months=config.recheck.months_back)
-    with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
+    with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1, deadline=alerts_for(config, "nightly")) as dag:
         _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS), credits="recheck", digest_run=True)
     return dag
 
@@ -178,12 +180,14 @@ def _order_pipeline(config: TenantConfig, extract, credits: str, digest_run: boo
     ).expand(order_ids=validate.output)
     report = ReportOperator(
         task_id="report", tenant=config.tenant, kind="orders", batches_task="validate_orders", work_task="book_orders", **TASK_ARGS,
-        trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_orders_booked", uri=f"x-bookkeeping://{config.tenant}/orders")],
+        trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.ORDERS)],  # x-bookkeeping://<tenant>/orders when it booked (assets.py)
         **_notifications(config, "orders", digest_run),
     )
     validate >> book >> report
     if config.prestashop.credit_slips:  # a leaf of its own: when it fails, the run fails
-        book >> BookCreditsOperator(task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", **TASK_ARGS)
+        book >> BookCreditsOperator(
+            task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.CREDITS)], **TASK_ARGS
+        )
 
 
 def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
@@ -197,14 +201,17 @@ def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
 
 def payments_dag(config: TenantConfig) -> DAG:
     """Daily booking of payments."""
-    with _dag(config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
+    with _dag(
+        config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1,
+        deadline=alerts_for(config, "payments"),
+    ) as dag:
         extract = ExtractPaymentsOperator(task_id="extract_payments", tenant=config.tenant, **TASK_ARGS)
         book = BookPaymentsOperator.partial(
             task_id="book_payments", tenant=config.tenant, pool=config.pool, map_index_template=BATCH_LABEL, **TASK_ARGS
         ).expand(order_ids=extract.output)
         report = ReportOperator(
             task_id="report", tenant=config.tenant, kind="payments", batches_task="extract_payments", work_task="book_payments", **TASK_ARGS,
-            trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_payments_booked", uri=f"x-bookkeeping://{config.tenant}/payments")],
+            trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.PAYMENTS)],
         )
         book >> report
     return dag
