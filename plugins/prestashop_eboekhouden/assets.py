@@ -5,6 +5,7 @@
 | ``<tenant>_orders_booked``, ``x-bookkeeping://<tenant>/orders`` | ``report`` of ``__orders_hourly`` and ``__open_orders_nightly`` | the run booked (or adopted) at least one order | the run's summary + where it came from |
 | ``<tenant>_credits_booked``, ``x-bookkeeping://<tenant>/credits`` | ``book_credits`` of the same DAGs | it booked (or adopted) at least one credit slip | its counts + where they came from |
 | ``<tenant>_payments_booked``, ``x-bookkeeping://<tenant>/payments`` | ``report`` of ``__payments_daily`` | the run booked at least one payment | the run's summary + where it came from |
+| ``<tenant>_differences_found``, ``x-bookkeeping://<tenant>/differences`` | ``reconcile`` of ``__reconcile_daily`` | the reconciliation found at least one new difference | its period, counts per kind + where it came from |
 
 An asset declared as a task's outlet gets an event every time the task succeeds; these go through an
 ``AssetAlias`` outlet instead (``<tenant>: orders booked`` …), to which the task adds the asset's event only when
@@ -18,18 +19,23 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetAlias
 
-ORDERS, CREDITS, PAYMENTS = "orders", "credits", "payments"
+ORDERS, CREDITS, PAYMENTS, DIFFERENCES = "orders", "credits", "payments", "differences"
 SCHEME = "x-bookkeeping"
+_VERB = {DIFFERENCES: "found"}  # the others are "booked"
+
+
+def _done(what: str) -> str:
+    return f"{what}_{_VERB.get(what, 'booked')}"
 
 
 def asset(tenant: str, what: str) -> Asset:
-    """The asset of a tenant's booked orders, credit slips or payments."""
-    return Asset(name=f"{tenant}_{what}_booked", uri=f"{SCHEME}://{tenant}/{what}")
+    """The asset of a tenant's booked orders, credit slips or payments, or of the reconciliation's new differences."""
+    return Asset(name=f"{tenant}_{_done(what)}", uri=f"{SCHEME}://{tenant}/{what}")
 
 
 def alias(tenant: str, what: str) -> AssetAlias:
-    """The outlet through which that asset's events go (only when something was booked)."""
-    return AssetAlias(name=f"{tenant}: {what} booked")
+    """The outlet through which that asset's events go (only when something was booked, or found)."""
+    return AssetAlias(name=f"{tenant}: {_done(what).replace('_', ' ')}")
 
 
 def booked_count(counters: dict[str, Any]) -> int:

@@ -220,7 +220,10 @@ def payments_dag(config: TenantConfig) -> DAG:
 def reconcile_dag(config: TenantConfig) -> DAG:
     """Daily reconciliation of yesterday (read only); any period through its params."""
     with _dag(config, RECONCILE, CronTriggerTimetable("0 7 * * *", timezone=config.tz), RECONCILE_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
-        ReconcileOperator(task_id="reconcile", tenant=config.tenant, pool=config.pool, **TASK_ARGS, **_notifications(config, "reconcile", False))
+        ReconcileOperator(
+            task_id="reconcile", tenant=config.tenant, pool=config.pool, outlets=[assets.alias(config.tenant, assets.DIFFERENCES)],  # when new differences
+            **TASK_ARGS, **_notifications(config, "reconcile", False),
+        )
     dag.params.update(reconcile_params())
     return dag
 

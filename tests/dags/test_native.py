@@ -16,7 +16,7 @@ import pytest
 
 from prestashop_eboekhouden.store import BOOKED, OPEN
 from tests.dags.test_daily_experience import smtp_server  # noqa: F401 - fixture
-from tests.e2e.conftest import AMS, REPO, customer, fast, line, make_sandbox, run_dag, state_store, tenants_dir, write_tenant  # noqa: F401 - fixtures
+from tests.e2e.conftest import AMS, REPO, asset_events, customer, fast, line, make_sandbox, run_dag, state_store, tenants_dir, write_tenant  # noqa: F401 - fixtures
 
 HOURLY = "demo__orders_hourly"
 NOTIFY = {"notify": {"email": ["boekhouding@shop.example"], "smtp_conn_id": "smtp_test"}}
@@ -80,26 +80,14 @@ def test_every_task_links_to_its_run_in_the_dashboard_as_the_api_server_makes_it
 # ---- asset events ------------------------------------------------------------------------------------------------
 
 
-def _events(uri: str) -> list:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-    from sqlalchemy import select
-
-    with create_session() as session:
-        rows = session.execute(
-            select(AssetEvent.source_run_id, AssetEvent.source_task_id, AssetEvent.extra).join(AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.uri == uri)
-        ).all()
-    return [tuple(r) for r in rows]
-
-
 @pytest.mark.airflow
 def test_an_asset_event_when_orders_or_slips_were_booked_and_none_for_a_run_that_booked_nothing(make_sandbox, state_store):
     sandbox = make_sandbox()
-    before_orders, before_credits = len(_events("x-bookkeeping://demo/orders")), len(_events("x-bookkeeping://demo/credits"))
+    before_orders, before_credits = len(asset_events("x-bookkeeping://demo/orders")), len(asset_events("x-bookkeeping://demo/credits"))
     booked = order(sandbox, "2026-11-20 10:30:00")
     run = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 11))
     assert run.state == "success" and state_store.get_orders("demo", [booked])[booked]["state"] == BOOKED
-    ((run_id, task_id, extra),) = _events("x-bookkeeping://demo/orders")[before_orders:]
+    ((run_id, task_id, extra),) = asset_events("x-bookkeeping://demo/orders")[before_orders:]
     assert (run_id, task_id) == (run.run_id, "report")
     assert set(extra) == {"tenant", "kind", "states", "counters", "note", "errors", "dag_id", "run_id", "data_interval_start", "data_interval_end"}
     assert (extra["tenant"], extra["kind"], extra["counters"]["booked"], extra["states"]["booked"]) == ("demo", "orders", 1, {"count": 1, "amount_incl": "17.85"})
@@ -111,16 +99,16 @@ def test_an_asset_event_when_orders_or_slips_were_booked_and_none_for_a_run_that
     waiting = order(sandbox, "2026-11-20 11:30:00", state=1)
     quiet = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 12))
     assert quiet.state == "success" and state_store.get_orders("demo", [waiting])[waiting]["state"] == OPEN
-    assert len(_events("x-bookkeeping://demo/orders")) == before_orders + 1
+    assert len(asset_events("x-bookkeeping://demo/orders")) == before_orders + 1
 
     # an hour with only a credit slip: book_credits books it and emits the credits asset (no orders event)
     first = min(int(d["id"]) for d in sandbox.shop.order_details(booked))
     sandbox.shop.create_slip({"order": booked, "date_add": "2026-11-20 12:40:00", "lines": [{"detail": first, "quantity": 1}]})
     refund = run_dag(HOURLY, hour=dt.datetime(2026, 11, 20, 13))
     assert refund.state == "success"
-    ((run_id, task_id, extra),) = _events("x-bookkeeping://demo/credits")[before_credits:]
+    ((run_id, task_id, extra),) = asset_events("x-bookkeeping://demo/credits")[before_credits:]
     assert (run_id, task_id, extra["kind"], extra["counters"]["booked"], extra["slips"]["slips_ready"]) == (refund.run_id, "book_credits", "credits", 1, 1)
-    assert len(_events("x-bookkeeping://demo/orders")) == before_orders + 1
+    assert len(asset_events("x-bookkeeping://demo/orders")) == before_orders + 1
 
 
 # ---- OpenLineage --------------------------------------------------------------------------------------------------

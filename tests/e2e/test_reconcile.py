@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from prestashop_eboekhouden.schema import differences, reconcile_runs
 from prestashop_eboekhouden.store_reconcile import ReconcileLedger
 
-from .conftest import customer, line, run_dag
+from .conftest import asset_events, customer, line, run_dag
 
 pytestmark = pytest.mark.airflow
 HOURLY, PAYMENTS, RECONCILE = "demo__orders_hourly", "demo__payments_daily", "demo__reconcile_daily"
@@ -87,7 +87,9 @@ def test_every_kind_of_difference_once_and_nothing_written(make_sandbox, state_s
     sandbox.books.stats.reset()
     sandbox.books.soap_stats.reset()
 
-    assert run_dag(RECONCILE, hour=NEXT_MORNING).state == "success"
+    before = len(asset_events("x-bookkeeping://demo/differences"))
+    first = run_dag(RECONCILE, hour=NEXT_MORNING)
+    assert first.state == "success"
     found = {(r["kind"], r["subject"]) for r in stored_differences(state_store)}
     assert found == {
         ("not_seen", f"order {e}"), ("not_seen", f"slip {unseen}"), ("cancelled_after_booking", f"order {c}"),
@@ -114,6 +116,10 @@ def test_every_kind_of_difference_once_and_nothing_written(make_sandbox, state_s
     # again, on demand for the same day: each still once, nothing new
     assert run_dag(RECONCILE, conf={"since": "2026-11-20", "until": "2026-11-20"}, hour=NEXT_MORNING).state == "success"
     assert {(r["kind"], r["subject"]) for r in stored_differences(state_store)} == found
+    # one asset event, from the run that found them: the run that found nothing new wakes no one downstream
+    ((run_id, task_id, extra),) = asset_events("x-bookkeeping://demo/differences")[before:]
+    assert (run_id, task_id, extra["kind"], extra["new"], extra["since"], extra["until"]) == (first.run_id, "reconcile", "differences", 9, "2026-11-20", "2026-11-20")
+    assert sum(extra["kinds"].values()) == 9 and extra["dag_id"] == RECONCILE and extra["note"].startswith("Reconciled 2026-11-20: 9 differences")
 
     # the same from a shell, as JSON; read only, nothing recorded
     from prestashop_eboekhouden.setup import main

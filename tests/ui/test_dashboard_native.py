@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import delete
 
 from prestashop_eboekhouden.store import credits, get_store, orders
-from prestashop_eboekhouden.ui.app import ORDER_FIELDS
+from prestashop_eboekhouden.ui.rows import ORDER_FIELDS
 
 from .conftest import bearer
 

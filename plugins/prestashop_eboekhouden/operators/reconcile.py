@@ -8,6 +8,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Context
 
+from prestashop_eboekhouden.assets import DIFFERENCES, emit_if_booked, origin
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.operators.tasks import CannotRun, TenantOperator
 
@@ -81,6 +82,10 @@ class ReconcileOperator(TenantOperator):
             result.summary["compared"], dict(shop.requests_made), dict(eb.requests_made),
         )  # fmt: skip
         store.record_run(config.tenant, context["ti"].dag_id, context["run_id"], {"note": note, "reconcile_run": result.run, **result.counts})
+        # x-bookkeeping://<tenant>/differences, only when this run found new differences (assets.py)
+        found = {"tenant": config.tenant, "kind": DIFFERENCES, "since": since.isoformat(), "until": until.isoformat(), "note": note,
+                 "kinds": result.summary["kinds"], "new": result.counts.get("new"), "reconcile_run": result.run}  # fmt: skip
+        emit_if_booked(context, self.outlets, config.tenant, DIFFERENCES, {**found, **origin(context)}, int(result.counts.get("new") or 0))
         return {"run": result.run, "since": since.isoformat(), "until": until.isoformat(), **result.counts, "kinds": result.summary["kinds"]}
 
 
