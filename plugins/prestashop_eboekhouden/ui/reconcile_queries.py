@@ -9,14 +9,13 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterator
-from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import func, select
 
 from prestashop_eboekhouden.domain.reconcile import KINDS, LABELS
 from prestashop_eboekhouden.schema import ERROR, OPEN, credits, differences, orders, reconcile_runs
 from prestashop_eboekhouden.store import StateStore
+from prestashop_eboekhouden.ui.rows import plain
 
 DIFFERENCE_COLUMNS = ("kind", "label", "date", "order_id", "slip_id", "reference", "sales_number", "shop", "booked", "books", "detail", "next_step", "first_seen", "last_seen")
 TOTALS_COLUMNS = (
@@ -25,22 +24,14 @@ TOTALS_COLUMNS = (
 )  # fmt: skip
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
 def difference_row(row: dict) -> dict:
     """A stored difference as the tab and its JSON show it (amounts as exact strings)."""
     return {
-        "kind": row["kind"], "label": LABELS.get(row["kind"], row["kind"]), "subject": row["subject"], "date": _plain(row["doc_date"]),
+        "kind": row["kind"], "label": LABELS.get(row["kind"], row["kind"]), "subject": row["subject"], "date": plain(row["doc_date"]),
         "order_id": row["order_id"], "slip_id": row["slip_id"], "reference": row["reference"] or "", "sales_number": row["sales_number"] or "",
-        "shop": _plain(row["shop"]), "booked": _plain(row["booked"]), "books": _plain(row["books"]), "detail": row["detail"] or "",
-        "next_step": row["next_step"] or "", "first_seen": _plain(row["first_seen"]), "last_seen": _plain(row["last_seen"]),
-        "resolved_at": _plain(row["resolved_at"]),
+        "shop": plain(row["shop"]), "booked": plain(row["booked"]), "books": plain(row["books"]), "detail": row["detail"] or "",
+        "next_step": row["next_step"] or "", "first_seen": plain(row["first_seen"]), "last_seen": plain(row["last_seen"]),
+        "resolved_at": plain(row["resolved_at"]),
     }  # fmt: skip
 
 
