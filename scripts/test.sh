@@ -8,6 +8,7 @@ bash scripts/venv.sh dev
 bash scripts/stack-deps.sh           # PostgreSQL and Redis for tests/stack (Debian packages, installed when missing)
 bash scripts/browser.sh || true   # headless Chromium for the dashboard browser test (skipped with a reason if it cannot be had)
 .venv/bin/ruff check .   # the rules in pyproject.toml ([tool.ruff.lint]); ruff is pinned in requirements-dev.txt
+.venv/bin/mypy           # [tool.mypy] in pyproject.toml: the package, domain/ and pipeline/ strictly
 run_pytest() {  # pytest's exit 5 (no test collected) is a failure here
   set +e
   .venv/bin/python -m pytest -p no:cacheprovider "$@"

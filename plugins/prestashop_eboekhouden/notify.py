@@ -90,27 +90,31 @@ class BookkeepingNotifier(SmtpNotifier):
         from prestashop_eboekhouden.store import get_store, utcnow
 
         settings = config.notify
+        if settings is not None and self.kind == "reconcile":
+            from prestashop_eboekhouden.notify_reconcile import reconcile_message
+
+            return reconcile_message(context, config, on_failure=self.on_failure)
         if settings is None or self.kind != "orders":
             return None
         store = get_store()
         run_id, dag_id = context["run_id"], context["ti"].dag_id
         base = dashboard_base(settings)
         path = tenant_file(config.tenant)
-        where = {"tenant_file": str(path) if path else None}
+        where = str(path) if path else None  # the hints name the tenant file
         if self.on_failure:
             if "failure" not in settings.on:
                 return None
             failure = str(context.get("exception") or context.get("reason") or "a task failed")
-            return compose(config.tenant, store.run_errors(config.tenant, run_id), base=base, dag_id=dag_id, run_id=run_id, failure=failure, **where)
+            return compose(config.tenant, store.run_errors(config.tenant, run_id), base=base, dag_id=dag_id, run_id=run_id, failure=failure, tenant_file=where)
         if "errors" not in settings.on:
             return None
         if settings.digest == "daily":
             if not self.digest_run:
                 return None
             errors = store.errors_since(config.tenant, utcnow() - dt.timedelta(hours=24))
-            return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, digest=True, **where) if errors else None
+            return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, digest=True, tenant_file=where) if errors else None
         errors = store.run_errors(config.tenant, run_id)
-        return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, **where) if errors else None
+        return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, tenant_file=where) if errors else None
 
     def notify(self, context: Context) -> None:
         """Send the e-mail; a failure to send is logged, never fails the run."""
@@ -132,8 +136,8 @@ class BookkeepingNotifier(SmtpNotifier):
 
 
 def report_callbacks(config: TenantConfig, kind: str, digest_run: bool = False) -> dict[str, list]:
-    """on_success_callback / on_failure_callback for a report task (none without a notify section)."""
-    if config.notify is None or kind != "orders":
+    """on_success_callback / on_failure_callback for a report task, or the reconciliation's (none without a notify section)."""
+    if config.notify is None or kind not in ("orders", "reconcile"):
         return {}
     return {
         "on_success_callback": [BookkeepingNotifier(tenant=config.tenant, kind=kind, digest_run=digest_run)],

@@ -118,7 +118,7 @@ class StateStore(RunLog, WorkedOff, StoreBase):
             for plan in plans:
                 if plan["order_id"] in sent:
                     number = sent[plan["order_id"]]
-                    numbers[plan["order_id"]] = taken[number] = number
+                    numbers[plan["order_id"]], taken[number] = number, plan["order_id"]
                     rows.append({"b_order_id": plan["order_id"], "plan": {**plan, "sales_number": number}, "sales_number": number,
                                  "amount_incl": Decimal(plan["total_incl"]), "amount_excl": Decimal(plan["total_excl"])})  # fmt: skip
                     continue

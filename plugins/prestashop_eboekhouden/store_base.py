@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,36 +119,23 @@ class _Claims:
     def booked(self, tenant: str, key: int, owner: str | None, run_id: str | None = None, reason: str | None = None, **values: Any) -> None:
         """The booking exists in e-Boekhouden: final (reason notes how, e.g. adopted after a lost answer)."""
         now = utcnow()
-        t = self.table
-        where = self._where(tenant, key)
-        if owner is not None:
-            where = and_(where, t.c.claim_owner == owner)
-        with self.store.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(where)
-                .values(
-                    state=BOOKED, reason=reason, error_code=None, booked_at=now, updated_at=now,
-                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id, **values,
-                )
-            )
+        self._outcome(tenant, key, owner, state=BOOKED, reason=reason, error_code=None, booked_at=now, updated_at=now, run_id=run_id, **values)
 
     def refused(self, tenant: str, key: int, owner: str | None, reason: str, code: str, run_id: str | None = None) -> None:
-        """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason."""
+        """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason (a booked row stays)."""
         now = utcnow()
-        t = self.table
-        where = and_(self._where(tenant, key), not_final(t.c.state))
+        self._outcome(
+            tenant, key, owner, not_final(self.table.c.state),
+            state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now, run_id=run_id,
+        )  # fmt: skip
+
+    def _outcome(self, tenant: str, key: int, owner: str | None, *conditions: Any, **values: Any) -> None:
+        """Record an outcome and let go of the claim (only the claim's owner, when given, may)."""
+        where = and_(self._where(tenant, key), *conditions)
         if owner is not None:
-            where = and_(where, t.c.claim_owner == owner)
+            where = and_(where, self.table.c.claim_owner == owner)
         with self.store.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(where)
-                .values(
-                    state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now,
-                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id,
-                )
-            )
+            conn.execute(update(self.table).where(where).values(intent_at=None, claim_owner=None, claimed_at=None, **values))
 
     def release(self, tenant: str, key: int, owner: str) -> None:
         """Let go without an outcome (a transient failure): the intent stays, so the retry looks first."""
@@ -204,7 +191,7 @@ class StoreBase:
                 found.update({row[key.name]: dict(row) for row in conn.execute(stmt).mappings()})
         return found
 
-    def _set_state(self, table: Table, tenant: str, problems: dict[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
+    def _set_state(self, table: Table, tenant: str, problems: Mapping[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
         """Move rows that are neither booked nor worked off to a state with a reason (and code) each."""
         if not problems:
             return

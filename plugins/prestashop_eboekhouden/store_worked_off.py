@@ -89,7 +89,7 @@ class WorkedOff(StoreBase):
 
     # ---- credit slips not planned -------------------------------------------------------------------------
 
-    def set_credit_amounts(self, tenant: str, amounts: Mapping[int, Decimal]) -> None:
+    def set_credit_amounts(self, tenant: str, amounts: Mapping[int, Decimal | None]) -> None:
         """The amount a slip refunded as the shop states it (negative: a credit), for slips that are not final."""
         rows = [{"b_key": k, "amount_incl": v} for k, v in amounts.items() if v is not None]
         if not rows:

@@ -122,7 +122,7 @@ def validate_tenant(config: TenantConfig) -> Report:
             ok, message = False, f"{type(exc).__name__}: {exc}"
         answered[name] = ok
         (report.passed if ok else report.problems).append(f"{name} ({conn_id}): {message}" if ok else f"{name} ({conn_id}) did not answer: {message}")
-    if not (answered.get("PrestaShop") and answered.get("e-Boekhouden")):
+    if books is None or not (answered.get("PrestaShop") and answered.get("e-Boekhouden")):
         return report
     try:
         rates = _active_rates(row for page in shop.pages("taxes", display="[id,rate,active,deleted]") for row in page)

@@ -33,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import (
@@ -49,7 +49,7 @@ from prestashop_eboekhouden.domain.booking import (
 from prestashop_eboekhouden.domain.classify import classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, pct, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, pct, sum_excl, sum_incl, to_cents
 from prestashop_eboekhouden.domain.normalize import (
     amount_field,
     discount_lines,
@@ -103,12 +103,12 @@ class Slip:
     @property
     def lines_incl(self) -> Decimal:
         """The refunded lines incl VAT, as the slip's lines say."""
-        return sum((line.amount_incl for line in self.lines), ZERO)
+        return sum_incl(self.lines)
 
     @property
     def lines_excl(self) -> Decimal:
         """The refunded lines excl VAT, as the slip's lines say."""
-        return sum((line.amount_excl for line in self.lines), ZERO)
+        return sum_excl(self.lines)
 
 
 @dataclass(frozen=True)
@@ -122,15 +122,15 @@ class Refund:
     @property
     def total_incl(self) -> Decimal:
         """The refund incl VAT."""
-        return sum((line.amount_incl for line in self.lines), ZERO)
+        return sum_incl(self.lines)
 
     @property
     def total_excl(self) -> Decimal:
         """The refund excl VAT."""
-        return sum((line.amount_excl for line in self.lines), ZERO)
+        return sum_excl(self.lines)
 
 
-def _positive(data: Mapping, key: str, where: str) -> Decimal:
+def _positive(data: Mapping[str, Any], key: str, where: str) -> Decimal:
     """A refunded amount: present, a number, not negative."""
     value = amount_field(data, key, where)
     if value < 0:
@@ -138,14 +138,14 @@ def _positive(data: Mapping, key: str, where: str) -> Decimal:
     return value
 
 
-def _raw(data: Mapping, key: str, where: str, *, required: bool = True) -> Decimal:
+def _raw(data: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> Decimal:
     """A total as PrestaShop stored it, unrounded (q × a six-decimal unit price is kept as it is); 0 when optional and empty."""
     if data.get(key) in (None, "") and not required:
         return ZERO
     return parse_decimal(data.get(key), f"{where}.{key}")
 
 
-def _refund_amount(data: Mapping, where: str) -> Decimal:
+def _refund_amount(data: Mapping[str, Any], where: str) -> Decimal:
     """``amount``: unrounded like the totals, never negative."""
     amount = _raw(data, "amount", where, required=False)
     if amount < 0:
@@ -153,12 +153,12 @@ def _refund_amount(data: Mapping, where: str) -> Decimal:
     return amount
 
 
-def _optional(data: Mapping, key: str, where: str) -> Decimal:
+def _optional(data: Mapping[str, Any], key: str, where: str) -> Decimal:
     """An amount PrestaShop may leave empty (0 then), not negative."""
     return _positive(data, key, where) if data.get(key) not in (None, "") else ZERO
 
 
-def normalize_slip(data: Mapping) -> Slip:
+def normalize_slip(data: Mapping[str, Any]) -> Slip:
     """One webservice order_slip (display=full) as a Slip; MalformedOrder names the field."""
     if not isinstance(data, Mapping):
         raise MalformedOrder("order_slip", "is not an object")
@@ -196,7 +196,7 @@ def normalize_slip(data: Mapping) -> Slip:
     )
 
 
-def order_detail_lines(details: Sequence[Mapping], ctx: ShopContext, product_references: Mapping[str, str] | None = None) -> dict[int, Line]:
+def order_detail_lines(details: Sequence[Mapping[str, Any]], ctx: ShopContext, product_references: Mapping[str, str] | None = None) -> dict[int, Line]:
     """The order's lines by order_details id (what a slip's id_order_detail points at), read as the order's own."""
     lines = {}
     for index, detail in enumerate(details, start=1):
@@ -307,8 +307,8 @@ def _spread(slip: Slip, chosen: Decimal, seen: Display, lines: Sequence[Line], o
     for line in lines or order.lines_of("product"):
         base[line.vat_rate] += line.amount_incl if seen == "incl" else line.amount_excl
     if not lines and len(base) != 1:
-        rates = ", ".join(f"{pct(rate)}%" for rate in sorted(base, reverse=True)) or "none"
-        raise _by_hand(slip, f"it refunds {fmt(chosen)} without naming products, and the order's products are at {rates}: the VAT of the refund is not determined")
+        listed = ", ".join(f"{pct(rate)}%" for rate in sorted(base, reverse=True)) or "none"
+        raise _by_hand(slip, f"it refunds {fmt(chosen)} without naming products, and the order's products are at {listed}: the VAT of the refund is not determined")
     rates = sorted(base, reverse=True)
     parts = allocate(chosen, [base[rate] for rate in rates])
     spread = []
@@ -331,8 +331,8 @@ def _voucher_lines(slip: Slip, order: Order, lines: Sequence[Line]) -> tuple[lis
             refunded[line.vat_rate] += line.amount_incl
     if set(refunded) != {line.vat_rate for line in order.lines_of("product") if line.amount_incl} and refunded:
         rates = sorted(refunded, reverse=True)
-        parts = shares(discount_incl, [refunded[rate] for rate in rates])
-        discount_excl = sum((to_cents(share / (1 + rate / HUNDRED)) for share, rate in zip(parts, rates, strict=True)), ZERO)
+        split = shares(discount_incl, [refunded[rate] for rate in rates])
+        discount_excl = sum((to_cents(share / (1 + rate / HUNDRED)) for share, rate in zip(split, rates, strict=True)), ZERO)
     parts, notes = discount_lines({"total_discounts_tax_incl": discount_incl, "total_discounts_tax_excl": discount_excl}, lines, None)
     renamed = [dataclasses.replace(part, description=part.description.replace("Discount", "Voucher not refunded")) for part in parts]
     return renamed, [f"Credit slip {slip.id}: {note}" for note in notes]
@@ -361,7 +361,7 @@ def _shipping(incl: Decimal, excl: Decimal, rate: Decimal) -> Line:
     return Line("shipping", "Shipping", "", Decimal(1), rate, incl, excl)
 
 
-def _shapes(slip: Slip, lines: Sequence[Line], discount: Decimal, display: Display) -> tuple[bool, bool, dict] | None:
+def _shapes(slip: Slip, lines: Sequence[Line], discount: Decimal, display: Display) -> tuple[bool, bool, dict[Decimal, Decimal]] | None:
     """(voucher excluded, amount chosen, the computed side's totals per rate) as the fields read for a customer who
     sees prices ``display``; None when the fields cannot have been written for such a customer."""
     seen_total, other_total = (slip.products_incl, slip.products_excl) if display == "incl" else (slip.products_excl, slip.products_incl)
@@ -429,7 +429,7 @@ def determine_refund(slip: Slip, order: Order, detail_lines: Mapping[int, Line],
     return next(iter(readings.values()))
 
 
-def _money(refund: Refund) -> tuple:
+def _money(refund: Refund) -> tuple[Any, ...]:
     """A refund's money per VAT rate (what two readings must agree on)."""
     per_rate: dict[Decimal, tuple[Decimal, Decimal]] = {}
     for line in refund.lines:
@@ -500,6 +500,7 @@ def build_credit_plan(
         notes=refund.notes,
         kind="credit",
         slip_id=slip.id,
+        delivery_country=order.delivery_country,
     )
     assert plan.total_incl == -refund.total_incl, (plan.total_incl, refund.total_incl)  # every credit balances
     assert abs(plan.total_incl) >= CENT

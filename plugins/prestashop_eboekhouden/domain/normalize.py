@@ -9,6 +9,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Address, Customer, Line, Order, ShopContext
@@ -25,7 +26,7 @@ HUNDRED = Decimal(100)
 MAX_TEXT = 255
 
 
-def _text(data: Mapping, key: str, where: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
+def _text(data: Mapping[str, Any], key: str, where: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     """A text field, trimmed and capped; required fields must be present and non-empty."""
     value = data.get(key)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -37,7 +38,7 @@ def _text(data: Mapping, key: str, where: str, *, required: bool = False, limit:
     return str(value).strip()[:limit]
 
 
-def int_field(data: Mapping, key: str, where: str, *, required: bool = True, minimum: int | None = 0) -> int:
+def int_field(data: Mapping[str, Any], key: str, where: str, *, required: bool = True, minimum: int | None = 0) -> int:
     """An id or count field as int."""
     value = data.get(key)
     if value is None or value == "":
@@ -52,7 +53,7 @@ def int_field(data: Mapping, key: str, where: str, *, required: bool = True, min
     return int(number)
 
 
-def amount_field(data: Mapping, key: str, where: str) -> Decimal:
+def amount_field(data: Mapping[str, Any], key: str, where: str) -> Decimal:
     """A required amount field, to the cent."""
     if data.get(key) is None:
         raise MalformedOrder(f"{where}.{key}", "is missing")
@@ -103,7 +104,7 @@ def _vat_rounds_away(excl: Decimal, rate: Decimal, quantity: Decimal) -> bool:
     return to_cents(unit * rate / HUNDRED) == 0
 
 
-def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
+def _tax_rate(detail: Mapping[str, Any], where: str, ctx: ShopContext) -> Decimal | None:
     """A line's VAT % from its taxes association (summed when several); None when it has none."""
     taxes = (detail.get("associations") or {}).get("taxes")
     if isinstance(taxes, dict):  # older versions: one object instead of a list
@@ -121,7 +122,7 @@ def _tax_rate(detail: Mapping, where: str, ctx: ShopContext) -> Decimal | None:
     return total
 
 
-def product_line(detail: Mapping, where: str, ctx: ShopContext, product_references: Mapping[str, str]) -> Line | None:
+def product_line(detail: Mapping[str, Any], where: str, ctx: ShopContext, product_references: Mapping[str, str]) -> Line | None:
     """One order_details row as a product line; quantity 0 is skipped. The line code is the row's SKU,
     else the product's reference in the shop (manual: read from the product when the SKU is empty)."""
     quantity = Decimal(int_field(detail, "product_quantity", where, minimum=None))
@@ -141,15 +142,16 @@ def product_line(detail: Mapping, where: str, ctx: ShopContext, product_referenc
     elif declared is not None:
         rate = declared  # what PrestaShop declares wins; amounts decide only when it declares nothing
     else:
-        rate = infer_rate(incl, excl)
-        if rate is None:
+        inferred = infer_rate(incl, excl)
+        if inferred is None:
             raise MalformedOrder(f"{where}.taxes", f"is missing and {incl}/{excl} fits no VAT rate")
+        rate = inferred
     name = _text(detail, "product_name", where) or _text(detail, "product_reference", where) or f"Product {detail.get('product_id', '')}".strip()
     sku = _text(detail, "product_reference", where, limit=64) or product_references.get(str(detail.get("product_id")), "").strip()[:64]
     return Line("product", name, sku, quantity, rate, incl, excl)
 
 
-def _rows_as_details(order: Mapping) -> list[dict]:
+def _rows_as_details(order: Mapping[str, Any]) -> list[dict[str, Any]]:
     """order_rows of the order itself, for a shop whose key cannot read order_details."""
     rows = (order.get("associations") or {}).get("order_rows") or []
     if isinstance(rows, dict):
@@ -157,12 +159,12 @@ def _rows_as_details(order: Mapping) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-def product_rows(order: Mapping, details: Sequence[Mapping]) -> list[Mapping]:
+def product_rows(order: Mapping[str, Any], details: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """The rows the product lines come from: order_details, else the order's own order_rows."""
     return [row for row in (details or _rows_as_details(order)) if isinstance(row, Mapping)]
 
 
-def products_without_sku(rows: Iterable[Mapping]) -> set[str]:
+def products_without_sku(rows: Iterable[Mapping[str, Any]]) -> set[str]:
     """Product ids of rows whose SKU (product_reference) is empty: their reference is read from the shop."""
     return {
         str(row.get("product_id")).strip()
@@ -171,7 +173,7 @@ def products_without_sku(rows: Iterable[Mapping]) -> set[str]:
     }
 
 
-def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext, product_references: Mapping[str, str]) -> list[Line]:
+def _product_lines(order: Mapping[str, Any], details: Sequence[Mapping[str, Any]], ctx: ShopContext, product_references: Mapping[str, str]) -> list[Line]:
     """The product lines, from order_details (or the order's own rows as fallback)."""
     source, label = (details, "order_details") if details else (_rows_as_details(order), "order_rows")
     if not source:
@@ -186,23 +188,25 @@ def _product_lines(order: Mapping, details: Sequence[Mapping], ctx: ShopContext,
     return lines
 
 
-def _shipping_line(order: Mapping, preferred: Sequence[Decimal]) -> Line | None:
+def _shipping_line(order: Mapping[str, Any], preferred: Sequence[Decimal]) -> Line | None:
     """Shipping as a line with its own VAT (carrier_tax_rate, else from incl/excl)."""
     incl = amount_field(order, "total_shipping_tax_incl", "order")
     excl = amount_field(order, "total_shipping_tax_excl", "order")
     if incl == 0 and excl == 0:
         return None
+    rate: Decimal
     if incl == excl:
-        rate: Decimal | None = Decimal(0)
+        rate = Decimal(0)
     else:
         carrier = percent(parse_decimal(order.get("carrier_tax_rate") or "0", "order.carrier_tax_rate"))
-        rate = carrier if carrier > 0 and fits_rate(incl, excl, carrier) else infer_rate(incl, excl, preferred)
-        if rate is None:
+        found = carrier if carrier > 0 and fits_rate(incl, excl, carrier) else infer_rate(incl, excl, preferred)
+        if found is None:
             raise OrderProblem(f"Shipping {incl} incl / {excl} excl VAT fits no VAT rate")
+        rate = found
     return Line("shipping", "Shipping", "", Decimal(1), rate, incl, excl)
 
 
-def _surcharge_line(order: Mapping, rates: Collection[Decimal]) -> Line | None:
+def _surcharge_line(order: Mapping[str, Any], rates: Collection[Decimal]) -> Line | None:
     """Gift wrapping as a 'Surcharge' line (manual: VAT % from incl − excl, above 20.4% and below 21% it is 21%).
 
     Outside that band the rate is a configured one the amounts fit to the cent (incl = excl × (1 + rate),
@@ -272,7 +276,7 @@ def _two_rate_split(incl: Decimal, excl: Decimal, rates: Sequence[Decimal]) -> t
     return None if best is None else (best[1], best[2])
 
 
-def discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
+def discount_lines(order: Mapping[str, Any], products: Sequence[Line], shipping: Line | None) -> tuple[list[Line], list[str]]:
     """The order discount per VAT rate (manual: by share of total_products_wt), and notes for the task log.
 
     The manual's proportional split is used when its excl parts meet the shop's discount excl within a
@@ -326,7 +330,7 @@ def discount_lines(order: Mapping, products: Sequence[Line], shipping: Line | No
     return lines, notes
 
 
-def _address(data: Mapping, ctx: ShopContext) -> Address:
+def _address(data: Mapping[str, Any], ctx: ShopContext) -> Address:
     """An address resource with its country resolved to an ISO code."""
     where = f"addresses[{data.get('id', '?')}]"
     country_id = int_field(data, "id_country", where)
@@ -362,7 +366,7 @@ def pick_address(address_id: int, customer: Customer, addresses: Sequence[Addres
     raise MalformedOrder(f"order.id_address_{role}", f"is {address_id} and the customer has no addresses")
 
 
-def _customer(data: Mapping | None) -> Customer:
+def _customer(data: Mapping[str, Any] | None) -> Customer:
     """The customer resource; the e-mail address is what debtors are matched on."""
     if not isinstance(data, Mapping):
         raise MalformedOrder("order.id_customer", "points at a customer the shop does not have")
@@ -380,10 +384,10 @@ def _customer(data: Mapping | None) -> Customer:
 
 
 def normalize_order(
-    order: Mapping,
-    details: Sequence[Mapping],
-    customer: Mapping | None,
-    addresses: Sequence[Mapping],
+    order: Mapping[str, Any],
+    details: Sequence[Mapping[str, Any]],
+    customer: Mapping[str, Any] | None,
+    addresses: Sequence[Mapping[str, Any]],
     ctx: ShopContext,
     rates: Collection[Decimal] | None = None,
     product_references: Mapping[str, str] | None = None,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 import msgspec
 
@@ -61,7 +62,7 @@ def _fit(text: str, model: str, field: str) -> str:
     return text[: MAX_LENGTH[model][field][0]]
 
 
-def length_refusal(model: str, payload: dict, subject: str) -> str | None:
+def length_refusal(model: str, payload: dict[str, Any], subject: str) -> str | None:
     """Why e-Boekhouden would refuse this request body for a field that is too long (in a bookkeeper's words,
     naming the subject — "Order XKBKNABJK", "the debtor of order ..." — and the field), or None when all fit."""
     problems = too_long(model, payload)
@@ -80,7 +81,7 @@ def to_json(payload: object) -> bytes:
     return _ENCODER.encode(payload)
 
 
-def relation_payload(debtor: Debtor, code: str) -> dict:
+def relation_payload(debtor: Debtor, code: str) -> dict[str, Any]:
     """A new debtor (POST /v1/relation)."""
     payload = {
         "type": debtor.type,
@@ -102,7 +103,7 @@ def _ledger(ledger_ids: Mapping[str, int], code: str) -> int:
     return ledger_ids[code]
 
 
-def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_ledger: str, relation_id: int) -> dict:
+def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_ledger: str, relation_id: int) -> dict[str, Any]:
     """A sale as a type 2 mutation (invoice sent), rows incl VAT."""
     return {
         "type": SALE,
@@ -126,7 +127,7 @@ def mutation_payload(plan: BookingPlan, ledger_ids: Mapping[str, int], debtor_le
     }
 
 
-def _item(row: BookingRow, ledger_ids: Mapping[str, int]) -> dict:
+def _item(row: BookingRow, ledger_ids: Mapping[str, int]) -> dict[str, Any]:
     """An invoice line; quantity × unit price incl VAT must equal the row exactly, else one line of the total."""
     quantity = row.quantity if row.quantity > 0 else Decimal(1)
     unit = row.amount_incl / quantity
@@ -157,9 +158,9 @@ def invoice_payload(
     relation_id: int,
     template_id: int,
     with_mutation: bool,
-) -> dict:
+) -> dict[str, Any]:
     """A sale as an invoice (POST /v1/invoice), lines incl VAT; optionally also booked as a mutation."""
-    payload: dict = {
+    payload: dict[str, Any] = {
         "relationId": relation_id,
         "date": plan.date.isoformat(),
         "termOfPayment": plan.term_days,
@@ -189,7 +190,7 @@ def payment_payload(
     amount: Decimal,
     description: str,
     transaction_id: str,
-) -> dict:
+) -> dict[str, Any]:
     """A payment received against a sale (type 3), one row without VAT."""
     payload = {
         "type": PAYMENT_RECEIVED,

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder
 from prestashop_eboekhouden.domain.money import ZERO, fmt, parse_amount
@@ -24,7 +25,7 @@ class ShopPayment:
     date: dt.datetime
 
 
-def normalize_payment(raw: Mapping) -> ShopPayment:
+def normalize_payment(raw: Mapping[str, Any]) -> ShopPayment:
     """An order_payments row as a ShopPayment; MalformedOrder names the bad field."""
     where = f"order_payments[{raw.get('id', '?')}]"
     try:

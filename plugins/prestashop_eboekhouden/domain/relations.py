@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from prestashop_eboekhouden.domain.errors import OrderProblem
 from prestashop_eboekhouden.domain.model import Order
@@ -37,7 +38,7 @@ class Debtor:
         """The matching key: the e-mail address, normalized."""
         return normalize_email(self.email)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """Plain data for storage."""
         return asdict(self)
 

@@ -16,7 +16,11 @@ Where the description leaves a behaviour open, the hook checks it instead of ass
   server's cap), and, before a cap is learnt, a page shorter than the documented default page (100 items: the
   server delivers at least what it answers without ``limit``). A learnt cap is never larger than the real one (a
   page never holds more than the cap), so it can cost an extra request but never end a list early. A lookup that
-  finds 0 or 1 item (an e-mail, an invoice number) therefore costs one request, as before.
+  finds 0 or 1 item (an e-mail, an invoice number) therefore costs one request, as before. What ``setup probe``
+  measured (:meth:`EBoekhoudenHook.use_probed_page_cap`) is a page size from the past, so it can only make the rule
+  stricter until this hook sees the server answer that many again: a cap below the default page (which the rule
+  above cannot see) is used at once, a larger one once a page of that size came; lists whose caps differ stop
+  the learning, and pages of no steady size leave only an empty page to end a list.
 - **Filters.** Every item a filtered lookup returns is checked against the filter before it is used: a relation
   found by ``?email=`` only after ``GET /v1/relation/{id}`` shows that address (compared as the state store
   compares addresses: trimmed, case-folded), a relation by ``code`` / ``code[like]`` only when its code is (or
@@ -30,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -40,6 +44,7 @@ from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, SALE, to_js
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import ApiError, _Retryable, redact_url
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.eboekhouden_reconcile import RestReconciling
 from prestashop_eboekhouden.hooks.protocol import FoundPayment, FoundSale
 from prestashop_eboekhouden.masking import mask
 
@@ -52,6 +57,16 @@ TRUSTED_PAGE = DEFAULT_LIMIT
 class _Listing:
     """How the REST API's lists are read: paged until an empty page (or one shorter than a learnt cap), every item checked against the filter that found it (see the module docstring)."""
 
+    page_cap: int | None
+    probed_cap: int | None  # the page size the last `setup probe` saw (None: none seen)
+    _learn_caps: bool
+    _probed_seen_again: bool
+    ignored_filters: set[str]
+    log: Any
+    if TYPE_CHECKING:  # provided by the hook
+
+        def call(self, method: str, endpoint: str, *, params: dict[str, Any] | None = None, payload: Any = None) -> Any: ...
+
     def list_all(self, endpoint: str, params: dict | None = None) -> Iterator[dict]:
         """Every item of a list endpoint, in pages of LIST_LIMIT, read until an empty page — or a page shorter than
         the server's learnt cap (or, before one is learnt, than the documented default page): see the module doc.
@@ -62,6 +77,8 @@ class _Listing:
             items = (data or {}).get("items") or []
             if short is not None and items:  # a short page was followed by more: that was the server's cap
                 self._learn_cap(short)
+            if self.probed_cap and self._learn_caps and len(items) >= self.probed_cap:
+                self._probed_seen_again = True
             yield from items
             if not items:
                 return
@@ -73,13 +90,25 @@ class _Listing:
     @property
     def page_size(self) -> int:
         """Items a page really holds: the server's cap once learnt, else what we ask."""
-        return self.page_cap or LIST_LIMIT
+        return self.page_cap or self.probed_cap or LIST_LIMIT
 
     def _complete_below(self) -> int:
         """A page with fewer items than this is the last one."""
-        return min(LIST_LIMIT, self.page_cap) if self.page_cap else TRUSTED_PAGE
+        if self.page_cap:
+            return min(LIST_LIMIT, self.page_cap)
+        if self.probed_cap:  # a past measurement: stricter than the default page at once, looser only once seen again
+            return min(LIST_LIMIT, self.probed_cap if self._probed_seen_again else min(TRUSTED_PAGE, self.probed_cap))
+        return TRUSTED_PAGE
+
+    def use_probed_page_cap(self, cap: int | None, uniform: bool = True) -> None:
+        """What `setup probe` saw: the server answers pages of ``cap`` items whole (1: pages of no steady size);
+        ``uniform`` False when its lists have different caps (then no cap is learnt at run time either)."""
+        self.probed_cap = cap if cap and cap > 0 else None
+        self._learn_caps = uniform is not False
 
     def _learn_cap(self, size: int) -> None:
+        if not self._learn_caps:
+            return
         if self.page_cap != size:
             self.log.info("e-Boekhouden answers at most %d items per page (asked %d): later lists stop at a page shorter than that", size, LIST_LIMIT)
             self.page_cap = size
@@ -109,7 +138,7 @@ class _Listing:
         return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
 
 
-class EBoekhoudenHook(_Listing, EBoekhoudenBase):
+class EBoekhoudenHook(RestReconciling, _Listing, EBoekhoudenBase):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -126,6 +155,9 @@ class EBoekhoudenHook(_Listing, EBoekhoudenBase):
     def __init__(self, eboekhouden_conn_id: str = default_conn_name, **kwargs: Any):
         super().__init__(eboekhouden_conn_id, **kwargs)
         self.page_cap: int | None = None  # the most items the server puts in a page, once learnt (None: not seen yet)
+        self.probed_cap: int | None = None  # the page size `setup probe` saw the server answer whole (stored; see use_probed_page_cap)
+        self._probed_seen_again = False  # a page of probed_cap items came through this hook: the server still answers that many
+        self._learn_caps = True  # False when the probe saw lists with different caps: one list's cap says nothing of another's
         self._emails: dict[int, str] = {}  # relation id → its e-mail address (normalized), read with GET /v1/relation/{id}
         self.ignored_filters: set[str] = set()  # filters this administration's API was seen to ignore (logged once)
 

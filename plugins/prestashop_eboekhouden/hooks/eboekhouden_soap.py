@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from lxml import etree
@@ -39,6 +39,7 @@ from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, 
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, _Retryable
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.eboekhouden_reconcile import SoapReconciling
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
 from prestashop_eboekhouden.masking import mask
 
@@ -129,8 +130,16 @@ def _money(value: Any) -> Decimal:
 class _Relations:
     """Relations over the SOAP API: GetRelaties answers codes, not ids; both are kept per hook so a sale can name its debtor by id as the REST shapes do."""
 
+    _cache_lock: threading.Lock
+    _codes_by_relation: dict[int, str]
+    _relations_by_code: dict[str, int]
+    _lookups: int
+    if TYPE_CHECKING:  # provided by the hook
+
+        def call(self, operation: str, **fields: Any) -> dict[str, Any]: ...
+
     def _relation(self, item: dict) -> dict:
-        relation = {
+        relation: dict[str, Any] = {
             "id": int(item["ID"]), "code": str(item.get("Code") or ""), "emailAddress": str(item.get("Email") or ""),
             "name": str(item.get("Bedrijf") or item.get("Contactpersoon") or ""), "type": str(item.get("BP") or ""),
         }  # fmt: skip
@@ -206,6 +215,13 @@ class _Relations:
 class _Invoices:
     """Invoices over the SOAP API (GetFacturen / AddFactuur), in the REST API's shapes."""
 
+    _templates: dict[int, str]
+    if TYPE_CHECKING:  # provided by the hook
+
+        def call(self, operation: str, **fields: Any) -> dict[str, Any]: ...
+        def _relation_code(self, relation_id: Any) -> str | None: ...
+        def _ledger_code(self, ledger_id: Any) -> str | None: ...
+
     def invoices(self, **filters: Any) -> list[dict]:
         """GetFacturen by invoiceNumber / relationId / date."""
         day = filters.get("date")
@@ -257,7 +273,7 @@ class _Invoices:
         return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
 
 
-class EBoekhoudenSoapHook(_Relations, _Invoices, EBoekhoudenBase):
+class EBoekhoudenSoapHook(SoapReconciling, _Relations, _Invoices, EBoekhoudenBase):
     """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -499,7 +515,7 @@ class EBoekhoudenSoapHook(_Relations, _Invoices, EBoekhoudenBase):
         in_ex = str(payload.get("inExVat") or "IN")
         term = payload.get("termOfPayment")
         mutation = {
-            "MutatieNr": 0, "Soort": SOORTEN[kind], "Datum": _at(payload["date"]), "Rekening": self._ledger_code(payload.get("ledgerId")),
+            "MutatieNr": 0, "Soort": SOORTEN[MutationType(kind)], "Datum": _at(payload["date"]), "Rekening": self._ledger_code(payload.get("ledgerId")),
             "RelatieCode": self._relation_code(payload.get("relationId")), "Factuurnummer": number or None,
             "Boekstuk": payload.get("entryNumber"), "Omschrijving": payload.get("description"),
             "Betalingstermijn": str(term) if term is not None else None, "Betalingskenmerk": payload.get("paymentReference"),

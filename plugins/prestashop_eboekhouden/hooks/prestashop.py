@@ -23,6 +23,7 @@ from requests.auth import HTTPBasicAuth
 from prestashop_eboekhouden.config import prestashop_connection_problems
 from prestashop_eboekhouden.domain.model import OrderState
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
+from prestashop_eboekhouden.hooks.prestashop_reconcile import ShopPeriods
 from prestashop_eboekhouden.masking import mask
 
 IDS_PER_REQUEST = 100
@@ -77,7 +78,7 @@ def _shop_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class PrestaShopHook(ApiHook):
+class PrestaShopHook(ShopPeriods, ApiHook):
     """Reads orders and what they need from one shop; counts its requests per resource."""
 
     conn_name_attr = "prestashop_conn_id"
@@ -154,7 +155,7 @@ class PrestaShopHook(ApiHook):
 
     # ---- generic list access -----------------------------------------------------------------
 
-    def list(self, resource: str, *, display: str = "full", filters: dict[str, str] | None = None, sort: str | None = None, limit: str | None = None, date_filter: bool = False) -> list[dict]:
+    def rows(self, resource: str, *, display: str = "full", filters: dict[str, str] | None = None, sort: str | None = None, limit: str | None = None, date_filter: bool = False) -> list[dict]:
         """One list request; [] when empty (PrestaShop answers a bare [] then)."""
         params: dict[str, str] = {"output_format": "JSON", "display": display}
         for field, value in (filters or {}).items():
@@ -183,7 +184,7 @@ class PrestaShopHook(ApiHook):
         size = page_size or self.page_size
         sort = kwargs.pop("sort", None) or "[id_ASC]"
         while True:
-            page = self.list(resource, sort=sort, limit=f"{offset},{size}", **kwargs)
+            page = self.rows(resource, sort=sort, limit=f"{offset},{size}", **kwargs)
             if page:
                 yield page
             if len(page) < size:
@@ -238,11 +239,11 @@ class PrestaShopHook(ApiHook):
         """Full credit slips of these orders."""
         return self.by_ids("order_slip", "id_order", order_ids)
 
-    def customers(self, ids: Iterable[int]) -> list[dict]:
+    def customers(self, ids: Iterable[int | str]) -> list[dict]:
         """Customers by id (their default group says which prices they see: how their credit slips read)."""
         return self.by_ids("customers", "id", ids, display="[id,email,firstname,lastname,company,id_default_group]")
 
-    def addresses_of_customers(self, customer_ids: Iterable[int]) -> list[dict]:
+    def addresses_of_customers(self, customer_ids: Iterable[int | str]) -> list[dict]:
         """Every address of these customers (deleted ones too: an order may still point at one)."""
         return self.by_ids("addresses", "id_customer", customer_ids)
 
@@ -343,7 +344,7 @@ class PrestaShopHook(ApiHook):
         """A shop setting such as PS_COUNTRY_DEFAULT (cached)."""
 
         def load() -> str | None:
-            rows = self.list("configurations", display="[name,value]", filters={"name": f"[{name}]"})
+            rows = self.rows("configurations", display="[name,value]", filters={"name": f"[{name}]"})
             return str(rows[0]["value"]) if rows else None
 
         return self._cached(f"configuration:{name}", load)
@@ -358,7 +359,7 @@ class PrestaShopHook(ApiHook):
     def test_connection(self) -> tuple[bool, str]:
         """One cheap read to check URL and key."""
         try:
-            self.list("order_states", display="[id]", limit="0,1")
+            self.rows("order_states", display="[id]", limit="0,1")
             return True, "PrestaShop webservice answered"
         except Exception as exc:  # noqa: BLE001 - shown to the user as the check's result
             return False, str(exc)

@@ -9,7 +9,7 @@ from prestashop_eboekhouden.migrations import VERSION_TABLE
 from prestashop_eboekhouden.schema import metadata
 
 cfg = context.config
-engine = cfg.attributes.get("engine") or create_engine(cfg.get_main_option("sqlalchemy.url"))
+engine = cfg.attributes.get("engine") or create_engine(str(cfg.get_main_option("sqlalchemy.url")))
 
 with engine.begin() as connection:
     context.configure(

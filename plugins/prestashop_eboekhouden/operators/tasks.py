@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import pendulum
 import pendulum.parsing.exceptions
@@ -17,9 +17,11 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
+from prestashop_eboekhouden.assets import booked_count, emit_if_booked, origin
 from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
 from prestashop_eboekhouden.inputs import InputError, order_ids
 from prestashop_eboekhouden.inputs import moment as parse_moment
+from prestashop_eboekhouden.lineage import LineageMixin
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
 # The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
@@ -29,8 +31,8 @@ REFERENCE_XCOM = "shop_reference"
 REFERENCE_TASKS = ("extract_orders", "recheck_open_orders", "validate_orders")
 
 
-class TenantOperator(BaseOperator):
-    """Base: knows its tenant, its store, and its identity as a claim owner.
+class TenantOperator(LineageMixin, BaseOperator):
+    """Base: knows its tenant, its store, and its identity as a claim owner (and answers OpenLineage, lineage.py).
 
     Every subclass's ``execute`` is wrapped once (``__init_subclass__``): a :class:`CannotRun` it raises — a param the
     run cannot use, a tenant file missing or invalid — is written down in the run log before the task fails, so the
@@ -115,10 +117,14 @@ class TenantOperator(BaseOperator):
 
     @staticmethod
     def eboekhouden(config: TenantConfig):
-        """The tenant's e-Boekhouden backend: REST, or the legacy SOAP API when its connection says so."""
+        """The tenant's e-Boekhouden backend: REST, or the legacy SOAP API when its connection says so; it knows the
+        page size the tenant's last `setup probe` saw (store_probe.py)."""
         from prestashop_eboekhouden.hooks.backends import bookkeeping_api
+        from prestashop_eboekhouden.store_probe import use_probe_findings
 
-        return bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+        hook = bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
+        use_probe_findings(hook, config.tenant)
+        return hook
 
 
 class CannotRun(AirflowFailException, ValueError):
@@ -206,6 +212,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         context["ti"].xcom_push(key="order_ids", value=result.to_process)
         self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
+        self.note_lineage(shop=shop, inputs={"orders": result.seen}, counts=counts)
         if not (result.to_process or result.seen or result.unreadable):
             # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
             context["ti"].xcom_push(key="return_value", value=counts)
@@ -253,6 +260,7 @@ class RecheckOpenOrdersOperator(TenantOperator):
         context["ti"].xcom_push(key="order_ids", value=to_process)
         self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"} if result else {}
+        self.note_lineage(shop=shop, inputs={"orders": len(candidates)}, counts={**counts, "expired": expired})
         self.log.info("Now in a status to book: %d; PrestaShop requests: %s", len(to_process), dict(shop.requests_made))
         return {**counts, "expired": expired, "rechecked": len(candidates)}
 
@@ -276,6 +284,7 @@ class ValidateOrdersOperator(TenantOperator):
         ids = [int(i) for i in self.order_ids or []]
         result = validate(config, shop, store, ids, context["run_id"])
         self.share_reference(context, shop)
+        self.note_lineage(shop=shop, inputs={"orders": len(ids)}, counts={"ready": result.ready, "refused": result.refused, "waiting": result.waiting})
         self.log.info(
             "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab), %d ICP orders wait in Open for VIES; "
             "PrestaShop requests: %s",
@@ -294,6 +303,7 @@ class _BookBatchOperator(TenantOperator):
     template_fields: Sequence[str] = ("order_ids",)
     ui_color = "#fde8e8"
     what = "orders"
+    lineage_input, lineage_output = "orders", "sales"  # the shop's resource read, the administration's records written
 
     def __init__(self, *, order_ids: Any, **kwargs: Any):
         super().__init__(**kwargs)
@@ -311,7 +321,8 @@ class _BookBatchOperator(TenantOperator):
         from prestashop_eboekhouden.pipeline.report import batch_label
 
         ids = [int(i) for i in self.order_ids or []]
-        context["batch_label"] = batch_label(self.what, ids)
+        label = batch_label(self.what, ids)
+        cast(dict, context)["batch_label"] = label  # map_index_template reads it from the context
         config = self.tenant_config()
         eb = self.eboekhouden(config)
         try:
@@ -319,9 +330,13 @@ class _BookBatchOperator(TenantOperator):
         finally:
             eb.close_session()
         counts = outcome.as_xcom()
+        self.note_lineage(
+            shop=config.prestashop_conn_id, eb=eb, inputs={self.lineage_input: len(ids)},
+            outputs={self.lineage_output: booked_count(counts), **({"relations": counts.get("relations_created", 0)} if self.lineage_output == "sales" else {})}, counts=counts,
+        )
         self.log.info(
             "Booking batch of %s (%s): %s; e-Boekhouden requests: %s",
-            self.what, context["batch_label"], ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
+            self.what, label, ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
         )
         self.log_outcomes(config, ids, outcome, context)
         if outcome.pending:
@@ -382,10 +397,10 @@ class ReportOperator(TenantOperator):
         summary["note"] = run_note(summary, errors, failure=failure)
         summary["errors"] = [{k: e.get(k) for k in ("order_id", "payment_id", "reference", "error_code")} for e in errors[:20]]
         self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
-        context["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
+        cast(dict, context)["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = summary
+        # the asset event, only when the run booked something (assets.py): an hour that booked nothing wakes no one
+        emit_if_booked(context, self.outlets, self.tenant, self.kind, {**summary, **origin(context)}, booked_count(summary["counters"]))
         if failure:
             raise AirflowFailException(failure)
         return summary
@@ -400,6 +415,7 @@ class ExtractPaymentsOperator(TenantOperator):
         config = self.tenant_config()
         shop = self.prestashop(config)
         result = extract_payments(config, shop, self.state_store(), pendulum.now(config.tz).date(), context["run_id"])
+        self.note_lineage(shop=shop, inputs={"order_payments": result.payments_seen}, counts={"orders_checked": result.orders_checked, "not_paid": result.not_paid})
         self.log.info(
             "Checked %d booked orders awaiting payment: %d not paid in the shop yet, %d payments registered, %d batches; PrestaShop requests: %s",
             result.orders_checked, result.not_paid, result.payments_seen, len(result.batches), dict(shop.requests_made),
@@ -411,6 +427,7 @@ class BookPaymentsOperator(_BookBatchOperator):
     """Books the payments of one batch of orders against their outstanding items."""
 
     what = "payments"
+    lineage_input, lineage_output = "order_payments", "payments"
 
     def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.payments import PaymentBooker

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
@@ -37,7 +38,7 @@ SEND_BACKOFF = 0.5  # seconds before the second send of a write whose answer was
 TOO_LONG = "TOO_LONG"  # our own refusal code: a field longer than e-Boekhouden allows (never sent, never cut)
 
 
-def fits(model: str, payload: dict, subject: str) -> dict:
+def fits(model: str, payload: dict[str, Any], subject: str) -> dict[str, Any]:
     """The request body, or an ApiError (the order's refusal, in Errors) naming the field that is too long."""
     reason = length_refusal(model, payload, subject)
     if reason:
@@ -62,7 +63,7 @@ class BookOutcome:
         with self.lock:
             setattr(self, name, getattr(self, name) + amount)
 
-    def as_xcom(self) -> dict:
+    def as_xcom(self) -> dict[str, Any]:
         """Counts only."""
         return {
             "booked": self.booked,
@@ -77,12 +78,12 @@ class BookOutcome:
 def send_once(
     *,
     record_intent: Callable[[], None],
-    send: Callable[[], dict],
-    find: Callable[[], dict | None],
+    send: Callable[[], dict[str, Any]],
+    find: Callable[[], dict[str, Any] | None],
     sleep: Callable[[float], None],
     what: str,
     attempts: int = SEND_ATTEMPTS,
-) -> tuple[dict, bool]:
+) -> tuple[dict[str, Any], bool]:
     """Send a write at most once per outcome: intent first; after a lost answer look it up, and only
     if it does not exist send again. Returns (the booking, whether it was adopted rather than created)."""
     for attempt in range(1, attempts + 1):
@@ -128,7 +129,7 @@ class DebtorResolver:
         self._list_codes = self.bulk and len(keys) - len(known) >= BULK_THRESHOLD
         return {key: (int(r["relation_id"]), r["code"]) for key, r in known.items()}
 
-    def _find(self, debtor: Debtor) -> dict | None:
+    def _find(self, debtor: Debtor) -> dict[str, Any] | None:
         """The relation with the debtor's e-mail address: as the shop spells it, then in lower case
         (in case the API compares addresses exactly and the shop's spelling changed)."""
         found = self.eb.relation_by_email(debtor.email)
@@ -151,7 +152,7 @@ class DebtorResolver:
                 return set(self._codes)
         return {code.casefold() for code in self.eb.relation_codes_like(base)}
 
-    def _create(self, debtor: Debtor) -> dict:
+    def _create(self, debtor: Debtor) -> dict[str, Any]:
         """Create the debtor with the first free RelationCode for its base name."""
         with self._base_locks[debtor.code_base.casefold()]:
             taken = self._taken_codes(debtor.code_base)
@@ -250,14 +251,14 @@ class SaleBooker:
 
     # ---- exactly once --------------------------------------------------------------------------
 
-    def find_existing(self, plan: BookingPlan, relation: tuple[int, str] | None = None) -> dict | None:
+    def find_existing(self, plan: BookingPlan, relation: tuple[int, str] | None = None) -> dict[str, Any] | None:
         """The booking of this sales number if e-Boekhouden has it and it is this sale; raises ApiError
         (a number clash, in Errors) when the number belongs to another booking."""
         if self.config.eboekhouden.book_as == "invoice":
             return self._find_invoice(plan, relation)
-        return self._decide(plan, relation, list(self.eb.sales_by_number(plan.sales_number, plan.date)), "mutation")
+        return self._decide(plan, relation, [dict(sale) for sale in self.eb.sales_by_number(plan.sales_number, plan.date)], "mutation")
 
-    def _find_invoice(self, plan: BookingPlan, relation: tuple[int, str] | None) -> dict | None:
+    def _find_invoice(self, plan: BookingPlan, relation: tuple[int, str] | None) -> dict[str, Any] | None:
         if can_be_invoice_number(plan.sales_number):
             found = self.eb.invoices(invoiceNumber=plan.sales_number)
         elif relation is not None:
@@ -270,7 +271,7 @@ class SaleBooker:
     def _day(value: object) -> str:
         return str(value or "")[:10]
 
-    def _decide(self, plan: BookingPlan, relation: tuple[int, str] | None, found: list[dict], kind: str) -> dict | None:
+    def _decide(self, plan: BookingPlan, relation: tuple[int, str] | None, found: list[dict[str, Any]], kind: str) -> dict[str, Any] | None:
         """Adopt the booking that is this sale — same debtor and same date — else report a number clash."""
         if not found:
             return None
@@ -300,7 +301,7 @@ class SaleBooker:
             "use sales_number_prefix",
         )
 
-    def _payload(self, plan: BookingPlan, relation_id: int) -> tuple[str, dict]:
+    def _payload(self, plan: BookingPlan, relation_id: int) -> tuple[str, dict[str, Any]]:
         """The request body; a ledger code unknown to e-Boekhouden is a ConfigurationProblem for this order."""
         debtor_ledger = self.config.eboekhouden.debtor_ledger
         ledger_ids = self.eb.ledger_ids({debtor_ledger} | {row.ledger for row in plan.rows})
@@ -316,11 +317,11 @@ class SaleBooker:
             return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
         return self.debtors.resolve(plan.debtor)
 
-    def _send(self, kind: str, body: dict) -> dict:
+    def _send(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.eb.create_invoice(body) if kind == "invoice" else self.eb.create_mutation(body)
 
     def _booked(
-        self, order_id: int, plan: BookingPlan, kind: str, item: dict, relation: tuple[int, str], adopted: bool, note: str | None = None
+        self, order_id: int, plan: BookingPlan, kind: str, item: dict[str, Any], relation: tuple[int, str], adopted: bool, note: str | None = None
     ) -> None:
         number = item.get("invoiceNumber") or plan.sales_number
         reason = "Adopted the booking e-Boekhouden already had" if adopted else None
@@ -364,7 +365,7 @@ class SaleBooker:
         """Send the sale exactly once; a duplicate number that is this sale is adopted; a vanished debtor is renewed once."""
         kind, body = self._payload(plan, relation[0])
 
-        def attempt() -> tuple[dict, bool]:
+        def attempt() -> tuple[dict[str, Any], bool]:
             return send_once(
                 record_intent=lambda: self.claims.record_intent(self.config.tenant, order_id, self.owner),
                 send=lambda: self._send(kind, body),
@@ -397,7 +398,7 @@ class SaleBooker:
             log.warning("Order %s (%s): %s", order_id, plan.sales_number, note)
         self._booked(order_id, plan, kind, {**item, "invoiceNumber": item.get("invoiceNumber") or plan.sales_number}, relation, adopted, note)
 
-    def _stored(self, ids: Sequence[int]) -> dict[int, dict]:
+    def _stored(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """The stored rows of what this booker books, by key (orders here; credit slips in CreditBooker)."""
         return self.store.get_orders(self.config.tenant, ids)
 

@@ -12,6 +12,8 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
@@ -22,7 +24,8 @@ from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.pipeline.booking import SaleBooker
 from prestashop_eboekhouden.pipeline.orders import index_by, shop_context
-from prestashop_eboekhouden.store import BOOKED, ERROR, FINAL, StateStore
+from prestashop_eboekhouden.schema import BOOKED, ERROR, FINAL
+from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +42,29 @@ class CreditsChecked:
     refused: int = 0
     already_booked: int = 0
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, Any]:
         """Counts only (for XCom)."""
         return {"slips_seen": self.seen, "slips_waiting": self.waiting, "slips_refused": self.refused, "slips_ready": len(self.ready), "slips_already_booked": self.already_booked}
 
 
-def _slip_row(raw: dict) -> dict:
+def _slip_row(raw: dict[str, Any]) -> dict[str, Any]:
     """The store's view of a slip: ids and dates (MalformedOrder when unreadable)."""
     slip_id, order_id = raw.get("id"), raw.get("id_order")
     if not str(slip_id).isdigit() or not str(order_id).isdigit():
         raise MalformedOrder("order_slip.id_order", f"is {str(order_id)[:20]!r} on slip {str(slip_id)[:20]!r}")
     date_add = parse_shop_datetime(raw.get("date_add"), "order_slip.date_add", required=False)
     return {
-        "slip_id": int(slip_id),
-        "order_id": int(order_id),
+        "slip_id": int(str(slip_id)),
+        "order_id": int(str(order_id)),
         "reference": "",
         "slip_date": date_add.date() if date_add else None,
         "date_upd": parse_shop_datetime(raw.get("date_upd"), "order_slip.date_upd", required=False),
     }
 
 
-def record_slips(config: TenantConfig, store: StateStore, raws: Iterable[dict], run_id: str | None) -> dict[int, dict]:
+def record_slips(config: TenantConfig, store: StateStore, raws: Iterable[dict[str, Any]], run_id: str | None) -> dict[int, dict[str, Any]]:
     """Record slips in the store (new ones Open); returns slip id → raw slip for those readable."""
-    readable: dict[int, dict] = {}
+    readable: dict[int, dict[str, Any]] = {}
     rows = []
     for raw in raws:
         try:
@@ -92,7 +95,7 @@ def waiting_slips(
 
 
 def check_slips(
-    config: TenantConfig, shop: PrestaShopHook, store: StateStore, slip_ids: Sequence[int], run_id: str | None, raws: dict[int, dict] | None = None
+    config: TenantConfig, shop: PrestaShopHook, store: StateStore, slip_ids: Sequence[int], run_id: str | None, raws: dict[int, dict[str, Any]] | None = None
 ) -> CreditsChecked:
     """Slips whose order is booked are planned (their orders read in one request per resource); others wait or go to Errors."""
     result = CreditsChecked()
@@ -128,8 +131,8 @@ def check_slips(
 
 
 def _plans(
-    config: TenantConfig, shop: PrestaShopHook, slip_ids: Sequence[int], raws: dict[int, dict], order_rows: dict[int, dict], problems: dict[int, tuple[str, str]]
-) -> list[dict]:
+    config: TenantConfig, shop: PrestaShopHook, slip_ids: Sequence[int], raws: dict[int, dict[str, Any]], order_rows: dict[int, dict[str, Any]], problems: dict[int, tuple[str, str]]
+) -> list[dict[str, Any]]:
     """Credit plans of slips whose order is booked; reasons of those that cannot be planned go to problems."""
     if not slip_ids:
         return []
@@ -170,7 +173,7 @@ def _plans(
     return plans
 
 
-def refunded(raw: dict):
+def refunded(raw: dict[str, Any]) -> Decimal | None:
     """What a slip gave back as PrestaShop states it (products + shipping incl VAT), negative as a credit is booked;
     None when the slip does not say (the dashboard shows what is known of a slip in Errors or waiting)."""
     try:
@@ -182,7 +185,7 @@ def refunded(raw: dict):
     return -total
 
 
-def _display(groups: dict[int, str] | None, customer: dict | None) -> Display | None:
+def _display(groups: dict[int, str] | None, customer: dict[str, Any] | None) -> Display | None:
     """The prices the customer's default group sees ("incl"/"excl" VAT); None when the shop does not say."""
     group = str((customer or {}).get("id_default_group") or "")
     seen = (groups or {}).get(int(group)) if group.isdigit() else None
@@ -192,12 +195,12 @@ def _display(groups: dict[int, str] | None, customer: dict | None) -> Display | 
 class CreditBooker(SaleBooker):
     """Books credit plans exactly as sales are booked (claim, intent, lookup by number), on the order's own relation."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.claims = self.store.credit_claims
         self._relations: dict[int, tuple[int, str]] = {}
 
-    def _stored(self, ids: Sequence[int]) -> dict[int, dict]:
+    def _stored(self, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         rows = self.store.get_credits(self.config.tenant, ids)
         self._relations = {sid: (int(r["relation_id"]), r["relation_code"] or "") for sid, r in rows.items() if r.get("relation_id")}
         return rows
@@ -218,7 +221,7 @@ class CreditBooker(SaleBooker):
         return self._relations.get(self._key(plan)) or super()._relation(plan)
 
 
-def window_slips(config: TenantConfig, shop: PrestaShopHook, store: StateStore, since: dt.datetime, until: dt.datetime, run_id: str | None) -> tuple[list[int], dict[int, dict]]:
+def window_slips(config: TenantConfig, shop: PrestaShopHook, store: StateStore, since: dt.datetime, until: dt.datetime, run_id: str | None) -> tuple[list[int], dict[int, dict[str, Any]]]:
     """Slips updated in [since, until) (shop-local) recorded, plus the waiting slips whose order is decided by now."""
     raws = record_slips(config, store, (row for page in shop.slips_updated(since, until) for row in page), run_id)
     ids = list(dict.fromkeys([*raws, *waiting_slips(config, store, decided_only=True)]))

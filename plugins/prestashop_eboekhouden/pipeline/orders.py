@@ -11,19 +11,21 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import build_plan
 from prestashop_eboekhouden.domain.classify import Regime
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
-from prestashop_eboekhouden.domain.model import ShopContext
+from prestashop_eboekhouden.domain.model import OrderState, ShopContext
 from prestashop_eboekhouden.domain.money import parse_decimal, to_cents
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime, product_rows, products_without_sku
 from prestashop_eboekhouden.domain.prechecks import icp_vat_number
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 from prestashop_eboekhouden.pipeline.vies import ViesChecker, vies_gate, waiting_for_vies
-from prestashop_eboekhouden.store import ERROR, FINAL, StateStore
+from prestashop_eboekhouden.schema import ERROR, FINAL
+from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ class Extracted:
     unreadable: int = 0
     not_in_shop: list[int] = field(default_factory=list)  # chosen ids the shop has no order for, and the store never saw
 
-    def as_xcom(self) -> dict:
+    def as_xcom(self) -> dict[str, Any]:
         """Ids and counts only (never order data)."""
         return {
             "order_ids": self.to_process,
@@ -62,7 +64,7 @@ def shop_context(config: TenantConfig, shop: PrestaShopHook) -> ShopContext:
     )
 
 
-def _light_row(raw: dict) -> dict:
+def _light_row(raw: dict[str, Any]) -> dict[str, Any]:
     """The store's view of a light order row (id, reference, status, dates)."""
     order_id = int(raw["id"])
     date_upd = parse_shop_datetime(raw.get("date_upd"), "order.date_upd", required=False)
@@ -82,11 +84,11 @@ def _light_row(raw: dict) -> dict:
 
 
 def sort_seen(
-    config: TenantConfig, store: StateStore, rows: Iterable[dict], states: dict, run_id: str | None, *, include_errors: bool = True
+    config: TenantConfig, store: StateStore, rows: Iterable[dict[str, Any]], states: dict[int, OrderState], run_id: str | None, *, include_errors: bool = True
 ) -> Extracted:
     """Record light order rows; orders in a process status and not booked are to be validated."""
     result = Extracted()
-    parsed: list[dict] = []
+    parsed: list[dict[str, Any]] = []
     unreadable: dict[int, tuple[str, str]] = {}
     for raw in rows:
         try:
@@ -177,20 +179,20 @@ def product_references(shop: PrestaShopHook, product_ids: Iterable[str]) -> dict
     return {str(row.get("id")): str(row.get("reference") or "").strip() for row in rows}
 
 
-def index_by(items: Iterable[dict], key: str) -> dict[str, list[dict]]:
+def index_by(items: Iterable[dict[str, Any]], key: str) -> dict[str, list[dict[str, Any]]]:
     """Webservice rows grouped by a field's value (order details by id_order, addresses by id_customer)."""
-    grouped: dict[str, list[dict]] = defaultdict(list)
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for item in items:
         grouped[str(item.get(key))].append(item)
     return grouped
 
 
-def _unique_by_id(rows: Iterable[dict]) -> list[dict]:
+def _unique_by_id(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows once each (a webservice page can repeat a row)."""
     return list({str(row.get("id")): row for row in rows}.values())
 
 
-def order_facts(raw: dict, customer: dict | None) -> dict:
+def order_facts(raw: dict[str, Any], customer: dict[str, Any] | None) -> dict[str, Any]:
     """What the dashboard shows and searches of any order, booked or not: the shop's total and the customer."""
     try:
         amount = to_cents(parse_decimal(raw.get("total_paid_tax_incl"), "order.total_paid_tax_incl")) if isinstance(raw, dict) else None
@@ -232,8 +234,8 @@ def validate(
         return Validated([], 0, 0)
     ready: list[tuple[int, str]] = []
     problems: dict[int, tuple[str, str]] = {}
-    plans: list[dict] = []
-    facts: dict[int, dict] = {}  # amount and customer of each order, for the dashboard (refused ones too)
+    plans: list[dict[str, Any]] = []
+    facts: dict[int, dict[str, Any]] = {}  # amount and customer of each order, for the dashboard (refused ones too)
     icp: dict[int, str] = {}  # ICP order → the VAT number VIES is asked about
     chunk = shop.ids_per_request
     rates = config.configured_rates()
@@ -279,10 +281,11 @@ def validate(
         problems.update(vies.refused)
         plans = [p for p in plans if p["order_id"] not in vies.waiting and p["order_id"] not in vies.refused]
         ready = [r for r in ready if r[0] not in vies.waiting and r[0] not in vies.refused]
-        for plan in plans:
-            if note := vies.notes.get(plan["order_id"]):
-                log.warning("Order %s (%s): %s", plan["order_id"], plan["reference"], note)
-                plan["notes"] = [*(plan.get("notes") or []), note]
+        for planned in plans:
+            vies_note = vies.notes.get(planned["order_id"])
+            if vies_note:
+                log.warning("Order %s (%s): %s", planned["order_id"], planned["reference"], vies_note)
+                planned["notes"] = [*(planned.get("notes") or []), vies_note]
     store.set_errors(config.tenant, problems, run_id)
     if plans:
         store.save_plans(config.tenant, plans, run_id)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder
@@ -26,7 +27,8 @@ from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
 from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
-from prestashop_eboekhouden.store import BOOKED, FINAL, RESOLVED, StateStore
+from prestashop_eboekhouden.schema import BOOKED, FINAL, RESOLVED
+from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,7 @@ def extract_payments(config: TenantConfig, shop: PrestaShopHook, store: StateSto
     by_reference: dict[str, list[int]] = defaultdict(list)
     for oid in paid:
         by_reference[by_id[oid]["reference"]].append(oid)
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     refused: dict[int, tuple[str, str]] = {}
     for raw in shop.order_payments(list(by_reference)):
         try:
@@ -92,7 +94,7 @@ class PaymentBooker:
         self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
         self.claims = store.payment_claims
         self.outcome = BookOutcome()
-        self._outstanding: dict[str, dict] | None = None
+        self._outstanding: dict[str, dict[str, Any]] | None = None
         self._sleep = sleep
 
     def _load_outstanding(self, count_needed: int) -> None:
@@ -100,17 +102,18 @@ class PaymentBooker:
 
         The API gives no total (``count`` is per page), so the listing is read page by page and given up
         (one lookup per order instead) as soon as it has cost as many pages as the lookups would — pages of the
-        size the server really answers, once the hook has learnt it (a real client reports 500, not 2000)."""
+        size the server really answers, once the hook has learnt it or the last `setup probe` saw it (a real client
+        reports 500, not 2000)."""
         if count_needed < BULK_THRESHOLD:
             return
-        listed: dict[str, dict] = {}
+        listed: dict[str, dict[str, Any]] = {}
         for number, item in enumerate(self.eb.all_outstanding(), start=1):
             listed.setdefault(str(item.get("invoiceNumber")), item)
             if number > count_needed * self.eb.page_size:
                 return
         self._outstanding = listed
 
-    def outstanding_item(self, sales_number: str) -> dict | None:
+    def outstanding_item(self, sales_number: str) -> dict[str, Any] | None:
         """The sale's outstanding item, or None when there is none (not booked, or settled)."""
         if self._outstanding is not None:
             return self._outstanding.get(sales_number)
@@ -128,7 +131,7 @@ class PaymentBooker:
                 future.result()
         return self.outcome
 
-    def book_order(self, order: dict, payments: list[dict]) -> None:
+    def book_order(self, order: dict[str, Any], payments: list[dict[str, Any]]) -> None:
         """Book the unbooked payments of one order when they match its outstanding amount."""
         todo = [p for p in payments if p["state"] not in FINAL and p.get("error_code") != "SHARED_REFERENCE"]
         if not todo:
@@ -151,13 +154,13 @@ class PaymentBooker:
             return
         self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
 
-    def _maybe_paid(self, order: dict, payments: list[dict]) -> None:
+    def _maybe_paid(self, order: dict[str, Any], payments: list[dict[str, Any]]) -> None:
         settled = [p for p in payments if p["state"] == BOOKED or (p["state"] == RESOLVED and p.get("resolution") == "by_hand")]
         booked = sum((p["amount"] for p in settled), Decimal("0.00"))
         if payments and booked >= order["amount_incl"]:
             self.store.mark_order_paid(self.config.tenant, order["order_id"])
 
-    def _find_existing(self, order: dict, payment: dict) -> dict | None:
+    def _find_existing(self, order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any] | None:
         """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
         the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
         meaning the API does not document. A list item without an id (0) is matched on the entry number."""
@@ -169,7 +172,7 @@ class PaymentBooker:
                 return dict(item)
         return None
 
-    def book_payment(self, order: dict, payment: dict, relation_id: int | None) -> None:
+    def book_payment(self, order: dict[str, Any], payment: dict[str, Any], relation_id: int | None) -> None:
         """Claim, look up after a lost answer, send, record."""
         tenant, pid = self.config.tenant, payment["payment_id"]
         claim = self.claims.claim(tenant, pid, self.owner)
@@ -210,7 +213,7 @@ class PaymentBooker:
             with self.outcome.lock:
                 self.outcome.pending.append(pid)
 
-    def _booked(self, payment_id: int, item: dict, adopted: bool) -> None:
+    def _booked(self, payment_id: int, item: dict[str, Any], adopted: bool) -> None:
         self.claims.booked(
             self.config.tenant, payment_id, self.owner, self.run_id, eb_id=int(item["id"]) if item.get("id") else None,
             reason="Adopted the payment e-Boekhouden already had" if adopted else None,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
-from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, STATES, StateStore
+from prestashop_eboekhouden.schema import BOOKED, ERROR, OPEN, STATES
+from prestashop_eboekhouden.store import StateStore
 
 COUNTERS = ("booked", "adopted", "refused", "skipped", "pending", "relations_created")
 
 
-def summarize(store: StateStore, tenant: str, run_id: str, kind: str, results: Sequence[dict]) -> tuple[dict, str]:
+def summarize(store: StateStore, tenant: str, run_id: str, kind: str, results: Sequence[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """Counts and amounts per state of what this run touched, the booking counters, and a table to log."""
     import pandas as pd
 
@@ -40,7 +42,10 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[object]], limit: 
     """A plain fixed-width table (the task log shows it as is); rows past `limit` are counted, not shown."""
     shown = [[("" if v is None else str(v)) for v in row] for row in rows[:limit]]
     widths = [max([len(h)] + [len(r[i]) for r in shown]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
+
     out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in shown]
     if len(rows) > limit:
         out.append(f"… and {len(rows) - limit} more")
@@ -55,13 +60,13 @@ def batch_label(what: str, ids: Sequence[int]) -> str:
     return f"{what} {low}" if low == high else f"{what} {low}–{high} ({len(ids)})"
 
 
-def refused_table(rows: Sequence[dict]) -> str:
+def refused_table(rows: Sequence[dict[str, Any]]) -> str:
     """Orders refused by the prechecks: id, reference, code and reason."""
     ordered = sorted(rows, key=lambda r: r["order_id"])
     return text_table(["order", "reference", "code", "reason"], [(r["order_id"], r.get("reference"), r.get("error_code"), (r.get("reason") or "")[:160]) for r in ordered])
 
 
-def order_outcome(row: dict | None, run_id: str, pending: bool) -> str:
+def order_outcome(row: dict[str, Any] | None, run_id: str, pending: bool) -> str:
     """What a booking task did with one order, read back from the store."""
     if row is None:
         return "skipped: not in the store"
@@ -78,7 +83,7 @@ def order_outcome(row: dict | None, run_id: str, pending: bool) -> str:
     return "skipped: held by another run"
 
 
-def outcome_table(ids: Sequence[int], rows: dict[int, dict], run_id: str, pending: set[int]) -> str:
+def outcome_table(ids: Sequence[int], rows: dict[int, dict[str, Any]], run_id: str, pending: set[int]) -> str:
     """One line per order of a batch: order, sales number, debtor code, outcome."""
     return text_table(
         ["order", "sales number", "debtor", "outcome"],
@@ -86,14 +91,14 @@ def outcome_table(ids: Sequence[int], rows: dict[int, dict], run_id: str, pendin
     )
 
 
-def why_nothing_was_booked(failure: dict | None, step: str) -> str:
+def why_nothing_was_booked(failure: dict[str, Any] | None, step: str) -> str:
     """The report's words when a step it depends on did not finish: the cause its failing task wrote down, else where to look."""
     if failure and failure.get("failed"):
         return f"Nothing was booked: {failure['failed']}"
     return f"Nothing was booked: {step} or a step before it did not finish (see their logs)"
 
 
-def run_note(summary: dict, errors: Sequence[dict], limit: int = 5, failure: str | None = None) -> str:
+def run_note(summary: dict[str, Any], errors: Sequence[dict[str, Any]], limit: int = 5, failure: str | None = None) -> str:
     """The run's note in the Airflow UI: "12 booked, 3 to Errors: 1041 (no VAT mapping for 9%), …", each error in words;
     a run that could not do its work says why first."""
     from prestashop_eboekhouden.ui.hints import in_words

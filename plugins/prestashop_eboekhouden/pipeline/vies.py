@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.vies import (
@@ -42,8 +43,12 @@ from prestashop_eboekhouden.domain.vies import (
     is_fresh,
     vies_parts,
 )
-from prestashop_eboekhouden.store import StateStore, utcnow
+from prestashop_eboekhouden.schema import utcnow
+from prestashop_eboekhouden.store import StateStore
 from prestashop_eboekhouden.store_vies import ViesStore
+
+if TYPE_CHECKING:
+    from prestashop_eboekhouden.hooks.vies import ViesHook
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +93,14 @@ class ViesChecker:
     """Verdicts for VAT numbers: from the store while fresh, else from VIES within the run's budget."""
 
     def __init__(
-        self, store: StateStore, settings: ViesSettings, owner: str, *, budget_seconds: float = 60.0, hook: object | None = None,
+        self, store: StateStore, settings: ViesSettings, owner: str, *, budget_seconds: float = 60.0, hook: ViesHook | None = None,
         clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep, workers: int = WORKERS,
     ):  # fmt: skip
         self.vies = ViesStore.of(store)
         self.settings = settings
         self.owner = f"{owner}#{os.getpid()}.{uuid.uuid4().hex[:8]}"[:250]
         self.budget = float(budget_seconds)
-        self._hook = hook
+        self._hook: ViesHook | None = hook  # tests give a hook of their own
         self._clock, self._sleep = clock, sleep
         self.workers = max(1, workers)
         self.deadline = 0.0
@@ -103,7 +108,7 @@ class ViesChecker:
         self._down: dict[str, str] = {}  # scope → fault, for the rest of this run
         self._lock = threading.Lock()
 
-    def hook(self):
+    def hook(self) -> ViesHook:
         """The VIES hook (connection vies_default, else the official endpoint), made on first use."""
         if self._hook is None:
             from prestashop_eboekhouden.hooks.vies import ViesHook
@@ -243,7 +248,7 @@ def vies_gate(config: TenantConfig, store: StateStore, numbers: dict[int, str], 
     booked with a note. An order whose booking may already have been sent (an intent without an outcome: in doubt)
     passes: the exactly-once lookup comes first. Every checked order remembers its number (the dashboard's column)."""
     outcome = ViesOutcome()
-    settings = config.vat.vies_settings()
+    settings = ViesSettings.of(config.vat)
     if settings.mode == "off" or not numbers:
         return outcome
     in_doubt = {oid for oid, row in store.get_orders(config.tenant, numbers).items() if row["intent_at"] is not None}

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -32,7 +32,9 @@ from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
 from prestashop_eboekhouden.store import BOOKED, StateStore, get_store
 from prestashop_eboekhouden.ui import actions, pages, problem_report, runs
 from prestashop_eboekhouden.ui.queries import DashboardQueries
-from prestashop_eboekhouden.ui.rows import CSV_FORMATS, csv_lines, order_row, payment_row, plain, refund_row
+from prestashop_eboekhouden.ui.reconcile import add_reconcile_routes
+from prestashop_eboekhouden.ui.rows import CSV_FORMATS, csv_lines, order_row, payment_row, plain, refund_row, shown_time
+from prestashop_eboekhouden.ui.run_view import MAX_RUN_ID
 from prestashop_eboekhouden.ui.security import DOCS_CSP, SecurityHeaders, guard_action, nonce
 from prestashop_eboekhouden.ui.vies import with_vies
 
@@ -70,7 +72,7 @@ async def current_user(request: Request) -> Any:
         raise NotLoggedIn(exc.detail) from None
 
 
-def may(user: Any, tenant: str, method: str) -> bool:
+def may(user: Any, tenant: str, method: Literal["GET", "POST"]) -> bool:
     """Whether the user may read (GET) or trigger (POST) the tenant's hourly DAG."""
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
@@ -79,7 +81,7 @@ def may(user: Any, tenant: str, method: str) -> bool:
     return get_auth_manager().is_authorized_dag(method=method, access_entity=entity, details=DagDetails(id=HOURLY.format(tenant=tenant)), user=user)
 
 
-def _tenant(tenant: str, user: Any, method: str = "GET") -> TenantConfig:
+def _tenant(tenant: str, user: Any, method: Literal["GET", "POST"] = "GET") -> TenantConfig:
     configs = {t.tenant: t for t in load_tenants().tenants}
     if tenant not in configs:
         raise HTTPException(404, f"There is no webshop {tenant!r}")
@@ -209,10 +211,13 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_orders(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
         config = _tenant(tenant, await current_user(request))
-        answer = pages.listing(db(), tenant, config.timezone, "orders", state, since, until, q, limit, offset, pages.file_of(config))
-        if state == BOOKED:
+        answer = pages.listing(
+            db(), tenant, config.timezone, "orders", state, since, until, q, limit, offset, pages.file_of(config), run_id, config.prestashop.admin_url,
+        )
+        if state == BOOKED and not run_id:
             totals = DashboardQueries(db()).entries_totals(tenant, pages.parse_date(since, "since"), pages.parse_date(until, "until"), q)
             answer["totals"] = {k: plain(v) for k, v in totals.items()}
         return answer
@@ -221,9 +226,10 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_payments(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
         config = _tenant(tenant, await current_user(request))
-        answer = pages.listing(db(), tenant, config.timezone, "payments", state, since, until, q, limit, offset, pages.file_of(config))
+        answer = pages.listing(db(), tenant, config.timezone, "payments", state, since, until, q, limit, offset, pages.file_of(config), run_id)
         since_d, until_d = pages.parse_date(since, "since"), pages.parse_date(until, "until")
         answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, since_d, until_d, q)]
         return answer
@@ -250,6 +256,12 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/api/tenants/{tenant}/config")
     async def api_config(request: Request, tenant: str) -> dict:
         return _tenant(tenant, await current_user(request)).public_dict()
+
+    @app.get("/api/tenants/{tenant}/probe")
+    async def api_probe(request: Request, tenant: str) -> dict:
+        """The tenant's last `setup probe` (findings and what was learnt); {"probe": null} when it was never probed."""
+        _tenant(tenant, await current_user(request))
+        return {"probe": last_probe(db(), tenant)}
 
     @app.get("/api/tenants/{tenant}/health")
     async def api_health(request: Request, tenant: str) -> dict:
@@ -341,15 +353,37 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/tenants/{tenant}", response_class=HTMLResponse)
     async def tenant_page(
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None,
-        q: str | None = None, page: str = "1", worked_off: str = "",
+        q: str | None = None, page: str = "1", worked_off: str = "", run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ):
         user = await current_user(request)
         config = _tenant(tenant, user)
-        context = pages.tenant_context(db(), config, tab, since, until, q, page, worked_off in ("1", "true", "yes"))
+        store = db()
+        context = pages.tenant_context(store, config, tab, since, until, q, page, worked_off in ("1", "true", "yes"), run_id)
         context.update(can_process=may(user, tenant, "POST"), hourly_dag=HOURLY.format(tenant=tenant), support=bool(config.support))
+        if tab == "config":
+            probe = context["probe"] = last_probe(store, tenant)
+            if probe:
+                probe["probed_shown"] = shown_time(probe["probed_at"].removesuffix("Z") + "+00:00", config.timezone)
         return render(request, "tenant.html", context)
 
+    add_reconcile_routes(app, templates, db)  # the Reconcile tab (ui/reconcile.py)
     return app
+
+
+def last_probe(store: StateStore, tenant: str) -> dict | None:
+    """The tenant's last `setup probe` as JSON-safe data (ui: the Configuration tab), None when never probed."""
+    from prestashop_eboekhouden.store_probe import ProbeStore
+
+    row = ProbeStore.of(store).last(tenant)
+    if row is None:
+        return None
+    findings = list(row["findings"] or [])
+    return {
+        "probed_at": row["probed_at"].isoformat(timespec="seconds") + "Z", "blocking": row["blocking"],
+        "red": [f for f in findings if f.get("status") == "BLOCKS"], "findings": findings,
+        "eboekhouden": {"api": row["eboekhouden_api"], "url": row["eboekhouden_url"]},
+        "page_cap": row["page_cap"], "page_cap_uniform": row["page_cap_uniform"], "connections": (row["learnt"] or {}).get("connections", {}),
+    }  # fmt: skip
 
 
 def check_connections(config: TenantConfig) -> dict:

@@ -14,7 +14,23 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Integer, String, and_, cast, func, literal, null, or_, select, type_coerce, union, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union,
+    union_all,
+)
 
 from prestashop_eboekhouden.schema import BOOKED, ERROR, MAX_KEY, OPEN, RESOLVED, credits, orders, payments
 
@@ -48,7 +64,7 @@ class EntryQueries:
         if q and q.strip():
             text_q = q.strip()
             variants = list(dict.fromkeys([text_q, text_q.upper()]))
-            exact = [credits.c.reference.in_(variants), credits.c.sales_number.in_(variants)]
+            exact: list[ColumnElement[bool]] = [credits.c.reference.in_(variants), credits.c.sales_number.in_(variants)]
             if text_q.isdigit() and int(text_q) <= MAX_KEY:
                 exact += [credits.c.slip_id == int(text_q), credits.c.order_id == int(text_q)]
             hits = union(*(select(credits.c.slip_id).where(credits.c.tenant == tenant, condition) for condition in exact))
@@ -105,6 +121,12 @@ class EntryQueries:
             )
             sides.append(("payment", payment_side, p_where, payments))
         return sides
+
+    def entry_sides(self, tenant: str, state: str | None, since, until, q, prefix: bool) -> tuple[Any, Any, Any, Any]:
+        """Orders and credit slips of a listing as (order select, its WHERE, credit select, its WHERE), with the same
+        columns (the run view filters both on a run and reads them as one listing)."""
+        (_, order_side, o_where, _), (_, credit_side, c_where, _) = self._sides(tenant, state, since, until, q, prefix)[:2]
+        return order_side, o_where, credit_side, c_where
 
     def _kind_counts(self, sides) -> dict[str, int]:
         """How many rows of each kind a listing matches, each counted by its own index."""

@@ -20,6 +20,7 @@ from prestashop_eboekhouden.store import StateStore, chunks
 from prestashop_eboekhouden.ui.entries import TAB_STATES
 from prestashop_eboekhouden.ui.queries import DashboardQueries
 from prestashop_eboekhouden.ui.rows import order_row, payment_row, plain, refund_row, shown_time
+from prestashop_eboekhouden.ui.run_view import run_listing, with_admin_links
 from prestashop_eboekhouden.ui.vies import with_vies
 
 PAGE = 50
@@ -63,12 +64,27 @@ def roundings(store: StateStore, tenant: str, rows: list[dict]) -> None:
 
 
 def listing(store: StateStore, tenant: str, tz: str | None, kind: str, state: str | None, since: str | None, until: str | None,
-            q: str | None, limit: int, offset: int, path: str | None = None) -> dict:  # fmt: skip
-    """One page of a tab as the JSON API answers it (and the page shows it): rows, total, counts, kinds."""
+            q: str | None, limit: int, offset: int, path: str | None = None, run_id: str | None = None,
+            admin_url: str | None = None) -> dict:  # fmt: skip
+    """One page of a tab as the JSON API answers it (and the page shows it): rows, total, counts, kinds. With ``run_id``
+    the rows one run touched last (the "Bookkeeping: this run" link of its tasks; period and search do not apply)."""
+    state = check_state(state) if kind == "orders" else check_state(state, (OPEN, BOOKED, ERROR, RESOLVED))
+    if run_id:
+        found = run_listing(store, kind, tenant, run_id, state, limit, offset)
+        raw = found.pop("rows")
+        totals = found.pop("totals", None)
+        if kind == "orders":
+            rows = [order_row(r, tz, store.status_names(tenant), path) for r in raw]
+            roundings(store, tenant, rows)
+            rows = with_admin_links(admin_url, with_vies(store, tenant, rows))
+        else:
+            rows = [payment_row(r, tz, path) for r in raw]
+        if totals is not None and state == BOOKED:
+            found["totals"] = {k: plain(v) for k, v in totals.items()}
+        return {"tenant": tenant, "state": state, "limit": limit, "offset": offset, **found, "time_zone": tz, "rows": rows, "run_id": run_id}
     since_d, until_d = parse_date(since, "since"), parse_date(until, "until")
     queries = DashboardQueries(store)
     if kind == "orders":  # orders and credit slips together (and refused payments in Errors), each row with its kind
-        state = check_state(state)
         rows, total, kinds = queries.list_entries_by_kind(tenant, state, since_d, until_d, q, limit, offset)
         statuses = store.status_names(tenant)
         shaped = [order_row(r, tz, statuses, path) for r in rows]
@@ -76,18 +92,17 @@ def listing(store: StateStore, tenant: str, tz: str | None, kind: str, state: st
         return {
             "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset,
             "counts": queries.entries_counts(tenant, since_d, until_d, q), "kinds": kinds, "time_zone": tz,
-            "rows": with_vies(store, tenant, shaped),
+            "rows": with_admin_links(admin_url, with_vies(store, tenant, shaped)), "run_id": None,
         }
-    state = check_state(state, (OPEN, BOOKED, ERROR, RESOLVED))
     rows, total = queries.payment_rows(tenant, state, since_d, until_d, q, limit, offset)
     counts = queries.payment_counts(tenant, since_d, until_d, q)
     return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "time_zone": tz,
-            "rows": [payment_row(r, tz, path) for r in rows]}  # fmt: skip
+            "rows": [payment_row(r, tz, path) for r in rows], "run_id": None}  # fmt: skip
 
 
 def tenant_context(store: StateStore, config: TenantConfig, tab: str, since: str | None, until: str | None, q: str | None,
-                   page: str, worked_off: bool) -> dict[str, Any]:  # fmt: skip
-    """Everything the tenant page shows for one tab."""
+                   page: str, worked_off: bool, run_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Everything the tenant page shows for one tab (with ``run_id``: what that run touched last)."""
     if tab not in TABS:
         raise HTTPException(404, f"There is no tab {tab[:40]!r}: choose one of {', '.join(TABS.values())}")
     tenant, tz = config.tenant, config.timezone
@@ -101,17 +116,23 @@ def tenant_context(store: StateStore, config: TenantConfig, tab: str, since: str
         "filtered": bool(since or until or (q or "").strip()), "payments_enabled": config.payments.enabled, "worked_off": worked_off,
         "tenant_file": path, "page": 1,
     }
+    if run_id:  # one run's rows: its counts per tab, its DAG (from its report, else the tab's DAG)
+        context["order_counts"] = run_listing(store, "orders", tenant, run_id, None, 1, 0)["counts"]
+        context["payment_counts"] = run_listing(store, "payments", tenant, run_id, None, 1, 0)["counts"]
+        fallback = f"{tenant}__payments_daily" if tab == "payments" else f"{tenant}__orders_hourly"
+        context.update(run_id=run_id, run_dag=queries.run_dag_ids(tenant, [run_id]).get(run_id, fallback), filtered=True)
     if tab == "config":
         context["config"] = config.public_dict()
         context["runs"] = [{**run, "finished": shown_time(run["finished_at"], tz)} for run in queries.last_runs(tenant)]
         return context
     kind = "payments" if tab == "payments" else "orders"
     state = None if kind == "payments" else (RESOLVED if tab == "error" and worked_off else tab)
-    found = listing(store, tenant, tz, kind, state, since, until, q, PAGE, (number - 1) * PAGE, path)
+    admin_url = config.prestashop.admin_url
+    found = listing(store, tenant, tz, kind, state, since, until, q, PAGE, (number - 1) * PAGE, path, run_id, admin_url)
     pages = max(1, -(-found["total"] // PAGE))
     if number > pages:  # past the last page: show the last
         number = pages
-        found = listing(store, tenant, tz, kind, state, since, until, q, PAGE, (number - 1) * PAGE, path)
+        found = listing(store, tenant, tz, kind, state, since, until, q, PAGE, (number - 1) * PAGE, path, run_id, admin_url)
     today = dt.date.today()
     for row in found["rows"]:
         row["age_days"] = (today - dt.date.fromisoformat(row["order_date"][:10])).days if row.get("order_date") else None
@@ -123,7 +144,7 @@ def tenant_context(store: StateStore, config: TenantConfig, tab: str, since: str
             default = f"{tenant}__payments_daily" if row.get("kind") == "payment" else f"{tenant}__orders_hourly"
             row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", default)
     if tab == "booked":
-        context["totals"] = {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
+        context["totals"] = found.get("totals") or {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
     if tab == "payments":
         context["refunds"] = [refund_row(r) for r in queries.booked_credits(tenant, since_d, until_d, q)]
     context.update(listing=found, pages=pages, page=number)

@@ -82,7 +82,7 @@ def _no_userinfo(url: str) -> str:
     except ValueError:
         return REDACTED
     if parts.username or parts.password:
-        return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else "")))
+        return urlunsplit(parts._replace(netloc=(parts.hostname or "") + (f":{parts.port}" if parts.port else "")))
     return url
 
 
@@ -120,13 +120,13 @@ def _from_shop(config: TenantConfig, kind: str, row: dict) -> dict:
     try:
         shop = PrestaShopHook(config.prestashop_conn_id, max_attempts=1)
         order_id = int(row["order_id"])
-        found: dict[str, Any] = {"order": (shop.orders([order_id]) or [None])[0], "order_details": shop.order_details([order_id])}
+        found: dict[str, Any] = {"order": next(iter(shop.orders([order_id])), None), "order_details": shop.order_details([order_id])}
         customer_id = (found["order"] or {}).get("id_customer")
         if customer_id:
-            found["customer"] = (shop.customers([customer_id]) or [None])[0]
+            found["customer"] = next(iter(shop.customers([customer_id])), None)
             found["addresses"] = shop.addresses_of_customers([customer_id])
         if kind == "credit":
-            found["credit_slip"] = (shop.slips([int(row["slip_id"])]) or [None])[0]
+            found["credit_slip"] = next(iter(shop.slips([int(row["slip_id"])])), None)
         if kind == "payment" and row.get("reference"):
             found["payments"] = shop.order_payments([row["reference"]])
         found["fetched_at"] = dt.datetime.now(dt.UTC).isoformat()
@@ -167,7 +167,8 @@ def _masked_by_airflow(data: dict) -> dict:
     try:
         from airflow.sdk._shared.secrets_masker import redact
 
-        return redact(data)
+        masked = redact(data)
+        return masked if isinstance(masked, dict) else data
     except Exception:  # noqa: BLE001 - our own scrub below still runs
         return data
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import Table, and_, func, or_, select, union
+from sqlalchemy import ColumnElement, Table, and_, func, or_, select, union
 
 from prestashop_eboekhouden.schema import BOOKED, MAX_KEY, STATES, credits, orders, payments, runs
 from prestashop_eboekhouden.store import StateStore, chunks
@@ -61,7 +61,7 @@ class DashboardQueries(EntryQueries):
             text_q = q.strip()
             key = table.c.order_id if table is orders else table.c.payment_id
             variants = list(dict.fromkeys([text_q, text_q.upper()]))
-            exact = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
+            exact: list[ColumnElement[bool]] = [table.c.reference.in_(variants), table.c.sales_number.in_(variants)]
             if text_q.isdigit() and int(text_q) <= MAX_KEY:
                 exact.append(table.c.order_id == int(text_q))
             if table is orders and "@" in text_q:
