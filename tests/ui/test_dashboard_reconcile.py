@@ -150,7 +150,7 @@ def test_run_now_triggers_the_reconciliation_for_the_period_and_is_followed(clie
     assert again.status_code == 409 and again.json()["detail"]["dag_run_id"] == data["dag_run_id"]
 
 
-def test_book_again_a_sale_the_bookkeeper_confirms_deleted(client, tokens, auth, store, serialized_dags):
+def test_book_again_a_sale_the_bookkeeper_confirms_deleted_and_process_waits_behind_it(client, tokens, auth, store, serialized_dags):
     assert client.post(f"{API}/book-again", json={"order_ids": [503]}, headers=auth).status_code == 409  # not missing
     again = client.post(f"{API}/book-again", json={"order_ids": [501]}, headers=auth)
     assert again.status_code == 200, again.text
@@ -160,8 +160,8 @@ def test_book_again_a_sale_the_bookkeeper_confirms_deleted(client, tokens, auth,
     assert (row["state"], row["eb_id"], row["sales_number"], row["plan"]["sales_number"]) == ("open", None, "DEMO-MISSINGAA", "DEMO-MISSINGAA")
     assert "Deleted in e-Boekhouden (confirmed by clerk" in row["reason"]
 
-
-def test_process_only_orders_no_run_has_seen(client, auth, store, serialized_dags):
+    # Process takes only orders no run has seen, and waits behind the run book-again queued (one test: xdist may
+    # run the tests of this module in different workers, so the queued run is made here)
     assert client.post(f"{API}/process", json={"order_ids": [501, 503]}, headers=auth).status_code == 409  # not "never seen"
     queued = client.post(f"{API}/process", json={"order_ids": [502, 503]}, headers=auth)
     assert queued.status_code == 409 and "still waiting to start" in queued.json()["detail"]["message"]  # book again's run is queued
