@@ -178,6 +178,7 @@ LEDGERS = (
     (2416, "8100", "Omzet ICP", "VW", "Omzet"),
     (2417, "8200", "Omzet export", "VW", "Omzet"),
     (2418, "8300", "Omzet OSS", "VW", "Omzet"),
+    (2419, "8990", "Afrondingsverschillen", "VW", "Omzet"),  # PrestaShop's rounding differences (tenant file rounding.ledger)
 )
 INVOICE_TEMPLATES = ((7001, "Invoice template", True), (7002, "Factuur zonder logo", True), (7003, "Oud sjabloon", False))
 # Relations whose codes share the base KlaartjePi, with other people's e-mail addresses.

@@ -431,6 +431,9 @@ class ShopState:
         self.tags: dict[int, frozenset[str]] = {}
         self.slip_tags: dict[int, frozenset[str]] = {}
         self._tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in RESOURCES}
+        # fields a raw edit took out of a record: still fields of the resource (PrestaShop's definition, not a row, says
+        # what `display` may name), so a listing that names them answers the record without them instead of code 35
+        self._removed_fields: dict[str, set[str]] = {name: set() for name in RESOURCES}
         self._products: dict[str, int] = {}
         self._load_reference_data()
 
@@ -510,7 +513,8 @@ class ShopState:
             record = self._tables[resource][int(item_id)]
             for key, value in fields.items():
                 if value is ...:
-                    record.pop(key, None)
+                    if record.pop(key, None) is not None:
+                        self._removed_fields[resource].add(key)
                 else:
                     record[key] = value
 
@@ -549,7 +553,7 @@ class ShopState:
             table = self._tables[resource]
             if not table:
                 return None
-            return frozenset(next(iter(table.values()))) - HIDDEN_FIELDS
+            return (frozenset(next(iter(table.values()))) | self._removed_fields[resource]) - HIDDEN_FIELDS
 
     def order(self, order_id: int) -> dict[str, Any]:
         """A copy of one order (KeyError when unknown)."""

@@ -197,6 +197,43 @@ class ProcessingSettings(_Strict):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
+def email_addresses(value: list[str]) -> list[str]:
+    """Each item is an e-mail address, else a ValueError naming it."""
+    for address in value:
+        if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", address):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    return value
+
+
+class RoundingSettings(_Strict):
+    """PrestaShop's own rounding differences between an order's total and its lines (round per line against per total).
+
+    tolerance 0.00 (the default) is the manual's rule: an order whose total differs from its lines by any amount goes to
+    Errors. Above 0, a difference up to the tolerance is booked as a separate row "Rounding difference" on ``ledger``
+    (without VAT: ``vat_code`` GEEN by default), so the sale still equals the shop's total to the cent."""
+
+    tolerance: Decimal = Field(default=Decimal("0.00"), ge=0, le=Decimal("0.05"), decimal_places=2)
+    ledger: str | None = None
+    vat_code: str = Field(default="GEEN", min_length=1)
+
+    @field_validator("tolerance", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        """A YAML number such as 0.01 arrives as a float: read it as the text the file holds."""
+        return str(value) if isinstance(value, (float, int)) else value
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    @model_validator(mode="after")
+    def _ledger_when_tolerant(self) -> RoundingSettings:
+        if self.tolerance > 0 and not self.ledger:
+            raise ValueError("a rounding tolerance above 0.00 needs a ledger (rounding.ledger) to book the difference on")
+        return self
+
+
 NOTIFY_ON: tuple[Literal["errors", "failure", "differences"], ...] = ("errors", "failure", "differences")
 
 
@@ -233,10 +270,20 @@ class NotifySettings(_Strict):
     @field_validator("email")
     @classmethod
     def _addresses(cls, value: list[str]) -> list[str]:
-        for address in value:
-            if not re.fullmatch(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+", address):
-                raise ValueError(f"{address!r} is not an e-mail address")
-        return value
+        return email_addresses(value)
+
+
+class SupportSettings(_Strict):
+    """Where the dashboard's "Report problem" mails its bundle (through an Airflow SMTP connection)."""
+
+    email: list[str] = Field(min_length=1)
+    smtp_conn_id: str = "smtp_default"
+    from_email: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        return email_addresses(value)
 
 
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -277,6 +324,8 @@ class TenantConfig(_Strict):
     recheck: RecheckSettings = Field(default_factory=RecheckSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     notify: NotifySettings | None = None
+    rounding: RoundingSettings = Field(default_factory=RoundingSettings)
+    support: SupportSettings | None = None
     reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
     deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
 
@@ -418,6 +467,24 @@ def load_tenants(folder: Path | None = None) -> LoadedTenants:
         seen[tenant.tenant] = path
         tenants.append(tenant)
     return LoadedTenants(tuple(tenants), tuple(errors))
+
+
+def tenant_file(tenant: str, folder: Path | None = None) -> Path | None:
+    """The file that defines a tenant (normally <folder>/<tenant>.yaml); None when no valid file does."""
+    folder = folder or tenants_dir()
+    named = folder / f"{tenant}.yaml"
+    try:
+        if named.is_file() and load_tenant_file(named).tenant == tenant:
+            return named.resolve()
+    except InvalidTenantFile:
+        pass
+    for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else ():
+        try:
+            if load_tenant_file(path).tenant == tenant:
+                return path.resolve()
+        except InvalidTenantFile:
+            continue
+    return None
 
 
 def get_tenant(tenant: str, folder: Path | None = None) -> TenantConfig:

@@ -24,7 +24,7 @@ from airflow.sdk.definitions.param import ParamsDict
 from prestashop_eboekhouden import assets
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
 from prestashop_eboekhouden.deadlines import alerts_for
-from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, order_ids_schema
+from prestashop_eboekhouden.inputs import DATETIME_PATTERN, MAX_ORDER_IDS, order_ids_schema
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
 from prestashop_eboekhouden.operators.reconcile import ReconcileOperator
@@ -92,30 +92,37 @@ the next step), the totals per VAT code and the VAT summary are in the dashboard
 """
 
 
-# ISO 8601 date-time as the trigger form's date picker writes it (seconds, fraction and offset optional).
-# jsonschema checks `format: date-time` only with an extra package, so the pattern is what refuses "last week".
-ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
-ORDER_IDS_SCHEMA = order_ids_schema()
-WINDOW_SCHEMA = {"type": ["null", "string"], "format": "date-time", "pattern": ISO_DATETIME}
+# since / until are text fields in the shop's time zone, not Airflow's date picker: the picker is labelled with the
+# user's UI time zone (UTC unless they changed it) and sends UTC, while a bookkeeper means the shop's hours. The
+# pattern is what the run reads (inputs.moment): a date and a time, an offset optional.
+ORDER_IDS_SCHEMA = {**order_ids_schema(), "type": ["array", "null"]}  # empty means the run's hour: not a required field
+WINDOW_SCHEMA = {"type": ["null", "string"], "pattern": DATETIME_PATTERN, "maxLength": 40}
+# Airflow's trigger form shows a refused value only as "Bad Request" (its API client turns a 400 into its status text);
+# the REST API's own answer names the problem, and so does the dashboard's Run now (Configuration tab).
+REFUSED = "A value outside these rules is refused before a run exists; Airflow's form then says only \"Bad Request\" — the bookkeeping dashboard's Run now (Configuration tab) names the problem."
 DAY_SCHEMA = {"type": ["null", "string"], "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 def hourly_params(config: TenantConfig) -> ParamsDict:
-    """Trigger params of the hourly DAG, with their JSON schema (checked by the trigger form and the REST API)."""
+    """Trigger params of the hourly DAG, with their JSON schema (checked by the trigger form and the REST API); each
+    field's description states its rules, since Airflow's form cannot show why it refused a value."""
+    zone = config.timezone
     return ParamsDict(
         {
             "order_ids": Param(
                 [], schema=ORDER_IDS_SCHEMA,
-                description=f"Order ids to (re)process instead of the hour's orders, as a JSON list such as [1041, 1042] "
-                f"(positive whole numbers, at most {MAX_ORDER_IDS}). Empty: the orders of the run's hour.",
+                description=f"Optional. Order ids to (re)process instead of the hour's orders, as a JSON list such as [1041, 1042]: "
+                f"whole numbers without quotes, each 1 or more, at most {MAX_ORDER_IDS} ids. Empty ([]): the orders of the run's hour. {REFUSED}",
             ),
             "since": Param(
-                None, schema={**WINDOW_SCHEMA, "title": "Since"},
-                description=f"Start of the window instead of the run's hour: date and time such as 2026-11-20T10:00 ({config.timezone} unless an offset is given).",
+                None, schema={**WINDOW_SCHEMA, "title": f"Since ({zone})"},
+                description=f"Optional. Start of the window instead of the run's hour, typed in the shop's time zone {zone}: a date and a time "
+                f"such as 2026-11-20 10:00 (an offset such as +01:00 or Z overrides the zone). {REFUSED}",
             ),
             "until": Param(
-                None, schema={**WINDOW_SCHEMA, "title": "Until"},
-                description="End of the window (excluded), after since: date and time such as 2026-11-20T18:00. Empty: the end of the run's hour.",
+                None, schema={**WINDOW_SCHEMA, "title": f"Until ({zone})"},
+                description=f"Optional. End of the window (excluded), after since, in {zone}: e.g. 2026-11-20 18:00. Empty: the end of the "
+                "run's hour (with since: the moment of the trigger). until before since fails the run at once (no retries), its note saying why.",
             ),
         }
     )

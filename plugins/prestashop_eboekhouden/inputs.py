@@ -5,9 +5,12 @@ check them with these. Pure: no Airflow, no web framework.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
+
+if TYPE_CHECKING:
+    import pendulum
 
 MAX_ORDER_ID = 2**63 - 1  # the state store's BIGINT: a larger number is no order id
 MAX_ORDER_IDS = 1000  # order ids per reprocess (a run's param, one Process)
@@ -45,3 +48,29 @@ def order_ids(value: Any, name: str = "order_ids") -> list[int]:
             raise InputError(f"{name} may hold at most {MAX_ORDER_IDS} order ids, not {len(ids)}") from None
         raise InputError(f"{name} must hold positive order ids (at most {MAX_ORDER_ID}), not {str(value)[:60]!r}") from None
     return list(dict.fromkeys(checked))
+
+
+# ---- the window of a run: since / until -----------------------------------------------------------------------------
+
+# What the hourly DAG's since/until accept: a date and a time (seconds, fraction and offset optional), "T" or a space
+# between them. Without an offset a time is read in the tenant's time zone.
+DATETIME_PATTERN = r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|[+-][0-9]{2}:?[0-9]{2})?\s*$"
+
+
+def moment(value: Any, tz: str, name: str) -> pendulum.DateTime:
+    """A since/until value as a time (pendulum): text read in the tenant's time zone unless it has an offset; InputError."""
+    import re
+
+    import pendulum
+    import pendulum.parsing.exceptions
+
+    wrong = f"{name} must be a date and time such as 2026-11-20 10:00 ({tz} unless an offset is given), not {str(value)[:60]!r}"
+    if isinstance(value, str) and not re.match(DATETIME_PATTERN, value):
+        raise InputError(wrong)
+    try:
+        parsed = pendulum.parse(value.strip(), tz=tz) if isinstance(value, str) else pendulum.instance(value)
+    except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
+        raise InputError(wrong) from None
+    if not isinstance(parsed, pendulum.DateTime):  # a bare time or a duration
+        raise InputError(wrong)
+    return parsed

@@ -18,7 +18,7 @@ from typing import Any
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Context
 
-from prestashop_eboekhouden.config import NotifySettings, TenantConfig, get_tenant
+from prestashop_eboekhouden.config import NotifySettings, TenantConfig, get_tenant, tenant_file
 from prestashop_eboekhouden.ui.hints import fix_hint
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,8 @@ def errors_url(base: str, tenant: str) -> str:
 
 
 def compose(
-    tenant: str, errors: Sequence[dict], *, base: str, dag_id: str, run_id: str, failure: str | None = None, digest: bool = False
+    tenant: str, errors: Sequence[dict], *, base: str, dag_id: str, run_id: str, failure: str | None = None, digest: bool = False,
+    tenant_file: str | None = None,
 ) -> tuple[str, str]:
     """Subject and HTML body of one notification (pure: tested with exact rows)."""
     count = len(errors)
@@ -67,7 +68,7 @@ def compose(
                     f"<td>{esc(str(v))}</td>"
                     for v in (
                         e.get("order_id"), e.get("reference") or "", f"{amount:.2f}" if amount is not None else "", e.get("error_code") or "",
-                        e.get("reason") or "", e.get("attempts") or 0, fix_hint(e.get("error_code"), e.get("reason")),
+                        e.get("reason") or "", e.get("attempts") or 0, fix_hint(e.get("error_code"), e.get("reason"), tenant_file),
                     )
                 ) + "</tr>"
             )
@@ -94,20 +95,22 @@ class BookkeepingNotifier(SmtpNotifier):
         store = get_store()
         run_id, dag_id = context["run_id"], context["ti"].dag_id
         base = dashboard_base(settings)
+        path = tenant_file(config.tenant)
+        where = str(path) if path else None  # the hints name the tenant file
         if self.on_failure:
             if "failure" not in settings.on:
                 return None
             failure = str(context.get("exception") or context.get("reason") or "a task failed")
-            return compose(config.tenant, store.run_errors(config.tenant, run_id), base=base, dag_id=dag_id, run_id=run_id, failure=failure)
+            return compose(config.tenant, store.run_errors(config.tenant, run_id), base=base, dag_id=dag_id, run_id=run_id, failure=failure, tenant_file=where)
         if "errors" not in settings.on:
             return None
         if settings.digest == "daily":
             if not self.digest_run:
                 return None
             errors = store.errors_since(config.tenant, utcnow() - dt.timedelta(hours=24))
-            return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, digest=True) if errors else None
+            return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, digest=True, tenant_file=where) if errors else None
         errors = store.run_errors(config.tenant, run_id)
-        return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id) if errors else None
+        return compose(config.tenant, errors, base=base, dag_id=dag_id, run_id=run_id, tenant_file=where) if errors else None
 
     def notify(self, context: Context) -> None:
         """Send the e-mail; a failure to send is logged, never fails the run."""

@@ -32,7 +32,20 @@ from sqlalchemy.types import TypeDecorator
 from prestashop_eboekhouden.inputs import MAX_ORDER_ID
 
 OPEN, BOOKED, ERROR = "open", "booked", "error"
-STATES = (OPEN, BOOKED, ERROR)
+STATES = (OPEN, BOOKED, ERROR)  # the dashboard's tabs (Open, Report, Errors)
+# An Error a bookkeeper worked off ("booked by hand" or "dismissed", with who and when): kept, filterable, never deleted,
+# and never booked by the integration. Final like booked: nothing moves a row out of either.
+RESOLVED = "resolved"
+FINAL = (BOOKED, RESOLVED)
+RESOLUTIONS = ("by_hand", "dismissed")
+
+
+def not_final(state: Any) -> Any:
+    """SQL: a row that is neither booked nor worked off (what every claim, plan and state change may touch). Two
+    comparisons, not NOT IN: executemany statements take no expanding parameters."""
+    from sqlalchemy import and_
+
+    return and_(state != BOOKED, state != RESOLVED)
 MAX_KEY = MAX_ORDER_ID  # BIGINT: larger numbers are no order id
 
 
@@ -73,6 +86,11 @@ def _claim_columns() -> list[Column]:
         Column("last_try", DateTime),
         Column("booked_at", DateTime),
         Column("run_id", String(250)),
+        # worked off by a bookkeeper (state RESOLVED): how, by whom, when, and their note
+        Column("resolution", String(16)),
+        Column("resolved_by", String(250)),
+        Column("resolved_at", DateTime),
+        Column("resolution_note", Text),
     ]
 
 
@@ -172,6 +190,17 @@ runs = Table(
     Column("finished_at", DateTime, nullable=False),
     Column("summary", JSON, nullable=False),
     Index("ix_presta_eb_runs_tenant", "tenant", "finished_at"),
+)
+
+
+# The shop's order statuses by id, as the last run read them: the dashboard names a status instead of showing its number.
+shop_statuses = Table(
+    "presta_eb_shop_statuses",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("status_id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(200), nullable=False),
+    Column("updated_at", DateTime, nullable=False),
 )
 
 

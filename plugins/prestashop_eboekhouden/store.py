@@ -15,15 +15,31 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
 
-from prestashop_eboekhouden.schema import BOOKED, ERROR, MAX_KEY, OPEN, STATES, credits, orders, payments, relations, utcnow  # noqa: F401 - states re-exported
+from prestashop_eboekhouden.schema import (  # noqa: F401 - states re-exported
+    BOOKED,
+    ERROR,
+    FINAL,
+    MAX_KEY,
+    OPEN,
+    RESOLVED,
+    STATES,
+    credits,
+    not_final,
+    orders,
+    payments,
+    relations,
+    utcnow,
+)
 from prestashop_eboekhouden.store_base import AUTO_MIGRATE_ENV, STATE_DB_ENV, Claim, StoreBase, _Claims, chunks, default_url, insert_new  # noqa: F401 - re-exported
 from prestashop_eboekhouden.store_runs import RunLog
+from prestashop_eboekhouden.store_worked_off import WorkedOff
 
 
-class StateStore(RunLog, StoreBase):
+class StateStore(RunLog, WorkedOff, StoreBase):
     """The ledger of one state store; one per process and URL (see :func:`get_store`)."""
 
     def __init__(self, url: str | None = None, engine: Engine | None = None):
@@ -45,16 +61,16 @@ class StateStore(RunLog, StoreBase):
             current = existing.get(item["order_id"])
             if current is None:
                 new_rows.append({**item, "tenant": tenant, "state": OPEN, "attempts": 0, "first_seen": now, "updated_at": now, "run_id": run_id})
-            elif current["state"] != BOOKED and (current["shop_status"], current["date_upd"]) != (item.get("shop_status"), item.get("date_upd")):
+            elif current["state"] not in FINAL and (current["shop_status"], current["date_upd"]) != (item.get("shop_status"), item.get("date_upd")):
                 changed.append({**item, "b_tenant": tenant, "b_order_id": item["order_id"]})
         with self.begin() as conn:
             insert_new(conn, orders, new_rows)
             if changed:
                 conn.execute(
                     update(orders)
-                    .where(orders.c.tenant == bindparam("b_tenant"), orders.c.order_id == bindparam("b_order_id"), orders.c.state != BOOKED)
-                    .values(shop_status=bindparam("shop_status"), date_upd=bindparam("date_upd"), updated_at=now),
-                    [{"b_tenant": c["b_tenant"], "b_order_id": c["b_order_id"], "shop_status": c.get("shop_status"), "date_upd": c.get("date_upd")} for c in changed],
+                    .where(orders.c.tenant == bindparam("b_tenant"), orders.c.order_id == bindparam("b_order_id"), not_final(orders.c.state))
+                    .values(shop_status=bindparam("shop_status"), date_upd=bindparam("date_upd"), amount_incl=func.coalesce(bindparam("amount_incl", type_=orders.c.amount_incl.type), orders.c.amount_incl), updated_at=now),
+                    [{"b_tenant": c["b_tenant"], "b_order_id": c["b_order_id"], "shop_status": c.get("shop_status"), "date_upd": c.get("date_upd"), "amount_incl": c.get("amount_incl")} for c in changed],
                 )
         return self.get_orders(tenant, ids)
 
@@ -70,7 +86,7 @@ class StateStore(RunLog, StoreBase):
         with self.begin() as conn:
             conn.execute(
                 update(orders)
-                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), orders.c.state != BOOKED)
+                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), not_final(orders.c.state))
                 .values(amount_incl=bindparam("amount_incl"), customer_name=bindparam("customer_name"), customer_email=bindparam("customer_email")),
                 rows,
             )
@@ -84,10 +100,15 @@ class StateStore(RunLog, StoreBase):
         self._set_state(orders, tenant, problems, ERROR, run_id)
 
     def save_plans(self, tenant: str, plans: Sequence[dict], run_id: str | None = None) -> dict[int, str]:
-        """Store validated plans (Open, ready to book) with unique sales numbers; returns order id → sales number."""
+        """Store validated plans (Open, ready to book) with unique sales numbers; returns order id → sales number.
+
+        An order whose booking may have reached e-Boekhouden (an intent without an outcome) keeps the number it was sent
+        under, whatever the tenant's rule makes of it now (a changed prefix, a reference made safe): that number is the
+        key its next attempt looks up and adopts, so a changed rule can never book it twice."""
         now = utcnow()
         numbers: dict[int, str] = {}
         with self.begin() as conn:
+            sent = in_doubt_numbers(conn, orders, orders.c.order_id, tenant, [p["order_id"] for p in plans])
             wanted = [p["sales_number"] for p in plans]
             taken: dict[str, int] = {}
             for chunk in chunks(wanted):
@@ -95,6 +116,12 @@ class StateStore(RunLog, StoreBase):
                 taken.update({r.sales_number: r.order_id for r in conn.execute(stmt)})
             rows = []
             for plan in plans:
+                if plan["order_id"] in sent:
+                    number = sent[plan["order_id"]]
+                    numbers[plan["order_id"]], taken[number] = number, plan["order_id"]
+                    rows.append({"b_order_id": plan["order_id"], "plan": {**plan, "sales_number": number}, "sales_number": number,
+                                 "amount_incl": Decimal(plan["total_incl"]), "amount_excl": Decimal(plan["total_excl"])})  # fmt: skip
+                    continue
                 number = plan["sales_number"]
                 holder = taken.get(number)
                 if holder is not None and holder != plan["order_id"]:
@@ -113,7 +140,7 @@ class StateStore(RunLog, StoreBase):
             if rows:
                 conn.execute(
                     update(orders)
-                    .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_order_id"), orders.c.state != BOOKED)
+                    .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_order_id"), not_final(orders.c.state))
                     .values(
                         plan=bindparam("plan"), sales_number=bindparam("sales_number"), amount_incl=bindparam("amount_incl"),
                         amount_excl=bindparam("amount_excl"), state=OPEN, reason="Ready to book", error_code=None,
@@ -155,14 +182,14 @@ class StateStore(RunLog, StoreBase):
         changed = [
             {**{k: r[k] for k in ("amount", "method", "transaction_id", "payment_date")}, "b_key": r["payment_id"]}
             for r in rows
-            if r["payment_id"] in existing and existing[r["payment_id"]]["state"] != BOOKED
+            if r["payment_id"] in existing and existing[r["payment_id"]]["state"] not in FINAL
         ]
         with self.begin() as conn:
             insert_new(conn, payments, fresh)
             if changed:
                 conn.execute(
                     update(payments)
-                    .where(payments.c.tenant == tenant, payments.c.payment_id == bindparam("b_key"), payments.c.state != BOOKED)
+                    .where(payments.c.tenant == tenant, payments.c.payment_id == bindparam("b_key"), not_final(payments.c.state))
                     .values(amount=bindparam("amount"), method=bindparam("method"), transaction_id=bindparam("transaction_id"), payment_date=bindparam("payment_date"), updated_at=now),
                     changed,
                 )
@@ -219,10 +246,14 @@ class StateStore(RunLog, StoreBase):
         self._set_state(credits, tenant, problems, ERROR, run_id)
 
     def save_credit_plans(self, tenant: str, plans: Sequence[dict], run_id: str | None = None) -> None:
-        """Store validated credit plans (Open, ready to book) with their sales numbers and the order's relation."""
+        """Store validated credit plans (Open, ready to book) with their sales numbers and the order's relation (a slip
+        whose booking may have reached e-Boekhouden keeps the number it was sent under, as orders do)."""
         if not plans:
             return
         now = utcnow()
+        with self.engine.connect() as conn:
+            sent = in_doubt_numbers(conn, credits, credits.c.slip_id, tenant, [p["slip_id"] for p in plans])
+        plans = [{**p, "sales_number": sent[p["slip_id"]]} if p["slip_id"] in sent else p for p in plans]
         rows = [
             {
                 "b_slip_id": plan["slip_id"], "plan": plan, "sales_number": plan["sales_number"],
@@ -234,7 +265,7 @@ class StateStore(RunLog, StoreBase):
         with self.begin() as conn:
             conn.execute(
                 update(credits)
-                .where(credits.c.tenant == tenant, credits.c.slip_id == bindparam("b_slip_id"), credits.c.state != BOOKED)
+                .where(credits.c.tenant == tenant, credits.c.slip_id == bindparam("b_slip_id"), not_final(credits.c.state))
                 .values(
                     plan=bindparam("plan"), sales_number=bindparam("sales_number"), amount_incl=bindparam("amount_incl"),
                     amount_excl=bindparam("amount_excl"), relation_id=bindparam("relation_id"), relation_code=bindparam("relation_code"),
@@ -243,11 +274,11 @@ class StateStore(RunLog, StoreBase):
                 rows,
             )
 
-    def open_credits(self, tenant: str) -> list[dict]:
-        """Open credit slips, oldest first (what the nightly recheck looks at again)."""
+    def open_credits(self, tenant: str, with_errors: bool = False) -> list[dict]:
+        """Open credit slips (with_errors: and those in Errors), oldest first (what the nightly recheck looks at again)."""
         stmt = (
             select(credits.c.slip_id, credits.c.order_id)
-            .where(credits.c.tenant == tenant, credits.c.state == OPEN)
+            .where(credits.c.tenant == tenant, credits.c.state.in_((OPEN, ERROR) if with_errors else (OPEN,)))
             .order_by(credits.c.slip_date, credits.c.slip_id)
         )
         with self.engine.connect() as conn:
@@ -285,6 +316,15 @@ class StateStore(RunLog, StoreBase):
         with self.engine.connect() as conn:
             found = {state: count for state, count in conn.execute(stmt)}
         return {state: found.get(state, 0) for state in STATES}
+
+
+def in_doubt_numbers(conn: Any, table: Table, key: Any, tenant: str, ids: Sequence[int]) -> dict[int, str]:
+    """Key → the sales number of rows with an intent but no outcome: sent under that number, perhaps booked."""
+    found: dict[int, str] = {}
+    for chunk in chunks(list(dict.fromkeys(ids))):
+        stmt = select(key, table.c.sales_number).where(table.c.tenant == tenant, key.in_(chunk), table.c.intent_at.is_not(None), table.c.sales_number.is_not(None))
+        found.update({int(r[0]): r[1] for r in conn.execute(stmt)})
+    return found
 
 
 _STORES: dict[str, StateStore] = {}

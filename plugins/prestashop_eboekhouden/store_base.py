@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from prestashop_eboekhouden.schema import BOOKED, ERROR, KEYS, utcnow
+from prestashop_eboekhouden.schema import BOOKED, ERROR, KEYS, not_final, utcnow
 
 STATE_DB_ENV = "PRESTA_EB_STATE_DB"
 AUTO_MIGRATE_ENV = "PRESTA_EB_STATE_AUTO_MIGRATE"
@@ -90,12 +90,12 @@ class _Claims:
         return and_(self.table.c.tenant == tenant, self.table.c[self.key] == key)
 
     def claim(self, tenant: str, key: int, owner: str, lease: dt.timedelta = DEFAULT_LEASE) -> Claim | None:
-        """Take the row for booking unless booked or held by another live owner; None when not ours."""
+        """Take the row for booking unless booked, worked off by a bookkeeper, or held by another live owner; None when not ours."""
         now = utcnow()
         t = self.table
         stmt = (
             update(t)
-            .where(self._where(tenant, key), t.c.state != BOOKED)
+            .where(self._where(tenant, key), not_final(t.c.state))
             .where(or_(t.c.claim_owner.is_(None), t.c.claim_owner == owner, t.c.claimed_at < now - lease))
             .values(claim_owner=owner, claimed_at=now)
         )
@@ -125,7 +125,7 @@ class _Claims:
         """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason (a booked row stays)."""
         now = utcnow()
         self._outcome(
-            tenant, key, owner, self.table.c.state != BOOKED,
+            tenant, key, owner, not_final(self.table.c.state),
             state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now, run_id=run_id,
         )  # fmt: skip
 
@@ -192,7 +192,7 @@ class StoreBase:
         return found
 
     def _set_state(self, table: Table, tenant: str, problems: Mapping[int, tuple[str, str | None]], state: str, run_id: str | None) -> None:
-        """Move unbooked rows to a state with a reason (and code) each."""
+        """Move rows that are neither booked nor worked off to a state with a reason (and code) each."""
         if not problems:
             return
         now = utcnow()
@@ -203,6 +203,6 @@ class StoreBase:
             values["attempts"] = table.c.attempts + 1  # a refusal by the prechecks is a try too
         with self.begin() as conn:
             conn.execute(
-                update(table).where(table.c.tenant == tenant, key == bindparam("b_key"), table.c.state != BOOKED).values(**values),
+                update(table).where(table.c.tenant == tenant, key == bindparam("b_key"), not_final(table.c.state)).values(**values),
                 [{"b_key": k, "reason": reason[:2000], "code": code[:40] if code else None} for k, (reason, code) in problems.items()],
             )

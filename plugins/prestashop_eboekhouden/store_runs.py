@@ -55,6 +55,15 @@ class RunLog(StoreBase):
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(stmt).mappings()]
 
+    def run_failure(self, tenant: str, dag_id: str, run_id: str) -> dict | None:
+        """Why a run could not do its work, as its failing task wrote it down ({"task", "failed", "note"}); None if none did."""
+        stmt = select(runs.c.summary).where(runs.c.tenant == tenant, runs.c.dag_id == dag_id, runs.c.run_id == run_id).order_by(runs.c.id.desc())
+        with self.engine.connect() as conn:
+            for summary in conn.execute(stmt).scalars():
+                if isinstance(summary, dict) and summary.get("kind") == "failure":
+                    return summary
+        return None
+
     def run_summary(self, tenant: str, dag_id: str, run_id: str) -> dict | None:
         """The latest summary a run's report recorded."""
         stmt = select(runs.c.summary).where(runs.c.tenant == tenant, runs.c.dag_id == dag_id, runs.c.run_id == run_id).order_by(runs.c.id.desc()).limit(1)

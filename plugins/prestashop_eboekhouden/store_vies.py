@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from prestashop_eboekhouden.domain.vies import VIES_WAIT, ViesRecord
-from prestashop_eboekhouden.schema import BOOKED, OPEN, orders, utcnow, vies_leases, vies_numbers, vies_orders
+from prestashop_eboekhouden.schema import OPEN, not_final, orders, utcnow, vies_leases, vies_numbers, vies_orders
 from prestashop_eboekhouden.store_base import chunks, insert_new
 
 SLOTS = ("slot-1", "slot-2")  # at most len(SLOTS) VIES requests at once in the deployment
@@ -177,7 +177,7 @@ class ViesStore:
         with self.store.begin() as conn:
             conn.execute(
                 update(orders)
-                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), orders.c.state != BOOKED)
+                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), not_final(orders.c.state))
                 .values(state=OPEN, reason=bindparam("reason"), error_code=VIES_WAIT, updated_at=now, run_id=run_id),
                 [{"b_key": oid, "reason": reason[:2000]} for oid, reason in reasons.items()],
             )

@@ -61,6 +61,8 @@ def ledger_codes(config: TenantConfig) -> dict[str, str]:
     if config.payments.enabled:
         for method, code in config.payments.ledgers.items():
             named.setdefault(code, f"payments.ledgers.{method}")
+    if config.rounding.ledger and config.rounding.tolerance > 0:
+        named.setdefault(config.rounding.ledger, "rounding.ledger")
     return named
 
 

@@ -158,7 +158,7 @@ def test_trigger_params_are_checked_with_clear_messages():
     interval = {"data_interval_start": pendulum.datetime(2026, 11, 20, 9, tz="UTC"), "data_interval_end": pendulum.datetime(2026, 11, 20, 10, tz="UTC")}
     assert shop_window({**interval, "params": {}}, config) == (dt.datetime(2026, 11, 20, 10), dt.datetime(2026, 11, 20, 11))
     assert shop_window({**interval, "params": {"since": "2026-11-01T00:00"}}, config)[0] == dt.datetime(2026, 11, 1)
-    with pytest.raises(CannotRun, match="Param since must be an ISO time"):
+    with pytest.raises(CannotRun, match="Param since must be a date and time such as 2026-11-20 10:00"):
         shop_window({**interval, "params": {"since": "last week"}}, config)
 
 

@@ -5,6 +5,7 @@ readable batch labels, the run's note, and the e-mail about new Errors through A
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import socket
 from email import message_from_bytes
@@ -45,6 +46,8 @@ def _validated(conf: dict):
         {"since": "2026-11-20T10:00", "until": "2026-11-20T18:00:00+01:00"},
         {"since": "2026-11-20T10:00:00.5Z"},
         {"order_ids": [2**63 - 1]},
+        {"order_ids": None},
+        {"since": "2026-11-20 10:00", "until": "2026-11-20 18:00"},
     ],
 )
 def test_params_schema_accepts(conf):
@@ -78,7 +81,10 @@ def test_param_hints_say_what_the_form_accepts():
     params = hourly_params(get_tenant("demo"))
     assert "JSON list such as [1041, 1042]" in params.get_param("order_ids").description
     assert params.get_param("order_ids").schema["items"]["type"] == "integer"  # the form's JSON editor, not lines of text
-    assert params.get_param("since").schema["format"] == "date-time"  # the form's date picker
+    assert "format" not in params.get_param("since").schema  # a text field in the shop's zone, not Airflow's UTC picker
+    assert params.get_param("since").schema["title"] == "Since (Europe/Amsterdam)"
+    assert "Europe/Amsterdam" in params.get_param("since").description and "Bad Request" in params.get_param("order_ids").description
+    assert "null" in params.get_param("order_ids").schema["type"]  # empty means the hour: the form marks it optional
     dag = build_tenant_dags()[HOURLY]
     assert dag.params.get_param("order_ids").schema == params.get_param("order_ids").schema
 
@@ -118,8 +124,17 @@ def test_a_window_param_error_fails_the_run_after_one_try(make_sandbox, state_st
     make_sandbox()
     run = run_dag(HOURLY, conf={"since": "2026-11-20T18:00", "until": "2026-11-20T10:00"}, retries=3)
     assert run.state == "failed"
-    extract = _tis(run.run_id)["extract_orders"]
+    tis = _tis(run.run_id)
+    extract = tis["extract_orders"]
     assert extract.state == "failed" and extract.try_number == 1  # 3 retries allowed, none used
+    # every task that depends on the failed step fails at once too: nothing holds the tenant's schedule for retries
+    assert (tis["report"].state, tis["report"].try_number) == ("failed", 1)
+    assert (tis["book_credits"].state, tis["book_credits"].try_number) == ("failed", 1)
+    assert tis["validate_orders"].state == "upstream_failed"
+    # and the run's note says why, in words
+    assert _note(run.run_id) == (
+        "Failed. Nothing was booked: The window [2026-11-20 18:00, 2026-11-20 10:00) (Europe/Amsterdam) is empty: until must be after since"
+    )
 
 
 # ---- log tables, labels, notes -------------------------------------------------------------------
@@ -150,7 +165,18 @@ def test_order_tables_for_the_logs():
     assert refused.splitlines()[2] == "12     XKBK       CONFIG  No VAT mapping for 9% on line 1 'Tea'"
     summary = {"kind": "orders", "states": {"open": {"count": 0}, "booked": {"count": 12}, "error": {"count": 3}}, "counters": {"booked": 12, "adopted": 0}}
     errors = [{"order_id": 1041, "error_code": "MUT_109"}, {"order_id": 1042, "error_code": "CONFIG"}, {"order_id": 1043, "error_code": "CONFIG"}]
-    assert run_note(summary, errors) == "12 booked, 3 to Errors: 1041 (MUT_109), 1042 (CONFIG), 1043 (CONFIG)"
+    assert run_note(summary, errors) == "12 booked, 3 to Errors: 1041 (Invalid VAT code), 1042 (configuration), 1043 (configuration)"
+    worded = [
+        {"order_id": 39, "error_code": "PRECHECK", "reason": "Order total 12.96 ≠ lines + shipping + wrapping − discount 12.95"},
+        {"order_id": 40, "error_code": "CONFIG", "reason": "No VAT mapping for 9% on line 1 'Rooibos'"},
+        {"order_id": 41, "error_code": "NOT_FOUND", "reason": "Order no longer exists in the shop"},
+    ]
+    summary = {"kind": "orders", "states": {"open": {"count": 0}, "booked": {"count": 1}, "error": {"count": 3}}, "counters": {"booked": 1}}
+    assert run_note(summary, worded) == "1 booked, 3 to Errors: 39 (total differs by 0.01), 40 (no VAT mapping for 9%), 41 (not in the shop)"
+    assert run_note({**summary, "not_in_shop": [999999]}, worded).endswith(", no order in the shop with id 999999 (nothing stored)")
+    nothing = {"kind": "orders", "states": {"open": {"count": 0}, "booked": {"count": 0}, "error": {"count": 0}}, "counters": {}}
+    failed = run_note(nothing, [], failure="Nothing was booked: The window [2026-11-20 18:00, 2026-11-20 10:00) (Europe/Amsterdam) is empty: until must be after since")
+    assert failed == "Nothing was booked: The window [2026-11-20 18:00, 2026-11-20 10:00) (Europe/Amsterdam) is empty: until must be after since"
     nothing = {"kind": "orders", "states": {"open": {"count": 0}, "booked": {"count": 0}, "error": {"count": 0}}, "counters": {}}
     assert run_note(nothing, []) == "No orders in this run"
 
@@ -227,7 +253,7 @@ def test_a_run_with_errors_has_a_note_a_batch_label_and_sends_an_e_mail(make_san
     rows = state_store.get_orders("demo", [good, bad])
     assert (rows[good]["state"], rows[bad]["state"]) == (BOOKED, ERROR)
 
-    assert _note(run.run_id) == f"1 booked, 1 to Errors: {bad} (CONFIG)"
+    assert _note(run.run_id) == f"1 booked, 1 to Errors: {bad} (no VAT mapping for 20% (FR))"
     tis = _tis(run.run_id)
     assert tis[("book_orders", 0)].rendered_map_index == f"orders {good}"
 
@@ -237,7 +263,10 @@ def test_a_run_with_errors_has_a_note_a_batch_label_and_sends_an_e_mail(make_san
     body = _html(message)
     reason = "No VAT mapping for 20% (delivery country FR) on line 1 &#x27;Thé vert&#x27;"
     assert f"<td>{bad}</td><td>{rows[bad]['reference']}</td><td>12.00</td><td>CONFIG</td><td>{reason}</td>" in body
-    assert fix_hint("CONFIG", rows[bad]["reason"]).replace('"', "&quot;") in body
+    from prestashop_eboekhouden.config import tenant_file
+
+    assert html.escape(fix_hint("CONFIG", rows[bad]["reason"], str(tenant_file("demo")))) in body  # the hint names the file by its path
+    assert str(tenant_file("demo")) in body
     assert 'href="https://airflow.shop.example/bookkeeping/tenants/demo?tab=error"' in body
     assert f"https://airflow.shop.example/dags/{HOURLY}/runs/{run.run_id}" in body
 

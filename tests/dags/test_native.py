@@ -89,7 +89,10 @@ def test_an_asset_event_when_orders_or_slips_were_booked_and_none_for_a_run_that
     assert run.state == "success" and state_store.get_orders("demo", [booked])[booked]["state"] == BOOKED
     ((run_id, task_id, extra),) = asset_events("x-bookkeeping://demo/orders")[before_orders:]
     assert (run_id, task_id) == (run.run_id, "report")
-    assert set(extra) == {"tenant", "kind", "states", "counters", "note", "errors", "dag_id", "run_id", "data_interval_start", "data_interval_end"}
+    assert set(extra) == {
+        "tenant", "kind", "states", "counters", "note", "errors", "dag_id", "run_id", "data_interval_start", "data_interval_end",
+        "not_in_shop", "already_booked",  # issue 25: ids the shop does not know, and what was booked before
+    }  # fmt: skip
     assert (extra["tenant"], extra["kind"], extra["counters"]["booked"], extra["states"]["booked"]) == ("demo", "orders", 1, {"count": 1, "amount_incl": "17.85"})
     assert (extra["dag_id"], extra["run_id"], extra["note"]) == (HOURLY, run.run_id, "1 booked")
     assert pendulum.parse(extra["data_interval_start"]) == pendulum.datetime(2026, 11, 20, 10, tz=AMS)

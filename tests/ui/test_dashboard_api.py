@@ -49,7 +49,7 @@ def test_tenants_and_counts(client, tokens, filled_store):
     answer = client.get("/bookkeeping/api/tenants", headers=bearer(tokens["viewer"]))
     assert answer.status_code == 200
     demo = answer.json()["tenants"][0]
-    assert demo["tenant"] == "demo" and demo["counts"] == {"open": 50, "booked": 60, "error": 10}
+    assert demo["tenant"] == "demo" and demo["counts"] == {"open": 50, "booked": 60, "error": 10, "resolved": 0}
 
 
 def test_orders_by_state_with_exact_amounts(client, tokens, filled_store):

@@ -110,7 +110,7 @@ def test_errors_and_open_hold_the_slips_that_wait_or_were_refused(client, auth, 
     assert [(r["kind"], r["slip_id"], r["in_doubt"]) for r in opened["rows"]] == [("credit", 504, False), ("credit", 502, True)]
     assert opened["rows"][0]["reason"] == "Waiting for the order to be booked"
     assert opened["rows"][1]["reason"].startswith("In doubt: e-Boekhouden's answer was lost")
-    assert errors["counts"] == opened["counts"] == {"open": 2, "booked": 3, "error": 3}
+    assert errors["counts"] == opened["counts"] == {"open": 2, "booked": 3, "error": 3, "resolved": 0}
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_search_finds_slips_by_slip_id_order_id_and_sales_number(client, auth, s
 def test_the_period_filters_slips_by_their_own_date(client, auth, slips):
     data = _rows(client, auth, since="2025-06-11", until="2025-06-12")
     assert sorted((r["kind"], r.get("slip_id")) for r in data["rows"]) == [("credit", 502), ("credit", 503)]
-    assert data["counts"] == {"open": 1, "booked": 0, "error": 1}
+    assert data["counts"] == {"open": 1, "booked": 0, "error": 1, "resolved": 0}
     assert _rows(client, auth, state="booked", since="2025-06-11", until="2025-06-30")["totals"] == {"count": 0, "amount_incl": "0.00", "amount_excl": "0.00", "amount_vat": "0.00"}
 
 
@@ -159,16 +159,16 @@ def test_payments_name_a_booked_credit_as_a_refund_to_settle_in_eboekhouden(clie
 
 def test_report_page_shows_the_credit_row_and_totals_with_it(client, auth, slips):
     page = client.get(PAGE, params={"tab": "booked", **PERIOD}, headers=auth).text
-    row = page.split('<tr class="credit" data-slip="501" data-kind="credit">', 1)[1].split("</tr>", 1)[0]
+    row = page.split('<tr class="credit" data-slip="501" data-kind="credit" data-key="501">', 1)[1].split("</tr>", 1)[0]
     assert "credit 501</span> · 9001" in row and "CRDTAAAAA" in row and "LEG-CRDT9001-C501" in row and "-12.10" in row and "-2.10" in row
-    assert '<td class="num" data-total="amount_incl">229.90</td>' in page
+    assert '<td class="num" data-label="Incl VAT" data-total="amount_incl">229.90</td>' in page
     assert "Total of 2 booked orders and 1 credit slip (refunds, negative) (filter)" in page
     assert "3 orders (1 credit slip)" in page
     assert page.count('data-kind="order"') == 2
 
 
-def test_open_page_offers_no_process_box_for_a_slip(client, auth, slips):
+def test_open_page_offers_a_process_box_for_a_slip_that_processes_its_order(client, auth, slips):
     page = client.get(PAGE, params={"tab": "open", **PERIOD}, headers=auth).text
-    row = page.split('data-slip="504" data-kind="credit">', 1)[1].split("</tr>", 1)[0]
+    row = page.split('data-slip="504" data-kind="credit" data-key="504">', 1)[1].split("</tr>", 1)[0]
     assert "Waiting for the order to be booked" in row and "credit slip" in row
-    assert 'class="pick"' not in row  # Process takes order ids; the slip follows its order by itself
+    assert '<input type="checkbox" class="pick" data-kind="credit" value="504"' in row  # Process sends slip_ids: the run takes the slip's order

@@ -35,7 +35,7 @@ def test_configuration_tab_shows_the_last_probe(client, tokens):
     page = client.get(f"/bookkeeping/tenants/{TENANT}", params={"tab": "config"}, headers=auth)
     assert page.status_code == 200
     text = page.text
-    assert "2026-12-02 10:30 UTC" in text and "1 finding blocks booking" in text and "page size stored for the hooks: 500" in text
+    assert "2026-12-02 11:30 (Europe/Amsterdam)" in text  # in the tenant's zone, as every time on the pages and "1 finding blocks booking" in text and "page size stored for the hooks: 500" in text
     assert 'class="notice bad probe-red"' in text and "ledger 1399 (eboekhouden.debtor_ledger)" in text
     assert "create it &lt;now&gt;" in text and "<now>" not in text  # escaped
     assert text.count('<tr class="probe-') == 3 and 'class="probe-blocks"' in text and "read orders" not in text  # the newest probe only

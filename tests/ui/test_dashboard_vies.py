@@ -104,7 +104,7 @@ def test_the_pages_show_the_verdict_beside_the_reference(client, auth, icp_rows)
 def test_a_run_follow_up_carries_the_keys_too(client, auth, icp_rows, monkeypatch):
     from prestashop_eboekhouden.ui import app as ui_app
 
-    monkeypatch.setattr(ui_app, "run_state", lambda dag_id, run_id: {"state": "success", "note": "", "url": "/x"})
+    monkeypatch.setattr(ui_app, "run_state", lambda dag_id, run_id, tz=None: {"state": "success", "note": "", "url": "/x"})
     answer = client.get(f"{API}/runs/manual__x", params={"order_ids": "9101,9103"}, headers=auth)
     assert answer.status_code == 200
     assert [(o["order_id"], o["vies"]["status"]) for o in answer.json()["orders"]] == [(9101, "valid"), (9103, "unconfirmed")]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore
+from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, RESOLVED, StateStore
 from prestashop_eboekhouden.ui.queries import DashboardQueries
 
 
@@ -164,8 +164,8 @@ def test_orders_and_credit_slips_page_together_newest_first(store):
         pages = [DashboardQueries(store).list_entries_by_kind("t", BOOKED, limit=size, offset=offset)[:2][0] for offset in range(0, 9, size)]
         assert [(r["kind"], r["slip_id"] or r["order_id"]) for page in pages for r in page] == expected, size
     assert DashboardQueries(store).list_entries_by_kind("t", BOOKED, limit=5, offset=9)[:2] == ([], 9)
-    assert DashboardQueries(store).entries_counts("t") == {OPEN: 0, BOOKED: 9, ERROR: 0}
+    assert DashboardQueries(store).entries_counts("t") == {OPEN: 0, BOOKED: 9, ERROR: 0, RESOLVED: 0}
     assert DashboardQueries(store).entries_totals("t")["amount_incl"] == Decimal("556.60")  # 5 × 121.00 − 4 × 12.10
     assert [r["order_id"] for r in DashboardQueries(store).list_entries_by_kind("t", q="S2-C")[:2][0]] == [2]  # a slip by the start of its sales number
-    assert DashboardQueries(store).entries_counts("t", q="S2-C12") == {OPEN: 0, BOOKED: 1, ERROR: 0}
+    assert DashboardQueries(store).entries_counts("t", q="S2-C12") == {OPEN: 0, BOOKED: 1, ERROR: 0, RESOLVED: 0}
     assert [r["kind"] for r in DashboardQueries(store).iter_entries("t", BOOKED)] == [k for k, _ in expected]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -14,11 +16,16 @@ from prestashop_eboekhouden.domain.classify import Regime, classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
 from prestashop_eboekhouden.domain.money import ZERO, pct, sum_excl, sum_incl
-from prestashop_eboekhouden.domain.prechecks import precheck
+from prestashop_eboekhouden.domain.prechecks import precheck, rounding_difference
 from prestashop_eboekhouden.domain.relations import Debtor, debtor_for
 
 NO_VAT = VatCode.GEEN.value  # rows that carry no e-Boekhouden VAT (OSS net and VAT rows)
 MAX_SALES_NUMBER = 50
+ROUNDING = "rounding"  # the kind of the row that books PrestaShop's rounding difference
+ROUNDING_TEXT = "Rounding difference (PrestaShop)"
+# A sales number is made of these characters only; any other run of characters (spaces, markup, quotes, #, &, …) becomes
+# one "-", accents lose their mark (é → e). Numbers already sent to e-Boekhouden keep their old form (see save_plans).
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class BookingRow:
     quantity: Decimal = Decimal(1)
     sku: str = ""
     vat_rate: Decimal | None = None  # the shop's VAT % of the line (the reconciliation's OSS summary per rate)
+    kind: str = ""  # "rounding" for the row that books PrestaShop's rounding difference; "" for every other row
 
     @property
     def vat_amount(self) -> Decimal:
@@ -95,6 +103,7 @@ class BookingPlan:
                 quantity=Decimal(r["quantity"]),
                 sku=r.get("sku", ""),
                 vat_rate=Decimal(r["vat_rate"]) if r.get("vat_rate") is not None else None,
+                kind=r.get("kind", ""),
             )
             for r in data["rows"]
         )
@@ -111,8 +120,34 @@ class BookingPlan:
         )
 
 
+def safe_sales_number(text: str) -> str:
+    """A sales number of letters, digits and . _ - only: accents lose their mark, any other run of characters becomes
+    one "-" (none at either end). "<b>XKBK</b>" → "b-XKBK-b", "Café 12" → "Cafe-12", "XKBKNABJK" stays as it is."""
+    plain = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    return _UNSAFE.sub("-", plain).strip("-")
+
+
+@dataclass(frozen=True)
+class RoundingRow:
+    """Where PrestaShop's rounding difference is booked (the tenant's rounding section, as the domain takes it)."""
+
+    tolerance: Decimal
+    ledger: str | None
+    vat_code: str
+
+
+def rounding_row(order: Order, rounding: RoundingRow) -> BookingRow | None:
+    """The row that books the difference between the shop's total and its lines, when it is within the tolerance (no VAT:
+    the rounding is the shop's, on its total); None when they agree to the cent."""
+    difference = rounding_difference(order)
+    if difference == 0 or abs(difference) > rounding.tolerance or not rounding.ledger:
+        return None
+    return BookingRow(rounding.ledger, rounding.vat_code, difference, difference, ROUNDING_TEXT, kind=ROUNDING)
+
+
 def base_sales_number(order: Order, config: TenantConfig) -> str:
-    """The sale's number per the tenant's choice (reference, invoice number without prefix, or id) + prefix."""
+    """The sale's number per the tenant's choice (reference, invoice number without prefix, or id) + prefix, made of
+    safe characters only (``safe_sales_number``)."""
     choice = config.eboekhouden.sales_number
     if choice == "invoice_number":
         if not order.invoice_number:
@@ -122,7 +157,9 @@ def base_sales_number(order: Order, config: TenantConfig) -> str:
         number = str(order.id)
     else:
         number = order.reference
-    sales_number = f"{config.eboekhouden.sales_number_prefix}{number}"
+    sales_number = safe_sales_number(f"{config.eboekhouden.sales_number_prefix}{number}")
+    if not sales_number:
+        raise OrderProblem(f"Order reference {order.reference[:40]!r} has no letter or digit to make a sales number of: set eboekhouden.sales_number to id")
     if len(sales_number) > MAX_SALES_NUMBER:
         raise ConfigurationProblem(f"Sales number {sales_number} is longer than {MAX_SALES_NUMBER} characters")
     return sales_number
@@ -183,7 +220,8 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
     """Prechecks, classification, VAT mapping and rows; raises OrderProblem with every reason found."""
     shop_country = (config.prestashop.shop_country or ctx.shop_country).upper()
     regime = classify(order, shop_country, frozenset(config.vat.oss))
-    problems = precheck(order, regime, ctx)
+    rounding = RoundingRow(config.rounding.tolerance, config.rounding.ledger, config.rounding.vat_code)
+    problems = precheck(order, regime, ctx, rounding.tolerance if rounding.ledger else Decimal(0))
     rows: list[BookingRow] = []
     config_problems = []
     for number, line in enumerate(order.lines, start=1):
@@ -192,6 +230,8 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
         except ConfigurationProblem as exc:
             config_problems.append(exc.reason)
     problems += list(dict.fromkeys(config_problems))
+    if (row := rounding_row(order, rounding)) is not None:
+        rows.append(row)
     try:
         sales_number = base_sales_number(order, config)
         debtor = debtor_for(order)

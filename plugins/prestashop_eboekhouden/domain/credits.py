@@ -43,6 +43,7 @@ from prestashop_eboekhouden.domain.booking import (
     base_sales_number,
     booking_rows,
     fixed_debtor_for,
+    safe_sales_number,
     vat_mapping,
 )
 from prestashop_eboekhouden.domain.classify import classify
@@ -208,7 +209,8 @@ def order_detail_lines(details: Sequence[Mapping[str, Any]], ctx: ShopContext, p
 
 def credit_sales_number(order: Order, slip: Slip, config: TenantConfig, order_sales_number: str | None = None) -> str:
     """The order's sales number (as booked, when given) + the credit suffix + the slip id, within e-Boekhouden's length."""
-    number = f"{order_sales_number or base_sales_number(order, config)}{config.eboekhouden.credit_suffix}{slip.id}"
+    # the order's number made safe (one booked before numbers were made safe may hold anything); the suffix is the tenant's
+    number = f"{safe_sales_number(order_sales_number or base_sales_number(order, config))}{config.eboekhouden.credit_suffix}{slip.id}"
     if len(number) > MAX_SALES_NUMBER:
         raise ConfigurationProblem(f"Credit sales number {number} is longer than {MAX_SALES_NUMBER} characters")
     return number

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -48,10 +50,17 @@ def vat_number_country(number: str) -> str:
     return PREFIX_COUNTRY.get(number[:2], number[:2])
 
 
-def check_totals(order: Order) -> list[str]:
-    """The shop's order total equals lines + shipping + wrapping − discount, to the cent."""
-    lines_total = sum((line.amount_incl for line in order.lines), ZERO)
-    if lines_total != order.total_paid_incl:
+def rounding_difference(order: Order) -> Decimal:
+    """The shop's order total − (lines + shipping + wrapping − discount): 0.00 when they agree to the cent."""
+    return order.total_paid_incl - sum((line.amount_incl for line in order.lines), ZERO)
+
+
+def check_totals(order: Order, tolerance: Decimal = ZERO) -> list[str]:
+    """The shop's order total equals lines + shipping + wrapping − discount, to the cent; or, with a tolerance, differs by
+    no more than it (PrestaShop's own rounding, booked as a rounding row)."""
+    difference = rounding_difference(order)
+    if difference != 0 and abs(difference) > tolerance:
+        lines_total = order.total_paid_incl - difference
         return [f"Order total {fmt(order.total_paid_incl)} ≠ lines + shipping + wrapping − discount {fmt(lines_total)}"]
     return []
 
@@ -100,9 +109,9 @@ def check_international_vat(order: Order) -> list[str]:
     return problems[:3]
 
 
-def precheck(order: Order, regime: Regime, ctx: ShopContext) -> list[str]:
+def precheck(order: Order, regime: Regime, ctx: ShopContext, rounding_tolerance: Decimal = ZERO) -> list[str]:
     """All reasons this order cannot be booked as it is (empty when it passes)."""
-    problems = [*check_currency(order, ctx), *check_totals(order)]
+    problems = [*check_currency(order, ctx), *check_totals(order, rounding_tolerance)]
     if regime is Regime.ICP:
         problems += check_icp_vat_number(order)
     if regime is Regime.INTERNATIONAL:

@@ -209,14 +209,14 @@ class PrestaShopHook(ShopPeriods, ApiHook):
         yield from self.pages(
             "orders",
             page_size=max(self.page_size, ROWS_PER_PAGE),
-            display="[id,reference,current_state,date_add,date_upd,id_shop]",
+            display="[id,reference,current_state,date_add,date_upd,id_shop,total_paid_tax_incl]",
             filters={"date_upd": f"[{_shop_time(since)},{_shop_time(last_second)}]"},
             date_filter=True,
         )
 
     def order_refs_by_ids(self, ids: Iterable[int]) -> list[dict]:
         """Light rows of the given orders (current state and dates)."""
-        return self.by_ids("orders", "id", ids, display="[id,reference,current_state,date_add,date_upd,id_shop]")
+        return self.by_ids("orders", "id", ids, display="[id,reference,current_state,date_add,date_upd,id_shop,total_paid_tax_incl]")
 
     def orders(self, ids: Iterable[int]) -> list[dict]:
         """Full orders (with their order_rows)."""

@@ -39,8 +39,8 @@ class BookCreditsOperator(TenantOperator):
         chosen = order_ids_param((context.get("params") or {}).get("order_ids")) if self.mode == "window" else []
         if self.mode == "recheck":
             ids = waiting_slips(config, store, decided_only=False)
-        elif chosen:  # reprocessing chosen orders: their waiting slips
-            ids = waiting_slips(config, store, decided_only=False, order_ids=chosen)
+        elif chosen:  # reprocessing chosen orders: their waiting slips and those in Errors
+            ids = waiting_slips(config, store, decided_only=False, order_ids=chosen, with_errors=True)
         else:
             since, until = shop_window(context, config)
             ids, raws = window_slips(config, shop, store, since, until, run_id)

@@ -7,6 +7,7 @@ business rule to ``domain/`` and every HTTP detail to ``hooks/``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -19,6 +20,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from prestashop_eboekhouden.assets import booked_count, emit_if_booked, origin
 from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
 from prestashop_eboekhouden.inputs import InputError, order_ids
+from prestashop_eboekhouden.inputs import moment as parse_moment
 from prestashop_eboekhouden.lineage import LineageMixin
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
@@ -30,13 +32,33 @@ REFERENCE_TASKS = ("extract_orders", "recheck_open_orders", "validate_orders")
 
 
 class TenantOperator(LineageMixin, BaseOperator):
-    """Base: knows its tenant, its store, and its identity as a claim owner (and answers OpenLineage, lineage.py)."""
+    """Base: knows its tenant, its store, and its identity as a claim owner (and answers OpenLineage, lineage.py).
+
+    Every subclass's ``execute`` is wrapped once (``__init_subclass__``): a :class:`CannotRun` it raises — a param the
+    run cannot use, a tenant file missing or invalid — is written down in the run log before the task fails, so the
+    report and the run's note can say in words why nothing was booked."""
 
     ui_color = "#e8f0fe"
 
     def __init__(self, *, tenant: str, **kwargs: Any):
         super().__init__(**kwargs)
         self.tenant = tenant
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__:
+            cls.execute = _noting_why_it_cannot_run(cls.__dict__["execute"])  # type: ignore[method-assign]
+
+    def note_cannot_run(self, context: Context, reason: str) -> None:
+        """Write down why this run cannot do its work (best effort: a store that cannot be reached says nothing)."""
+        try:
+            ti = context["ti"]
+            self.state_store().record_run(
+                self.tenant, ti.dag_id, context["run_id"],
+                {"kind": "failure", "task": ti.task_id, "failed": reason, "note": f"Nothing was booked: {reason}"},
+            )
+        except Exception:  # noqa: BLE001 - the task fails anyway, with the reason in its log
+            self.log.warning("Could not write down why the run cannot do its work", exc_info=True)
 
     def tenant_config(self) -> TenantConfig:
         """The tenant file, read at run time (a fix to it applies to the next run).
@@ -110,6 +132,20 @@ class CannotRun(AirflowFailException, ValueError):
     which and why. Fails the task at once, without retries (Airflow's AirflowFailException)."""
 
 
+def _noting_why_it_cannot_run(execute: Any) -> Any:
+    """An operator's execute that writes down why the run cannot do its work before it fails (see TenantOperator)."""
+
+    @functools.wraps(execute)
+    def run(self: TenantOperator, context: Context, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return execute(self, context, *args, **kwargs)
+        except CannotRun as exc:
+            self.note_cannot_run(context, str(exc))
+            raise
+
+    return run
+
+
 def order_ids_param(value: Any) -> list[int]:
     """Param order_ids: a list of order ids (or "1041, 1042"), checked as every input is (``inputs.order_ids``)."""
     try:
@@ -125,12 +161,9 @@ def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt
 
     def moment(name: str, value: Any) -> pendulum.DateTime:
         try:
-            parsed = pendulum.parse(value, tz=tz) if isinstance(value, str) else pendulum.instance(value)
-        except (ValueError, TypeError, pendulum.parsing.exceptions.ParserError):
-            raise CannotRun(f"Param {name} must be an ISO time such as 2026-11-20T10:00, not {value!r}") from None
-        if not isinstance(parsed, pendulum.DateTime):  # a bare time or a duration
-            raise CannotRun(f"Param {name} must be a date with a time such as 2026-11-20T10:00, not {value!r}")
-        return parsed
+            return parse_moment(value, config.timezone, f"Param {name}")
+        except InputError as exc:
+            raise CannotRun(str(exc)) from None
 
     # A run triggered without a logical date (e.g. `airflow dags trigger`) has no data interval: it
     # takes the last full hour before it, or everything from `since` up to when it was triggered.
@@ -140,7 +173,7 @@ def shop_window(context: Context, config: TenantConfig) -> tuple[dt.datetime, dt
     start_at = moment("since", params.get("since") or context.get("data_interval_start") or end_at.subtract(hours=1))
     start, end = start_at.in_timezone(tz).naive(), end_at.in_timezone(tz).naive()
     if end <= start:
-        raise CannotRun(f"The window [{start}, {end}) is empty: until must be after since")
+        raise CannotRun(f"The window [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) ({config.timezone}) is empty: until must be after since")
     return start, end
 
 
@@ -166,9 +199,8 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         if ids:
             self.log.info("Reprocessing %d chosen orders", len(ids))
             result = extract_ids(config, shop, store, ids, run_id)
-            unknown = [oid for oid, row in store.get_orders(config.tenant, ids).items() if row["error_code"] == "NOT_FOUND" and row["run_id"] == run_id]
-            if unknown:
-                self.log.warning("%d of the chosen order ids do not exist in the shop (now in Errors): %s", len(unknown), ", ".join(map(str, sorted(unknown))))
+            if result.not_in_shop:
+                self.log.warning("%d of the chosen order ids are no order of the shop (nothing stored): %s", len(result.not_in_shop), ", ".join(map(str, result.not_in_shop)))
         else:
             since, until = shop_window(context, config)
             self.log.info("Reading orders updated in [%s, %s) shop time", since, until)
@@ -199,7 +231,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         if not config.prestashop.credit_slips:
             return False
         if ids:
-            return bool(waiting_slips(config, store, decided_only=False, order_ids=ids))
+            return bool(waiting_slips(config, store, decided_only=False, order_ids=ids, with_errors=True))
         if waiting_slips(config, store, decided_only=True):
             return True
         try:
@@ -338,28 +370,39 @@ class ReportOperator(TenantOperator):
         self.kind, self.batches_task, self.work_task = kind, batches_task, work_task
 
     def execute(self, context: Context) -> dict:
-        from prestashop_eboekhouden.pipeline.report import run_note, summarize
+        from prestashop_eboekhouden.pipeline.report import run_note, summarize, why_nothing_was_booked
 
         ti = context["ti"]
         batches = ti.xcom_pull(task_ids=self.batches_task)
         results = ti.xcom_pull(task_ids=self.work_task) or []
         if not isinstance(results, list):
             results = [results]
+        extracted = ti.xcom_pull(task_ids="extract_orders") if "extract_orders" in self.get_flat_relative_ids(upstream=True) else None
         store = self.state_store()
         summary, table = summarize(store, self.tenant, context["run_id"], self.kind, [r for r in results if r])
+        summary["not_in_shop"] = list((extracted or {}).get("not_in_shop") or []) if isinstance(extracted, dict) else []
+        summary["already_booked"] = int((extracted or {}).get("already_booked") or 0) if isinstance(extracted, dict) else 0
         errors = store.run_errors(self.tenant, context["run_id"], self.kind)
-        summary["note"] = run_note(summary, errors)
+        done = len([r for r in results if r])
+        # A step this report depends on did not finish: the run cannot do its work, and retrying the report cannot
+        # change that. It fails at once (no retries), and its note says why in words.
+        failure = None
+        if batches is None:
+            failure = why_nothing_was_booked(store.run_failure(self.tenant, ti.dag_id, context["run_id"]), self.batches_task)
+        elif done < len(batches):
+            failure = (
+                f"{len(batches) - done} of {len(batches)} booking batches failed (see their logs); clear them to retry: "
+                "already booked orders are skipped"
+            )
+        summary["note"] = run_note(summary, errors, failure=failure)
         summary["errors"] = [{k: e.get(k) for k in ("order_id", "payment_id", "reference", "error_code")} for e in errors[:20]]
         self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
         cast(dict, context)["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
         # the asset event, only when the run booked something (assets.py): an hour that booked nothing wakes no one
         emit_if_booked(context, self.outlets, self.tenant, self.kind, {**summary, **origin(context)}, booked_count(summary["counters"]))
-        if batches is None:
-            raise RuntimeError("Extract or validate did not finish; nothing was booked in this run (see their logs)")
-        done = len([r for r in results if r])
-        if done < len(batches):
-            raise RuntimeError(f"{len(batches) - done} of {len(batches)} booking batches failed; clear them to retry (already booked orders are skipped)")
+        if failure:
+            raise AirflowFailException(failure)
         return summary
 
 

@@ -12,17 +12,19 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.booking import BookingPlan
 from prestashop_eboekhouden.domain.credits import Display, build_credit_plan, normalize_slip, order_detail_lines
 from prestashop_eboekhouden.domain.errors import MalformedOrder, OrderProblem
+from prestashop_eboekhouden.domain.money import parse_amount
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.pipeline.booking import SaleBooker
 from prestashop_eboekhouden.pipeline.orders import index_by, shop_context
-from prestashop_eboekhouden.schema import BOOKED, ERROR
+from prestashop_eboekhouden.schema import BOOKED, ERROR, FINAL
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -76,9 +78,12 @@ def record_slips(config: TenantConfig, store: StateStore, raws: Iterable[dict[st
     return readable
 
 
-def waiting_slips(config: TenantConfig, store: StateStore, *, decided_only: bool, order_ids: Sequence[int] = ()) -> list[int]:
-    """Open slips (of the given orders, if any); with decided_only only those whose order is booked or refused by now."""
-    rows = store.open_credits(config.tenant)
+def waiting_slips(
+    config: TenantConfig, store: StateStore, *, decided_only: bool, order_ids: Sequence[int] = (), with_errors: bool = False
+) -> list[int]:
+    """Open slips (of the given orders, if any; with_errors also their slips in Errors: a Process of the order or the slip
+    checks them again); with decided_only only those whose order is booked or refused by now."""
+    rows = store.open_credits(config.tenant, with_errors=with_errors)
     if order_ids:
         wanted = set(order_ids)
         rows = [r for r in rows if r["order_id"] in wanted]
@@ -95,8 +100,8 @@ def check_slips(
     """Slips whose order is booked are planned (their orders read in one request per resource); others wait or go to Errors."""
     result = CreditsChecked()
     stored = store.get_credits(config.tenant, slip_ids)
-    todo = [sid for sid in dict.fromkeys(slip_ids) if sid in stored and stored[sid]["state"] != BOOKED]
-    result.already_booked = len([sid for sid in slip_ids if stored.get(sid, {}).get("state") == BOOKED])
+    todo = [sid for sid in dict.fromkeys(slip_ids) if sid in stored and stored[sid]["state"] not in FINAL]
+    result.already_booked = len([sid for sid in slip_ids if stored.get(sid, {}).get("state") in FINAL])
     if not todo:
         return result
     missing = [sid for sid in todo if sid not in (raws or {})]
@@ -119,6 +124,7 @@ def check_slips(
     plans = _plans(config, shop, to_plan, raws, {sid: order_rows[stored[sid]["order_id"]] for sid in to_plan}, problems)
     store.set_credits_open(config.tenant, waiting, WAITING, run_id)
     store.set_credit_errors(config.tenant, problems, run_id)
+    store.set_credit_amounts(config.tenant, {sid: refunded(raws[sid]) for sid in [*waiting, *problems] if sid in raws})
     store.save_credit_plans(config.tenant, plans, run_id)
     result.waiting, result.refused, result.ready = len(waiting), len(problems), [p["slip_id"] for p in plans]
     return result
@@ -165,6 +171,18 @@ def _plans(
         data.update(total_incl=str(plan.total_incl), total_excl=str(plan.total_excl), relation_id=row.get("relation_id"), relation_code=row.get("relation_code"))
         plans.append(data)
     return plans
+
+
+def refunded(raw: dict[str, Any]) -> Decimal | None:
+    """What a slip gave back as PrestaShop states it (products + shipping incl VAT), negative as a credit is booked;
+    None when the slip does not say (the dashboard shows what is known of a slip in Errors or waiting)."""
+    try:
+        total = parse_amount(raw.get("total_products_tax_incl"), "order_slip.total_products_tax_incl")
+        shipping = raw.get("total_shipping_tax_incl")
+        total += parse_amount(shipping, "order_slip.total_shipping_tax_incl") if shipping not in (None, "") else 0
+    except (OrderProblem, ArithmeticError, ValueError, TypeError):
+        return None
+    return -total
 
 
 def _display(groups: dict[int, str] | None, customer: dict[str, Any] | None) -> Display | None:

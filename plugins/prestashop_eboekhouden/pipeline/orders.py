@@ -24,7 +24,7 @@ from prestashop_eboekhouden.domain.prechecks import icp_vat_number
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 from prestashop_eboekhouden.pipeline.vies import ViesChecker, vies_gate, waiting_for_vies
-from prestashop_eboekhouden.schema import BOOKED, ERROR
+from prestashop_eboekhouden.schema import ERROR, FINAL
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,9 @@ class Extracted:
     to_process: list[int] = field(default_factory=list)
     seen: int = 0
     waiting: int = 0
-    already_booked: int = 0
+    already_booked: int = 0  # booked, or worked off by a bookkeeper
     unreadable: int = 0
+    not_in_shop: list[int] = field(default_factory=list)  # chosen ids the shop has no order for, and the store never saw
 
     def as_xcom(self) -> dict[str, Any]:
         """Ids and counts only (never order data)."""
@@ -48,6 +49,7 @@ class Extracted:
             "waiting": self.waiting,
             "already_booked": self.already_booked,
             "unreadable": self.unreadable,
+            "not_in_shop": self.not_in_shop[:50],
         }
 
 
@@ -67,12 +69,17 @@ def _light_row(raw: dict[str, Any]) -> dict[str, Any]:
     order_id = int(raw["id"])
     date_upd = parse_shop_datetime(raw.get("date_upd"), "order.date_upd", required=False)
     date_add = parse_shop_datetime(raw.get("date_add"), "order.date_add", required=False)
+    try:  # the shop's total, for the dashboard's Open tab (what an order waiting for a status is worth); never booked from
+        amount = to_cents(parse_decimal(raw["total_paid_tax_incl"], "order.total_paid_tax_incl")) if raw.get("total_paid_tax_incl") not in (None, "") else None
+    except (OrderProblem, ArithmeticError, ValueError, TypeError):
+        amount = None
     return {
         "order_id": order_id,
         "reference": str(raw.get("reference") or "")[:64],
         "shop_status": int(raw.get("current_state") or 0),
         "date_upd": date_upd,
         "order_date": date_add.date() if date_add else None,
+        "amount_incl": amount,
     }
 
 
@@ -95,11 +102,12 @@ def sort_seen(
                 pass
     result.seen = len(parsed)
     stored = store.record_seen(config.tenant, parsed, run_id)
+    store.remember_statuses(config.tenant, {sid: state.name for sid, state in states.items()})
     waiting: dict[str, list[int]] = defaultdict(list)
     process = set(config.prestashop.process_statuses)
     for row in parsed:
         current = stored.get(row["order_id"], {})
-        if current.get("state") == BOOKED:
+        if current.get("state") in FINAL:
             result.already_booked += 1
         elif row["shop_status"] not in process:
             state = states.get(row["shop_status"])
@@ -134,10 +142,17 @@ def extract_ids(config: TenantConfig, shop: PrestaShopHook, store: StateStore, o
     missing = [oid for oid in order_ids if oid not in found]
     result = sort_seen(config, store, rows, shop.order_states(), run_id)
     if missing:
-        log.warning("Orders not found in the shop: %s", missing[:20])
-        result.unreadable += len(missing)
-        store.record_seen(config.tenant, [{"order_id": oid, "reference": "", "shop_status": None, "date_upd": None, "order_date": None} for oid in missing], run_id)
-        store.set_errors(config.tenant, {oid: ("Order no longer exists in the shop", "NOT_FOUND") for oid in missing}, run_id)
+        # An id the store knows was an order once: it goes to Errors (worked off by dismissing it). An id it never saw is
+        # no order at all (a typo in a param): named in the log and the run's note, never a row that waits forever.
+        known = store.get_orders(config.tenant, missing)
+        gone = [oid for oid in missing if oid in known]
+        result.not_in_shop = [oid for oid in missing if oid not in known]
+        if result.not_in_shop:
+            log.warning("No order in the shop with id %s: nothing stored (a mistyped order id?)", ", ".join(map(str, result.not_in_shop[:50])))
+        if gone:
+            log.warning("Orders no longer in the shop (to Errors): %s", gone[:20])
+            result.unreadable += len(gone)
+            store.set_errors(config.tenant, {oid: ("Order no longer exists in the shop", "NOT_FOUND") for oid in gone}, run_id)
     return result
 
 

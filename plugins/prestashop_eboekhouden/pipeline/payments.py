@@ -27,7 +27,7 @@ from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
 from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
-from prestashop_eboekhouden.schema import BOOKED
+from prestashop_eboekhouden.schema import BOOKED, FINAL, RESOLVED
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class PaymentBooker:
 
     def book_order(self, order: dict[str, Any], payments: list[dict[str, Any]]) -> None:
         """Book the unbooked payments of one order when they match its outstanding amount."""
-        todo = [p for p in payments if p["state"] != BOOKED and p.get("error_code") != "SHARED_REFERENCE"]
+        todo = [p for p in payments if p["state"] not in FINAL and p.get("error_code") != "SHARED_REFERENCE"]
         if not todo:
             self._maybe_paid(order, payments)
             return
@@ -155,7 +155,8 @@ class PaymentBooker:
         self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
 
     def _maybe_paid(self, order: dict[str, Any], payments: list[dict[str, Any]]) -> None:
-        booked = sum((p["amount"] for p in payments if p["state"] == BOOKED), Decimal("0.00"))
+        settled = [p for p in payments if p["state"] == BOOKED or (p["state"] == RESOLVED and p.get("resolution") == "by_hand")]
+        booked = sum((p["amount"] for p in settled), Decimal("0.00"))
         if payments and booked >= order["amount_incl"]:
             self.store.mark_order_paid(self.config.tenant, order["order_id"])
 

@@ -91,8 +91,18 @@ def outcome_table(ids: Sequence[int], rows: dict[int, dict[str, Any]], run_id: s
     )
 
 
-def run_note(summary: dict[str, Any], errors: Sequence[dict[str, Any]], limit: int = 5) -> str:
-    """The run's note in the Airflow UI: "12 booked, 3 to Errors: 1041 (MUT_109), …"."""
+def why_nothing_was_booked(failure: dict[str, Any] | None, step: str) -> str:
+    """The report's words when a step it depends on did not finish: the cause its failing task wrote down, else where to look."""
+    if failure and failure.get("failed"):
+        return f"Nothing was booked: {failure['failed']}"
+    return f"Nothing was booked: {step} or a step before it did not finish (see their logs)"
+
+
+def run_note(summary: dict[str, Any], errors: Sequence[dict[str, Any]], limit: int = 5, failure: str | None = None) -> str:
+    """The run's note in the Airflow UI: "12 booked, 3 to Errors: 1041 (no VAT mapping for 9%), …", each error in words;
+    a run that could not do its work says why first."""
+    from prestashop_eboekhouden.ui.hints import in_words
+
     states, counters = summary["states"], summary.get("counters", {})
     what = "payments" if summary.get("kind") == "payments" else "orders"
     parts = []
@@ -105,9 +115,17 @@ def run_note(summary: dict[str, Any], errors: Sequence[dict[str, Any]], limit: i
     if counters.get("pending"):
         parts.append(f"{counters['pending']} pending")
     if states[ERROR]["count"]:
-        named = ", ".join(f"{e['order_id'] if what == 'orders' else e.get('payment_id')} ({e.get('error_code') or 'error'})" for e in errors[:limit])
+        named = ", ".join(f"{e['order_id'] if what == 'orders' else e.get('payment_id')} ({in_words(e.get('error_code'), e.get('reason'))})" for e in errors[:limit])
         more = f", … {len(errors) - limit} more" if len(errors) > limit else ""
         parts.append(f"{states[ERROR]['count']} to Errors: {named}{more}")
-    if not parts:
-        return f"No {what} in this run"
-    return ", ".join(parts)
+    missing = summary.get("not_in_shop") or []
+    if missing:
+        shown = ", ".join(map(str, missing[:limit])) + (f", … {len(missing) - limit} more" if len(missing) > limit else "")
+        parts.append(f"no order in the shop with id {shown} (nothing stored)")
+    if not parts and summary.get("already_booked"):
+        n = summary["already_booked"]
+        parts.append(f"nothing to book: {n} {what[:-1] if n == 1 else what} already booked or worked off")
+    text = ", ".join(parts) if parts else f"No {what} in this run"
+    if failure:
+        return failure if not parts else f"{failure}. Before that: {text}"
+    return text

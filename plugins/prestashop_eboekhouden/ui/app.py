@@ -1,57 +1,62 @@
 """The bookkeeping dashboard: a FastAPI app mounted in the Airflow API server at /bookkeeping/.
 
-Per tenant: Report (booked), Errors, Open, Payments and Configuration, server-rendered with Jinja2,
-over a JSON API that is also public (documented in the README). Every route needs an Airflow login
-(the UI's JWT cookie or a Bearer token); reading a tenant needs read access to its hourly DAG,
-Process needs the right to trigger it. Bad input gets a friendly page (HTML) or a 422 (JSON), never a
-traceback.
+Per tenant: Report (booked), Errors, Open, Payments and Configuration, server-rendered with Jinja2, over a JSON API
+that is also public (documented in the README; its OpenAPI description and docs page behind the same login). Every
+route needs an Airflow login (the UI's JWT cookie or a Bearer token); reading a tenant needs read access to its hourly
+DAG, an action (Process, worked off, Run, mailing a problem report) the right to trigger it, and must be a JSON request
+from the dashboard's own origin (``ui/security.py``). Every answer carries ``Cache-Control: no-store`` and security
+headers. Bad input gets a friendly page (HTML) or a 422 (JSON), never a traceback.
+
+The routes are thin: listings and page context in ``ui/pages.py``, actions in ``ui/actions.py`` and ``ui/runs.py``,
+the problem report in ``ui/problem_report.py``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, Field, ValidationError
 
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
-from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, InputError, OrderIds
+from prestashop_eboekhouden.inputs import InputError
 from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
-from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore, get_store
+from prestashop_eboekhouden.store import BOOKED, StateStore, get_store
+from prestashop_eboekhouden.ui import actions, pages, problem_report, runs
 from prestashop_eboekhouden.ui.queries import DashboardQueries
 from prestashop_eboekhouden.ui.reconcile import add_reconcile_routes
-from prestashop_eboekhouden.ui.rows import csv_lines, order_row, payment_row, plain, refund_row
-from prestashop_eboekhouden.ui.run_view import MAX_RUN_ID, run_listing, with_admin_links
+from prestashop_eboekhouden.ui.rows import CSV_FORMATS, csv_lines, order_row, payment_row, plain, refund_row, shown_time
+from prestashop_eboekhouden.ui.run_view import MAX_RUN_ID
+from prestashop_eboekhouden.ui.security import DOCS_CSP, SecurityHeaders, guard_action, nonce
 from prestashop_eboekhouden.ui.vies import with_vies
 
 log = logging.getLogger(__name__)
-HOURLY = "{tenant}__orders_hourly"
-PAGE = 50
+HOURLY = runs.HOURLY
+PAGE = pages.PAGE
 MAX_PAGE = 500
 MAX_OFFSET = 10**9
-MAX_REPROCESS = MAX_ORDER_IDS  # order ids per Process
-MAX_BODY = 64 * 1024  # bytes of a Process request
+MAX_BODY = actions.MAX_BODY
 HEALTH_TTL = 60.0  # seconds a connection check is reused: viewers cannot spend the tenant's API quota
-TABS = {"booked": "Report", "error": "Errors", "open": "Open", "payments": "Payments", "config": "Configuration"}
+TABS = pages.TABS
+reprocess = runs.reprocess  # the Process action (kept importable here)
+run_state = runs.run_state  # looked up at call time: tests replace it
+
+
+def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int) -> dict:
+    """One page of a tab as the JSON API answers it, in UTC (the benchmarks and the PostgreSQL test read it this way)."""
+    return pages.listing(store, tenant, None, kind, state, since, until, q, limit, offset)
 
 
 class NotLoggedIn(Exception):
     """No valid Airflow login on the request."""
-
-
-class ReprocessRequest(BaseModel):
-    """Orders to process again (from Errors or Open)."""
-
-    order_ids: Annotated[OrderIds, Field(min_length=1)]
 
 
 # ---- access ------------------------------------------------------------------------------------
@@ -85,47 +90,19 @@ def _tenant(tenant: str, user: Any, method: Literal["GET", "POST"] = "GET") -> T
     return configs[tenant]
 
 
-def _date(value: str | None, name: str) -> dt.date | None:
-    if not value:
-        return None
+async def _acting(request: Request, tenant: str) -> tuple[Any, TenantConfig]:
+    """An action's user and tenant: logged in, allowed to trigger the tenant's DAG, a JSON request from our own origin."""
+    user = await current_user(request)
+    config = _tenant(tenant, user, "POST")
+    guard_action(request)
+    return user, config
+
+
+def _ids(value: str, name: str) -> list[int]:
     try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name} must be a date YYYY-MM-DD, not {value[:40]!r}") from None
-
-
-def _state(state: str | None) -> str | None:
-    if state is not None and state not in (OPEN, BOOKED, ERROR):
-        raise HTTPException(422, "state must be open, booked or error")
-    return state
-
-
-def _listing(
-    store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int,
-    run_id: str | None = None, admin_url: str | None = None,
-) -> dict:
-    state = _state(state)
-    if run_id:  # one run's rows (the "Bookkeeping: this run" link of its tasks); period and search do not apply
-        found = run_listing(store, kind, tenant, run_id, state, limit, offset)
-        shape = order_row if kind == "orders" else payment_row
-        rows = [shape(r) for r in found.pop("rows")]
-        rows = with_admin_links(admin_url, with_vies(store, tenant, rows)) if kind == "orders" else rows
-        totals = found.pop("totals", None)
-        if totals is not None and state == BOOKED:
-            found["totals"] = {k: plain(v) for k, v in totals.items()}
-        return {"tenant": tenant, "state": state, "limit": limit, "offset": offset, **found, "rows": rows, "run_id": run_id}
-    since_d, until_d = _date(since, "since"), _date(until, "until")
-    queries = DashboardQueries(store)
-    if kind == "orders":  # orders and credit slips together, each row with its kind
-        rows, total, kinds = queries.list_entries_by_kind(tenant, state, since_d, until_d, q, limit, offset)
-        counts, shape = queries.entries_counts(tenant, since_d, until_d, q), order_row
-        return {
-            "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts,
-            "kinds": kinds, "rows": with_admin_links(admin_url, with_vies(store, tenant, [shape(r) for r in rows])), "run_id": None,
-        }
-    rows, total = queries.payment_rows(tenant, state, since_d, until_d, q, limit, offset)
-    counts = queries.payment_counts(tenant, since_d, until_d, q)
-    return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "rows": [payment_row(r) for r in rows], "run_id": None}
+        return parse_order_ids(value, name)
+    except InputError as exc:
+        raise HTTPException(422, str(exc)) from None
 
 
 # ---- connection checks, cached per tenant ------------------------------------------------------
@@ -156,9 +133,16 @@ def _is_api(request: Request) -> bool:
     return "/api/" in request.url.path or request.url.path.rstrip("/").endswith("/api")
 
 
+def _version() -> str:
+    from prestashop_eboekhouden.provider_info import _version as package_version
+
+    return package_version()
+
+
 def create_app(store: StateStore | None = None) -> FastAPI:
     """The dashboard app (a fresh one per call; the plugin mounts one)."""
-    app = FastAPI(title="Bookkeeping: PrestaShop → e-Boekhouden", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app = FastAPI(title="Bookkeeping: PrestaShop → e-Boekhouden", version=_version(), docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(SecurityHeaders)
     templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     the_store = store
 
@@ -170,10 +154,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         except StoreSchemaError as exc:  # not migrated yet: say what to run instead of a bare 500
             raise HTTPException(503, str(exc)) from None
 
-    def problem_page(request: Request, status: int, message: str):
-        return templates.TemplateResponse(
-            request, "problem.html", {"status": status, "message": message, "base": request.scope.get("root_path", "")}, status_code=status
-        )
+    def render(request: Request, name: str, context: dict, status_code: int = 200):
+        base = request.scope.get("root_path", "")
+        return templates.TemplateResponse(request, name, {**context, "base": base, "nonce": nonce(request)}, status_code=status_code)
 
     @app.exception_handler(NotLoggedIn)
     async def _login(request: Request, exc: NotLoggedIn):
@@ -188,14 +171,28 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         if _is_api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        return problem_page(request, exc.status_code, message)
+        return render(request, "problem.html", {"status": exc.status_code, "message": message}, exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_input(request: Request, exc: RequestValidationError):
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'input'}: {e.get('msg')}" for e in exc.errors()]
         if _is_api(request):
             return JSONResponse({"detail": problems}, status_code=422)
-        return problem_page(request, 422, "This page cannot be shown for that address: " + "; ".join(problems))
+        return render(request, "problem.html", {"status": 422, "message": "This page cannot be shown for that address: " + "; ".join(problems)}, 422)
+
+    # -- the API's own description, behind the same login ----------------------------------------
+
+    @app.get("/api/openapi.json", include_in_schema=False)
+    async def api_openapi(request: Request) -> JSONResponse:
+        await current_user(request)
+        return JSONResponse(app.openapi())
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs(request: Request) -> HTMLResponse:
+        await current_user(request)
+        page = get_swagger_ui_html(openapi_url=f"{request.scope.get('root_path', '')}/api/openapi.json", title=f"{app.title} {app.version}")
+        page.headers["content-security-policy"] = DOCS_CSP
+        return page
 
     # -- JSON API --------------------------------------------------------------------------------
 
@@ -204,8 +201,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         user = await current_user(request)
         loaded = load_tenants()
         visible = [t for t in loaded.tenants if may(user, t.tenant, "GET")]
+        counts = DashboardQueries(db()).entries_counts
         return {
-            "tenants": [{"tenant": t.tenant, "counts": db().counts(t.tenant), "dag_id": HOURLY.format(tenant=t.tenant)} for t in visible],
+            "tenants": [{"tenant": t.tenant, "counts": counts(t.tenant), "dag_id": HOURLY.format(tenant=t.tenant)} for t in visible],
             "invalid_files": [{"file": e.path.name, "problems": list(e.problems)} for e in loaded.errors],
         }
 
@@ -216,9 +214,12 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
         config = _tenant(tenant, await current_user(request))
-        answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset, run_id, config.prestashop.admin_url)
+        answer = pages.listing(
+            db(), tenant, config.timezone, "orders", state, since, until, q, limit, offset, pages.file_of(config), run_id, config.prestashop.admin_url,
+        )
         if state == BOOKED and not run_id:
-            answer["totals"] = {k: plain(v) for k, v in DashboardQueries(db()).entries_totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
+            totals = DashboardQueries(db()).entries_totals(tenant, pages.parse_date(since, "since"), pages.parse_date(until, "until"), q)
+            answer["totals"] = {k: plain(v) for k, v in totals.items()}
         return answer
 
     @app.get("/api/tenants/{tenant}/payments")
@@ -227,23 +228,29 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
         run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
-        _tenant(tenant, await current_user(request))
-        answer = _listing(db(), "payments", tenant, state, since, until, q, limit, offset, run_id)
-        answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, _date(since, "since"), _date(until, "until"), q)]
+        config = _tenant(tenant, await current_user(request))
+        answer = pages.listing(db(), tenant, config.timezone, "payments", state, since, until, q, limit, offset, pages.file_of(config), run_id)
+        since_d, until_d = pages.parse_date(since, "since"), pages.parse_date(until, "until")
+        answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, since_d, until_d, q)]
         return answer
 
     @app.get("/api/tenants/{tenant}/export.csv")
-    async def api_export(request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None, q: str | None = None):
-        """Any tab with its filters as CSV (streamed)."""
-        _tenant(tenant, await current_user(request))
-        if tab not in ("booked", "error", "open", "payments"):
-            raise HTTPException(422, "tab must be booked, error, open or payments")
-        since_d, until_d = _date(since, "since"), _date(until, "until")
+    async def api_export(
+        request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None, q: str | None = None, format: str = "csv",
+    ):
+        """Any tab with its filters as CSV (streamed); format=excel-nl for Dutch Excel (BOM, ";", decimal comma)."""
+        config = _tenant(tenant, await current_user(request))
+        if tab not in ("booked", "error", "open", "payments", "resolved"):
+            raise HTTPException(422, "tab must be booked, error, resolved, open or payments")
+        if format not in CSV_FORMATS:
+            raise HTTPException(422, f"format must be {' or '.join(CSV_FORMATS)}")
+        since_d, until_d = pages.parse_date(since, "since"), pages.parse_date(until, "until")
         kind, state = ("payments", None) if tab == "payments" else ("orders", tab)
-        name = f"{tenant}-{TABS[tab].lower()}{'-' + since if since else ''}{'-' + until if until else ''}.csv"
+        label = "worked-off" if tab == "resolved" else TABS[tab].lower()
+        name = f"{tenant}-{label}{'-' + since if since else ''}{'-' + until if until else ''}{'-excel-nl' if format == 'excel-nl' else ''}.csv"
         return StreamingResponse(
-            csv_lines(db(), kind, tenant, state, since_d, until_d, q), media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            csv_lines(db(), kind, tenant, state, since_d, until_d, q, format, config.timezone, pages.file_of(config)),
+            media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
     @app.get("/api/tenants/{tenant}/config")
@@ -265,37 +272,71 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
     @app.post("/api/tenants/{tenant}/reprocess")
     async def api_reprocess(request: Request, tenant: str) -> dict:
-        user = await current_user(request)
-        _tenant(tenant, user, "POST")
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY:
-            raise HTTPException(413, f"At most {MAX_BODY // 1024} KiB per request ({MAX_REPROCESS} orders)")
-        raw = b""
-        async for part in request.stream():
-            raw += part
-            if len(raw) > MAX_BODY:
-                raise HTTPException(413, f"At most {MAX_BODY // 1024} KiB per request ({MAX_REPROCESS} orders)")
-        try:
-            body = ReprocessRequest.model_validate_json(raw or b"{}")
-        except ValidationError as exc:
-            problems = [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)]
-            raise HTTPException(422, problems) from None
-        return reprocess(db(), tenant, body.order_ids, user)
+        user, config = await _acting(request, tenant)
+        body = await actions.json_body(request, actions.ReprocessRequest)
+        return runs.reprocess(db(), tenant, body.order_ids, user, body.slip_ids, body.payment_ids, config.payments.enabled, config.timezone)
+
+    @app.post("/api/tenants/{tenant}/resolve")
+    async def api_resolve(request: Request, tenant: str) -> dict:
+        user, _ = await _acting(request, tenant)
+        return actions.resolve(db(), tenant, await actions.json_body(request, actions.ResolveRequest), user)
+
+    @app.post("/api/tenants/{tenant}/run")
+    async def api_run_now(request: Request, tenant: str) -> dict:
+        user, config = await _acting(request, tenant)
+        return actions.run_now(config, await actions.json_body(request, actions.RunRequest), user)
 
     @app.get("/api/tenants/{tenant}/runs/{run_id}")
-    async def api_run(request: Request, tenant: str, run_id: str, order_ids: str = "") -> dict:
-        """A run of the tenant's hourly DAG (state and note) and where the given orders stand now: what the page
-        shows while it follows a Process."""
-        _tenant(tenant, await current_user(request))
-        try:
-            ids = parse_order_ids(order_ids)
-        except InputError as exc:
-            raise HTTPException(422, str(exc)) from None
-        run = run_state(HOURLY.format(tenant=tenant), run_id)
+    async def api_run(request: Request, tenant: str, run_id: str, order_ids: str = "", slip_ids: str = "", payment_ids: str = "", dag: str = "orders_hourly") -> dict:
+        """A run of the tenant's hourly (or payments) DAG — state, note, what it waits for — and where the given orders,
+        credit slips and payments stand now: what the page shows while it follows a Process."""
+        config = _tenant(tenant, await current_user(request))
+        if dag not in runs.DAG_KINDS:
+            raise HTTPException(422, f"dag must be {' or '.join(runs.DAG_KINDS)}")
+        ids, slips, pays = _ids(order_ids, "order_ids"), _ids(slip_ids, "slip_ids"), _ids(payment_ids, "payment_ids")
+        dag_id = runs.DAG_KINDS[dag].format(tenant=tenant)
+        run = run_state(dag_id, run_id, config.timezone)
         if run is None:
-            raise HTTPException(404, f"No run {run_id!r} of {HOURLY.format(tenant=tenant)}")
-        rows = db().get_orders(tenant, ids) if ids else {}
-        return {**run, "orders": with_vies(db(), tenant, [order_row(rows[i]) for i in ids if i in rows])}
+            raise HTTPException(404, f"No run {run_id!r} of {dag_id}")
+        store, tz, statuses = db(), config.timezone, db().status_names(tenant)
+        path = pages.file_of(config)
+        found = store.get_orders(tenant, ids) if ids else {}
+        credit_rows = store.get_credits(tenant, slips) if slips else {}
+        payment_rows = store.get_payments(tenant, pays) if pays else {}
+        return {
+            **run,
+            "orders": with_vies(store, tenant, [order_row(found[i], tz, statuses, path) for i in ids if i in found]),
+            "credits": [order_row({**credit_rows[s], "kind": "credit"}, tz, None, path) for s in slips if s in credit_rows],
+            "payments": [payment_row(payment_rows[p], tz, path) for p in pays if p in payment_rows],
+        }
+
+    @app.get("/api/tenants/{tenant}/problem/{kind}/{key}.json")
+    async def api_problem(request: Request, tenant: str, kind: str, key: int) -> Response:
+        """The redacted problem report of one item in Errors, to download (``ui/problem_report.py``)."""
+        config = _tenant(tenant, await current_user(request))
+        data = await _problem(config, kind, key)
+        name = f"problem-{tenant}-{kind}-{key}.json"
+        return Response(problem_report.as_json(data), media_type="application/json", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    @app.post("/api/tenants/{tenant}/problem/{kind}/{key}/mail")
+    async def api_problem_mail(request: Request, tenant: str, kind: str, key: int) -> dict:
+        """Mail the problem report to the tenant's support address."""
+        user, config = await _acting(request, tenant)
+        from starlette.concurrency import run_in_threadpool
+
+        data = await _problem(config, kind, key)
+        return await run_in_threadpool(problem_report.mail, config, data, actions.who(user))
+
+    async def _problem(config: TenantConfig, kind: str, key: int) -> dict:
+        from starlette.concurrency import run_in_threadpool
+
+        store = db()
+        rows = {"order": store.get_orders, "credit": store.get_credits, "payment": store.get_payments}.get(kind, lambda *_: {})(config.tenant, [key])
+        row = rows.get(key)
+        if row is None:
+            raise HTTPException(404, f"There is no {kind} {key} of webshop {config.tenant!r}")
+        shown = payment_row(row, config.timezone) if kind == "payment" else order_row({**row, "kind": kind}, config.timezone, store.status_names(config.tenant), pages.file_of(config))
+        return await run_in_threadpool(problem_report.bundle, store, config, kind, key, shown)
 
     # -- HTML ------------------------------------------------------------------------------------
 
@@ -306,62 +347,24 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         visible = [t for t in loaded.tenants if may(user, t.tenant, "GET")]
         if len(visible) == 1 and not loaded.errors:
             return RedirectResponse(f"{request.scope.get('root_path', '')}/tenants/{visible[0].tenant}", status_code=303)
-        return templates.TemplateResponse(
-            request, "index.html", {"tenants": [(t.tenant, db().counts(t.tenant)) for t in visible], "errors": loaded.errors, "base": request.scope.get("root_path", "")}
-        )
+        counts = DashboardQueries(db()).entries_counts
+        return render(request, "index.html", {"tenants": [(t.tenant, counts(t.tenant)) for t in visible], "errors": loaded.errors})
 
     @app.get("/tenants/{tenant}", response_class=HTMLResponse)
     async def tenant_page(
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None,
-        q: str | None = None, page: str = "1", run_id: str | None = Query(None, max_length=MAX_RUN_ID),
+        q: str | None = None, page: str = "1", worked_off: str = "", run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ):
         user = await current_user(request)
         config = _tenant(tenant, user)
-        if tab not in TABS:
-            raise HTTPException(404, f"There is no tab {tab[:40]!r}: choose one of {', '.join(TABS.values())}")
-        number = int(page) if page.strip().isdigit() and len(page.strip()) < 10 else 1
-        since_d, until_d = _date(since, "From"), _date(until, "To")
         store = db()
-        queries = DashboardQueries(store)
-        context: dict[str, Any] = {
-            "tenant": tenant, "tab": tab, "tabs": TABS, "since": since or "", "until": until or "", "q": q or "",
-            "base": request.scope.get("root_path", ""), "can_process": may(user, tenant, "POST"),
-            "order_counts": queries.entries_counts(tenant, since_d, until_d, q),
-            "payment_counts": queries.payment_counts(tenant, since_d, until_d, q),
-            "hourly_dag": HOURLY.format(tenant=tenant), "filtered": bool(since or until or (q or "").strip()),
-            "payments_enabled": config.payments.enabled,
-        }
-        if run_id:  # one run's rows: its counts per tab, its DAG (from its report, else the tab's DAG)
-            context["order_counts"] = run_listing(store, "orders", tenant, run_id, None, 1, 0)["counts"]
-            context["payment_counts"] = run_listing(store, "payments", tenant, run_id, None, 1, 0)["counts"]
-            fallback = f"{tenant}__payments_daily" if tab == "payments" else context["hourly_dag"]
-            context.update(run_id=run_id, run_dag=queries.run_dag_ids(tenant, [run_id]).get(run_id, fallback), filtered=True)
+        context = pages.tenant_context(store, config, tab, since, until, q, page, worked_off in ("1", "true", "yes"), run_id)
+        context.update(can_process=may(user, tenant, "POST"), hourly_dag=HOURLY.format(tenant=tenant), support=bool(config.support))
         if tab == "config":
-            context["config"] = config.public_dict()
-            context["runs"] = queries.last_runs(tenant)
-            context["probe"] = last_probe(store, tenant)
-            context["page"] = 1
-        else:
-            kind = "payments" if tab == "payments" else "orders"
-            state = None if kind == "payments" else tab
-            listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE, run_id, config.prestashop.admin_url)
-            pages = max(1, -(-listing["total"] // PAGE))
-            if number > pages:  # past the last page: show the last
-                number = pages
-                listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE, run_id, config.prestashop.admin_url)
-            today = dt.date.today()
-            for row in listing["rows"]:
-                row["age_days"] = (today - dt.date.fromisoformat(row["order_date"][:10])).days if row.get("order_date") else None
-            if kind == "orders":
-                dag_ids = queries.run_dag_ids(tenant, [r["run_id"] for r in listing["rows"] if r.get("run_id")])
-                for row in listing["rows"]:
-                    row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", context["hourly_dag"])
-            if tab == "booked":
-                context["totals"] = listing.get("totals") or {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
-            if tab == "payments":
-                context["refunds"] = [refund_row(r) for r in queries.booked_credits(tenant, since_d, until_d, q)]
-            context.update(listing=listing, pages=pages, page=number)
-        return templates.TemplateResponse(request, "tenant.html", context)
+            probe = context["probe"] = last_probe(store, tenant)
+            if probe:
+                probe["probed_shown"] = shown_time(probe["probed_at"].removesuffix("Z") + "+00:00", config.timezone)
+        return render(request, "tenant.html", context)
 
     add_reconcile_routes(app, templates, db)  # the Reconcile tab (ui/reconcile.py)
     return app
@@ -396,68 +399,3 @@ def check_connections(config: TenantConfig) -> dict:
             ok, message = False, f"{type(exc).__name__}: {exc}"
         results[name] = {"ok": ok, "message": message[:300]}
     return results
-
-
-def run_state(dag_id: str, run_id: str) -> dict | None:
-    """State and note of a DAG run (the API server reads Airflow's metadata DB)."""
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one_or_none()
-        if run is None:
-            return None
-        return {"dag_id": dag_id, "dag_run_id": run_id, "state": str(run.state), "note": run.note, "url": f"/dags/{dag_id}/runs/{run_id}"}
-
-
-def pending_reprocess(dag_id: str) -> Any:
-    """A Process run of the DAG that is still queued (it has not started: a second click joins it)."""
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-
-    with create_session() as session:
-        run = (
-            session.query(DagRun)
-            .filter(DagRun.dag_id == dag_id, DagRun.state == DagRunState.QUEUED, DagRun.run_id.like("reprocess\\_\\_%", escape="\\"))
-            .order_by(DagRun.id.desc())
-            .first()
-        )
-        if run is None:
-            return None
-        session.expunge(run)
-        return run
-
-
-def reprocess(store: StateStore, tenant: str, order_ids: list[int], user: Any) -> dict:
-    """Trigger the tenant's hourly DAG for the chosen orders that are not booked.
-
-    While an earlier Process of the tenant is still queued, another one is not queued behind it: the answer is
-    409 naming that run (the orders it carries are processed first; press Process again when it has started)."""
-    from airflow.api.common.trigger_dag import trigger_dag
-    from airflow.utils.types import DagRunTriggeredByType
-
-    known = store.get_orders(tenant, order_ids)
-    wanted = [oid for oid in dict.fromkeys(order_ids) if oid in known and known[oid]["state"] != BOOKED]
-    skipped = {oid: ("already booked" if oid in known else "unknown order") for oid in order_ids if oid not in wanted}
-    if not wanted:
-        raise HTTPException(409, {"message": "Nothing to process", "skipped": skipped})
-    dag_id = HOURLY.format(tenant=tenant)
-    queued = pending_reprocess(dag_id)
-    if queued is not None:
-        carried = list((queued.conf or {}).get("order_ids") or [])
-        raise HTTPException(
-            409,
-            {
-                "message": f"A Process of {len(carried)} order(s) is still waiting to start ({queued.run_id}); try again once it runs",
-                "dag_run_id": queued.run_id, "url": f"/dags/{dag_id}/runs/{queued.run_id}", "order_ids": carried,
-            },
-        )
-    run_id = f"reprocess__{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}"
-    dag_run = trigger_dag(
-        dag_id, triggered_by=DagRunTriggeredByType.UI, triggering_user_name=getattr(user, "get_name", lambda: None)(),
-        run_id=run_id, conf={"order_ids": wanted}, note=f"Process {len(wanted)} order(s) from the bookkeeping dashboard",
-    )
-    if dag_run is None:
-        raise HTTPException(409, f"{dag_id} could not be triggered")
-    return {"dag_id": dag_id, "dag_run_id": dag_run.run_id, "url": f"/dags/{dag_id}/runs/{dag_run.run_id}", "order_ids": wanted, "skipped": skipped}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from prestashop_eboekhouden.domain.reconcile import KINDS, LABELS, NOT_SEEN
 from prestashop_eboekhouden.inputs import OrderIds
 from prestashop_eboekhouden.ui.reconcile_queries import ReconcileQueries, csv_differences, csv_totals
+from prestashop_eboekhouden.ui.security import guard_action, nonce
 
 RECONCILE = "{tenant}__reconcile_daily"
 HOURLY = "{tenant}__orders_hourly"
@@ -107,6 +108,15 @@ def reconcile_listing(queries: ReconcileQueries, tenant: str, since: dt.date, un
     }  # fmt: skip
 
 
+async def json_from_the_dashboard(request: Request) -> None:
+    """The Reconcile tab's actions as every other action of the dashboard: logged in (else 401), then a JSON request from
+    the dashboard's own origin (ui/security.py: 415 / 403), before the body is looked at."""
+    from prestashop_eboekhouden.ui import app as dashboard
+
+    await dashboard.current_user(request)
+    guard_action(request)
+
+
 def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> None:
     """The Reconcile tab's page and JSON API on the dashboard app (``db``: the app's store getter)."""
     from prestashop_eboekhouden.ui import app as dashboard
@@ -135,7 +145,7 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
             lines = csv_differences(queries.iter_rows(tenant, first, last, _kind(kind)))
         return StreamingResponse(lines, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
-    @app.post("/api/tenants/{tenant}/reconcile/run")
+    @app.post("/api/tenants/{tenant}/reconcile/run", dependencies=[Depends(json_from_the_dashboard)])
     async def api_reconcile_run(request: Request, tenant: str, body: RunRequest) -> dict:
         user = await dashboard.current_user(request)
         dashboard._tenant(tenant, user)
@@ -158,7 +168,7 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
 
         return {**found, "reconcile": _run_json(ReconcileLedger(db()).run_of(tenant, run_id))}
 
-    @app.post("/api/tenants/{tenant}/reconcile/process")
+    @app.post("/api/tenants/{tenant}/reconcile/process", dependencies=[Depends(json_from_the_dashboard)])
     async def api_reconcile_process(request: Request, tenant: str, body: ChosenRequest) -> dict:
         """Process orders no run has seen (their not_seen difference): the hourly DAG with their ids."""
         user = await dashboard.current_user(request)
@@ -168,7 +178,7 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
             raise HTTPException(409, "None of these orders has an open difference 'never seen by a run'")
         return trigger(HOURLY.format(tenant=tenant), "process", {"order_ids": wanted}, user, f"Process {len(wanted)} order(s) no run had seen (Reconcile tab)")
 
-    @app.post("/api/tenants/{tenant}/reconcile/book-again")
+    @app.post("/api/tenants/{tenant}/reconcile/book-again", dependencies=[Depends(json_from_the_dashboard)])
     async def api_reconcile_book_again(request: Request, tenant: str, body: ChosenRequest) -> dict:
         """The bookkeeper confirms these sales (credits) were deleted in e-Boekhouden: back to Open, then Process."""
         from prestashop_eboekhouden.store_reconcile import ReconcileLedger
@@ -204,7 +214,7 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
             "unbooked": queries.unbooked(tenant, first, last),
             "listing": listing, "page": number, "pages": pages, "presets": presets(dt.date.today()), "hourly_dag": HOURLY.format(tenant=tenant),
             "reconcile_dag": RECONCILE.format(tenant=tenant), "can_run": may_trigger(user, RECONCILE.format(tenant=tenant)),
-            "can_process": dashboard.may(user, tenant, "POST"), "enabled": config.reconcile.enabled,
+            "can_process": dashboard.may(user, tenant, "POST"), "enabled": config.reconcile.enabled, "nonce": nonce(request),
         }  # fmt: skip
         return templates.TemplateResponse(request, "reconcile.html", context)
 
