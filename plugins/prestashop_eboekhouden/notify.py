@@ -19,7 +19,7 @@ from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 from airflow.sdk import Context
 
 from prestashop_eboekhouden.config import NotifySettings, TenantConfig, get_tenant, tenant_file
-from prestashop_eboekhouden.ui.hints import fix_hint
+from prestashop_eboekhouden.domain.hints import fix_hint
 
 log = logging.getLogger(__name__)
 MAX_LISTED = 100

@@ -236,7 +236,7 @@ def _html(message: Message) -> str:
 
 @pytest.mark.airflow
 def test_a_run_with_errors_has_a_note_a_batch_label_and_sends_an_e_mail(make_sandbox, state_store, tenants_dir, smtp_server):
-    from prestashop_eboekhouden.ui.hints import fix_hint
+    from prestashop_eboekhouden.domain.hints import fix_hint
 
     write_tenant(tenants_dir, {"notify": {"email": ["boekhouding@shop.example"], "smtp_conn_id": "smtp_test", "dashboard_url": "https://airflow.shop.example"}})
     sandbox = make_sandbox()

@@ -34,13 +34,14 @@ def dashboard_json(store, monkeypatch) -> str:
     """
     from fastapi.testclient import TestClient
 
+    from prestashop_eboekhouden.ui import access
     from prestashop_eboekhouden.ui import app as ui
 
     async def admin(request):
         return "admin"
 
-    monkeypatch.setattr(ui, "current_user", admin)
-    monkeypatch.setattr(ui, "may", lambda user, tenant, method: True)
+    monkeypatch.setattr(access, "current_user", admin)
+    monkeypatch.setattr(access, "may", lambda user, tenant, method: True)
     with TestClient(ui.create_app(store)) as client:
         answers = [client.get(path) for path in ("/api/tenants", "/api/tenants/demo/config", "/api/tenants/demo/health", "/api/tenants/demo/payments")]
         answers += [client.get("/api/tenants/demo/orders", params={"state": state}) for state in ("open", "booked", "error")]

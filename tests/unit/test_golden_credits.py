@@ -508,7 +508,7 @@ def test_there_are_golden_credit_cases_of_every_kind() -> None:
 
 
 def test_a_refusal_by_hand_has_a_hint_a_bookkeeper_can_follow() -> None:
-    from prestashop_eboekhouden.ui.hints import fix_hint
+    from prestashop_eboekhouden.domain.hints import fix_hint
 
     refused = [c for c in CASES if c.code == BY_HAND]
     assert refused

@@ -101,7 +101,7 @@ def why_nothing_was_booked(failure: dict[str, Any] | None, step: str) -> str:
 def run_note(summary: dict[str, Any], errors: Sequence[dict[str, Any]], limit: int = 5, failure: str | None = None) -> str:
     """The run's note in the Airflow UI: "12 booked, 3 to Errors: 1041 (no VAT mapping for 9%), …", each error in words;
     a run that could not do its work says why first."""
-    from prestashop_eboekhouden.ui.hints import in_words
+    from prestashop_eboekhouden.domain.hints import in_words
 
     states, counters = summary["states"], summary.get("counters", {})
     what = "payments" if summary.get("kind") == "payments" else "orders"

@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +30,7 @@ from prestashop_eboekhouden.config import TenantConfig, load_tenants
 from prestashop_eboekhouden.inputs import InputError
 from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
 from prestashop_eboekhouden.store import BOOKED, StateStore, get_store
-from prestashop_eboekhouden.ui import actions, pages, problem_report, runs
+from prestashop_eboekhouden.ui import access, actions, pages, problem_report, runs
 from prestashop_eboekhouden.ui.queries import DashboardQueries
 from prestashop_eboekhouden.ui.reconcile import add_reconcile_routes
 from prestashop_eboekhouden.ui.rows import CSV_FORMATS, csv_lines, order_row, payment_row, plain, refund_row, shown_time
@@ -55,45 +55,10 @@ def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since
     return pages.listing(store, tenant, None, kind, state, since, until, q, limit, offset)
 
 
-class NotLoggedIn(Exception):
-    """No valid Airflow login on the request."""
-
-
-# ---- access ------------------------------------------------------------------------------------
-
-
-async def current_user(request: Request) -> Any:
-    """The Airflow user of the request (JWT cookie of the UI, or a Bearer token)."""
-    from airflow.api_fastapi.core_api.security import bearer_scheme, get_user
-
-    try:
-        return await get_user(request, None, await bearer_scheme(request))
-    except HTTPException as exc:
-        raise NotLoggedIn(exc.detail) from None
-
-
-def may(user: Any, tenant: str, method: Literal["GET", "POST"]) -> bool:
-    """Whether the user may read (GET) or trigger (POST) the tenant's hourly DAG."""
-    from airflow.api_fastapi.app import get_auth_manager
-    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
-
-    entity = DagAccessEntity.RUN if method == "POST" else None
-    return get_auth_manager().is_authorized_dag(method=method, access_entity=entity, details=DagDetails(id=HOURLY.format(tenant=tenant)), user=user)
-
-
-def _tenant(tenant: str, user: Any, method: Literal["GET", "POST"] = "GET") -> TenantConfig:
-    configs = {t.tenant: t for t in load_tenants().tenants}
-    if tenant not in configs:
-        raise HTTPException(404, f"There is no webshop {tenant!r}")
-    if not may(user, tenant, method):
-        raise HTTPException(403, f"You may not {'process orders of' if method == 'POST' else 'see'} webshop {tenant!r}")
-    return configs[tenant]
-
-
 async def _acting(request: Request, tenant: str) -> tuple[Any, TenantConfig]:
     """An action's user and tenant: logged in, allowed to trigger the tenant's DAG, a JSON request from our own origin."""
-    user = await current_user(request)
-    config = _tenant(tenant, user, "POST")
+    user = await access.current_user(request)
+    config = access.tenant_config(tenant, user, "POST")
     guard_action(request)
     return user, config
 
@@ -158,8 +123,8 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         base = request.scope.get("root_path", "")
         return templates.TemplateResponse(request, name, {**context, "base": base, "nonce": nonce(request)}, status_code=status_code)
 
-    @app.exception_handler(NotLoggedIn)
-    async def _login(request: Request, exc: NotLoggedIn):
+    @app.exception_handler(access.NotLoggedIn)
+    async def _login(request: Request, exc: access.NotLoggedIn):
         if _is_api(request):
             return JSONResponse({"detail": f"Log in to Airflow first ({exc})"}, status_code=401)
         from airflow.api_fastapi.app import get_auth_manager
@@ -184,12 +149,12 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
     @app.get("/api/openapi.json", include_in_schema=False)
     async def api_openapi(request: Request) -> JSONResponse:
-        await current_user(request)
+        await access.current_user(request)
         return JSONResponse(app.openapi())
 
     @app.get("/api/docs", include_in_schema=False)
     async def api_docs(request: Request) -> HTMLResponse:
-        await current_user(request)
+        await access.current_user(request)
         page = get_swagger_ui_html(openapi_url=f"{request.scope.get('root_path', '')}/api/openapi.json", title=f"{app.title} {app.version}")
         page.headers["content-security-policy"] = DOCS_CSP
         return page
@@ -198,9 +163,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
     @app.get("/api/tenants")
     async def api_tenants(request: Request) -> dict:
-        user = await current_user(request)
+        user = await access.current_user(request)
         loaded = load_tenants()
-        visible = [t for t in loaded.tenants if may(user, t.tenant, "GET")]
+        visible = [t for t in loaded.tenants if access.may(user, t.tenant, "GET")]
         counts = DashboardQueries(db()).entries_counts
         return {
             "tenants": [{"tenant": t.tenant, "counts": counts(t.tenant), "dag_id": HOURLY.format(tenant=t.tenant)} for t in visible],
@@ -213,7 +178,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
         run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         answer = pages.listing(
             db(), tenant, config.timezone, "orders", state, since, until, q, limit, offset, pages.file_of(config), run_id, config.prestashop.admin_url,
         )
@@ -228,7 +193,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
         run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         answer = pages.listing(db(), tenant, config.timezone, "payments", state, since, until, q, limit, offset, pages.file_of(config), run_id)
         since_d, until_d = pages.parse_date(since, "since"), pages.parse_date(until, "until")
         answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, since_d, until_d, q)]
@@ -239,7 +204,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None, q: str | None = None, format: str = "csv",
     ):
         """Any tab with its filters as CSV (streamed); format=excel-nl for Dutch Excel (BOM, ";", decimal comma)."""
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         if tab not in ("booked", "error", "open", "payments", "resolved"):
             raise HTTPException(422, "tab must be booked, error, resolved, open or payments")
         if format not in CSV_FORMATS:
@@ -255,17 +220,17 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
     @app.get("/api/tenants/{tenant}/config")
     async def api_config(request: Request, tenant: str) -> dict:
-        return _tenant(tenant, await current_user(request)).public_dict()
+        return access.tenant_config(tenant, await access.current_user(request)).public_dict()
 
     @app.get("/api/tenants/{tenant}/probe")
     async def api_probe(request: Request, tenant: str) -> dict:
         """The tenant's last `setup probe` (findings and what was learnt); {"probe": null} when it was never probed."""
-        _tenant(tenant, await current_user(request))
+        access.tenant_config(tenant, await access.current_user(request))
         return {"probe": last_probe(db(), tenant)}
 
     @app.get("/api/tenants/{tenant}/health")
     async def api_health(request: Request, tenant: str) -> dict:
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(cached_health, config)
@@ -290,7 +255,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_run(request: Request, tenant: str, run_id: str, order_ids: str = "", slip_ids: str = "", payment_ids: str = "", dag: str = "orders_hourly") -> dict:
         """A run of the tenant's hourly (or payments) DAG — state, note, what it waits for — and where the given orders,
         credit slips and payments stand now: what the page shows while it follows a Process."""
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         if dag not in runs.DAG_KINDS:
             raise HTTPException(422, f"dag must be {' or '.join(runs.DAG_KINDS)}")
         ids, slips, pays = _ids(order_ids, "order_ids"), _ids(slip_ids, "slip_ids"), _ids(payment_ids, "payment_ids")
@@ -313,7 +278,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/api/tenants/{tenant}/problem/{kind}/{key}.json")
     async def api_problem(request: Request, tenant: str, kind: str, key: int) -> Response:
         """The redacted problem report of one item in Errors, to download (``ui/problem_report.py``)."""
-        config = _tenant(tenant, await current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         data = await _problem(config, kind, key)
         name = f"problem-{tenant}-{kind}-{key}.json"
         return Response(problem_report.as_json(data), media_type="application/json", headers={"Content-Disposition": f'attachment; filename="{name}"'})
@@ -342,9 +307,9 @@ def create_app(store: StateStore | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     async def index(request: Request):
-        user = await current_user(request)
+        user = await access.current_user(request)
         loaded = load_tenants()
-        visible = [t for t in loaded.tenants if may(user, t.tenant, "GET")]
+        visible = [t for t in loaded.tenants if access.may(user, t.tenant, "GET")]
         if len(visible) == 1 and not loaded.errors:
             return RedirectResponse(f"{request.scope.get('root_path', '')}/tenants/{visible[0].tenant}", status_code=303)
         counts = DashboardQueries(db()).entries_counts
@@ -355,11 +320,11 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None,
         q: str | None = None, page: str = "1", worked_off: str = "", run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ):
-        user = await current_user(request)
-        config = _tenant(tenant, user)
+        user = await access.current_user(request)
+        config = access.tenant_config(tenant, user)
         store = db()
         context = pages.tenant_context(store, config, tab, since, until, q, page, worked_off in ("1", "true", "yes"), run_id)
-        context.update(can_process=may(user, tenant, "POST"), hourly_dag=HOURLY.format(tenant=tenant), support=bool(config.support))
+        context.update(can_process=access.may(user, tenant, "POST"), hourly_dag=HOURLY.format(tenant=tenant), support=bool(config.support))
         if tab == "config":
             probe = context["probe"] = last_probe(store, tenant)
             if probe:

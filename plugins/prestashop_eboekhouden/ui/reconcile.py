@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 
 from prestashop_eboekhouden.domain.reconcile import KINDS, LABELS, NOT_SEEN
 from prestashop_eboekhouden.inputs import OrderIds
+from prestashop_eboekhouden.ui import access
+from prestashop_eboekhouden.ui.pages import TABS
 from prestashop_eboekhouden.ui.reconcile_queries import ReconcileQueries, csv_differences, csv_totals
 from prestashop_eboekhouden.ui.security import guard_action, nonce
 
@@ -111,29 +113,25 @@ def reconcile_listing(queries: ReconcileQueries, tenant: str, since: dt.date, un
 async def json_from_the_dashboard(request: Request) -> None:
     """The Reconcile tab's actions as every other action of the dashboard: logged in (else 401), then a JSON request from
     the dashboard's own origin (ui/security.py: 415 / 403), before the body is looked at."""
-    from prestashop_eboekhouden.ui import app as dashboard
-
-    await dashboard.current_user(request)
+    await access.current_user(request)
     guard_action(request)
 
 
 def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> None:
     """The Reconcile tab's page and JSON API on the dashboard app (``db``: the app's store getter)."""
-    from prestashop_eboekhouden.ui import app as dashboard
-
     @app.get("/api/tenants/{tenant}/reconcile")
     async def api_reconcile(
         request: Request, tenant: str, since: str | None = None, until: str | None = None, kind: str | None = None,
         limit: int = Query(PAGE, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
     ) -> dict:  # fmt: skip
-        dashboard._tenant(tenant, await dashboard.current_user(request))
+        access.tenant_config(tenant, await access.current_user(request))
         queries = ReconcileQueries(db())
         first, last = _period(queries, tenant, since, until)
         return reconcile_listing(queries, tenant, first, last, _kind(kind), limit, offset)
 
     @app.get("/api/tenants/{tenant}/reconcile/export.csv")
     async def api_reconcile_csv(request: Request, tenant: str, since: str | None = None, until: str | None = None, what: str = "differences", kind: str | None = None):
-        dashboard._tenant(tenant, await dashboard.current_user(request))
+        access.tenant_config(tenant, await access.current_user(request))
         if what not in ("differences", "totals"):
             raise HTTPException(422, "what must be differences or totals")
         queries = ReconcileQueries(db())
@@ -147,8 +145,8 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
 
     @app.post("/api/tenants/{tenant}/reconcile/run", dependencies=[Depends(json_from_the_dashboard)])
     async def api_reconcile_run(request: Request, tenant: str, body: RunRequest) -> dict:
-        user = await dashboard.current_user(request)
-        dashboard._tenant(tenant, user)
+        user = await access.current_user(request)
+        access.tenant_config(tenant, user)
         dag_id = RECONCILE.format(tenant=tenant)
         if not may_trigger(user, dag_id):
             raise HTTPException(403, f"You may not run the reconciliation of webshop {tenant!r}")
@@ -160,7 +158,7 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
     @app.get("/api/tenants/{tenant}/reconcile/runs/{run_id}")
     async def api_reconcile_follow(request: Request, tenant: str, run_id: str) -> dict:
         """A reconciliation run's state and note, and what it found: what the tab shows while it follows Run now."""
-        dashboard._tenant(tenant, await dashboard.current_user(request))
+        access.tenant_config(tenant, await access.current_user(request))
         found = run_state(RECONCILE.format(tenant=tenant), run_id)
         if found is None:
             raise HTTPException(404, f"No run {run_id!r} of {RECONCILE.format(tenant=tenant)}")
@@ -171,8 +169,8 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
     @app.post("/api/tenants/{tenant}/reconcile/process", dependencies=[Depends(json_from_the_dashboard)])
     async def api_reconcile_process(request: Request, tenant: str, body: ChosenRequest) -> dict:
         """Process orders no run has seen (their not_seen difference): the hourly DAG with their ids."""
-        user = await dashboard.current_user(request)
-        dashboard._tenant(tenant, user, "POST")
+        user = await access.current_user(request)
+        access.tenant_config(tenant, user, "POST")
         wanted = _with_open_difference(db(), tenant, NOT_SEEN, body.order_ids, [])[0]
         if not wanted:
             raise HTTPException(409, "None of these orders has an open difference 'never seen by a run'")
@@ -183,8 +181,8 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
         """The bookkeeper confirms these sales (credits) were deleted in e-Boekhouden: back to Open, then Process."""
         from prestashop_eboekhouden.store_reconcile import ReconcileLedger
 
-        user = await dashboard.current_user(request)
-        dashboard._tenant(tenant, user, "POST")
+        user = await access.current_user(request)
+        access.tenant_config(tenant, user, "POST")
         who = getattr(user, "get_name", lambda: None)() or "the dashboard"
         dag_id = HOURLY.format(tenant=tenant)
         _not_queued(dag_id, "process")  # before the store changes: a sale is opened again only with a run to book it
@@ -197,8 +195,8 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
 
     @app.get("/tenants/{tenant}/reconcile", response_class=HTMLResponse)
     async def reconcile_page(request: Request, tenant: str, since: str | None = None, until: str | None = None, kind: str | None = None, page: str = "1"):
-        user = await dashboard.current_user(request)
-        config = dashboard._tenant(tenant, user)
+        user = await access.current_user(request)
+        config = access.tenant_config(tenant, user)
         store = db()
         queries = ReconcileQueries(store)
         first, last = _period(queries, tenant, since, until)
@@ -209,12 +207,12 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
         number = min(int(page) if page.strip().isdigit() and len(page.strip()) < 10 else 1, pages)
         listing = reconcile_listing(queries, tenant, first, last, chosen, PAGE, (number - 1) * PAGE)
         context = {
-            "tenant": tenant, "tab": "reconcile", "tabs": dashboard.TABS, "base": request.scope.get("root_path", ""),
+            "tenant": tenant, "tab": "reconcile", "tabs": TABS, "base": request.scope.get("root_path", ""),
             "since": first.isoformat(), "until": last.isoformat(), "kind": chosen or "", "labels": LABELS, "kinds": KINDS,
             "unbooked": queries.unbooked(tenant, first, last),
             "listing": listing, "page": number, "pages": pages, "presets": presets(dt.date.today()), "hourly_dag": HOURLY.format(tenant=tenant),
             "reconcile_dag": RECONCILE.format(tenant=tenant), "can_run": may_trigger(user, RECONCILE.format(tenant=tenant)),
-            "can_process": dashboard.may(user, tenant, "POST"), "enabled": config.reconcile.enabled, "nonce": nonce(request),
+            "can_process": access.may(user, tenant, "POST"), "enabled": config.reconcile.enabled, "nonce": nonce(request),
         }  # fmt: skip
         return templates.TemplateResponse(request, "reconcile.html", context)
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pendulum
 
+from prestashop_eboekhouden.domain.hints import fix_hint, is_cancelled
 from prestashop_eboekhouden.schema import ERROR, OPEN, RESOLVED
 from prestashop_eboekhouden.store import StateStore
-from prestashop_eboekhouden.ui.hints import fix_hint, is_cancelled
 from prestashop_eboekhouden.ui.queries import DashboardQueries
 
 ORDER_FIELDS = (

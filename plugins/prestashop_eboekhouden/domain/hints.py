@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from prestashop_eboekhouden.ui.eb_codes import MEANINGS
+from prestashop_eboekhouden.domain.eb_codes import MEANINGS
 
 VIES = "https://ec.europa.eu/taxation_customs/vies/"
 _VAT_RATE = re.compile(r"No VAT mapping for (?P<rate>[0-9.]+)%(?: \(delivery country (?P<country>[A-Z]{2})\))?")
