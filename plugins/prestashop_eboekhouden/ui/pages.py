@@ -28,6 +28,7 @@ TABS = {"booked": "Report", "error": "Errors", "open": "Open", "payments": "Paym
 
 
 def parse_date(value: str | None, name: str) -> dt.date | None:
+    """A query's date (YYYY-MM-DD; empty: none), else 422 naming the field."""
     if not value:
         return None
     try:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from prestashop_eboekhouden.domain.reconcile import KINDS, LABELS, NOT_SEEN
 from prestashop_eboekhouden.inputs import OrderIds
 from prestashop_eboekhouden.ui import access
-from prestashop_eboekhouden.ui.pages import TABS
+from prestashop_eboekhouden.ui.pages import TABS, parse_date
 from prestashop_eboekhouden.ui.reconcile_queries import ReconcileQueries, csv_differences, csv_totals
 from prestashop_eboekhouden.ui.security import guard_action, nonce
 
@@ -58,15 +58,6 @@ def presets(today: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
     }  # fmt: skip
 
 
-def _day(value: str | None, name: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"{name} must be a date YYYY-MM-DD, not {value[:40]!r}") from None
-
-
 def _kind(value: str | None) -> str | None:
     if value and value not in KINDS:
         raise HTTPException(422, f"kind must be one of {', '.join(KINDS)}")
@@ -75,7 +66,7 @@ def _kind(value: str | None) -> str | None:
 
 def _period(queries: ReconcileQueries, tenant: str, since: str | None, until: str | None) -> tuple[dt.date, dt.date]:
     """The period asked for; none: the latest reconciled one (the daily run's yesterday), else yesterday."""
-    first, last = _day(since, "since"), _day(until, "until")
+    first, last = parse_date(since, "since"), parse_date(until, "until")
     if first is None and last is None:
         latest = queries.latest_run(tenant)
         if latest is not None:
