@@ -95,6 +95,23 @@ def request_was_sent(exc: requests.RequestException) -> bool:
     return True
 
 
+class XmlAnswers:
+    """For the SOAP hooks (e-Boekhouden's legacy API, VIES): the raw answer is kept for zeep to read; one that is not
+    well-formed XML (a proxy's HTML page, a cut-off body) is retried as garbage JSON is."""
+
+    api_name: str
+
+    def _decode(self, response: requests.Response, url: str) -> Any:
+        from lxml import etree
+
+        try:
+            etree.fromstring(response.content)
+        except (etree.XMLSyntaxError, ValueError):
+            kind = response.headers.get("Content-Type", "unknown content")
+            raise _Retryable(f"{self.api_name} answered {url} with no valid XML ({kind}, {len(response.content)} bytes)") from None
+        return response
+
+
 class _Backoff(wait_base):
     """tenacity wait: the server's Retry-After when it gave one, else exponential back-off with jitter."""
 

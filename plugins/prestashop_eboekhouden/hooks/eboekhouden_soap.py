@@ -37,7 +37,7 @@ from prestashop_eboekhouden.domain.errors import ConfigurationProblem
 from prestashop_eboekhouden.domain.money import to_cents
 from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, vat_split
 from prestashop_eboekhouden.domain.relations import normalize_email
-from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, _Retryable
+from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, XmlAnswers
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
 from prestashop_eboekhouden.hooks.eboekhouden_reconcile import SoapReconciling
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
@@ -237,7 +237,7 @@ class _Invoices:
         return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
 
 
-class EBoekhoudenSoapHook(SoapReconciling, _Relations, _Invoices, EBoekhoudenBase):
+class EBoekhoudenSoapHook(SoapReconciling, _Relations, _Invoices, XmlAnswers, EBoekhoudenBase):
     """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
 
     conn_name_attr = "eboekhouden_conn_id"
@@ -327,15 +327,6 @@ class EBoekhoudenSoapHook(SoapReconciling, _Relations, _Invoices, EBoekhoudenBas
             self.log.warning("Could not close the e-Boekhouden SOAP session; it expires by itself")
 
     # ---- the wire ------------------------------------------------------------------------------
-
-    def _decode(self, response: requests.Response, url: str) -> Any:
-        """Keep the raw answer for zeep; an answer that is not well-formed XML is retried like garbage JSON."""
-        try:
-            etree.fromstring(response.content)
-        except (etree.XMLSyntaxError, ValueError):
-            kind = response.headers.get("Content-Type", "unknown content")
-            raise _Retryable(f"{self.api_name} answered {url} with no valid XML ({kind}, {len(response.content)} bytes)") from None
-        return response
 
     def _send(self, operation: str, fields: dict) -> dict:
         """One SOAP call with the retry rules of ApiHook (writes are never blindly repeated); the answer as dicts."""

@@ -35,7 +35,7 @@ from lxml import etree
 from tenacity import RetryCallState
 
 from prestashop_eboekhouden.domain.vies import NO_ANSWER, vies_parts
-from prestashop_eboekhouden.hooks.base import ApiHook, _Retryable, redact_url
+from prestashop_eboekhouden.hooks.base import ApiHook, XmlAnswers, _Retryable, redact_url
 from prestashop_eboekhouden.masking import mask
 
 WSDL = Path(__file__).with_name("vies_checkvat.wsdl")
@@ -119,7 +119,7 @@ def _text(value: Any) -> str | None:
     return None if text in _NOT_SHARED else text
 
 
-class ViesHook(ApiHook):
+class ViesHook(XmlAnswers, ApiHook):
     """VIES checkVat over SOAP: one request per number, retried with back-off, bounded by a deadline."""
 
     conn_name_attr = "vies_conn_id"
@@ -172,15 +172,6 @@ class ViesHook(ApiHook):
         return redact_url(self.url_from_endpoint(self.endpoint()))
 
     # ---- the wire -------------------------------------------------------------------------------
-
-    def _decode(self, response: requests.Response, url: str) -> Any:
-        """Keep the raw answer for zeep; an answer that is not well-formed XML is retried like a time-out."""
-        try:
-            etree.fromstring(response.content)
-        except (etree.XMLSyntaxError, ValueError):
-            kind = response.headers.get("Content-Type", "unknown content")
-            raise _Retryable(f"VIES answered {url} with no valid XML ({kind}, {len(response.content)} bytes)") from None
-        return response
 
     def _stop(self, retry_state: RetryCallState) -> bool:
         return super()._stop(retry_state) or (self.deadline is not None and self._clock() >= self.deadline)
