@@ -1,0 +1,164 @@
+"""The invariants every schedule must leave intact, checked against the emulators' own records (e-Boekhouden's
+administration, PrestaShop's data) and the oracle's record of what the shop's data determined — never against what
+the booking code thinks it did.
+
+:func:`safety` holds after every event, whatever is still in flight: no sales number twice, no debtor twice, no
+payment twice. :func:`check` holds once the schedule is over and the world has settled (fault-free runs over
+everything): additionally every bookable order and slip is booked exactly once or in Errors/Open with a reason,
+never both; every booked amount is what the shop's data determined; the store and e-Boekhouden agree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from decimal import Decimal
+from typing import Any
+
+from prestashop_eboekhouden.domain.relations import normalize_email
+
+from .world import HISTORY_NUMBERS, PROCESS, World
+
+BOOKED, ERROR, OPEN = "booked", "error", "open"
+# Why an order or slip may rest in Errors: the shop's data or the tenant file, never a fault.
+DATA_CODES = frozenset({"PRECHECK", "CONFIG", "MALFORMED", "NOT_FOUND", "TOO_LONG", "BY_HAND", "ORDER_REFUSED", "REGIME_CHANGED"})
+PAYMENT_CODES = frozenset({"OUTSTANDING", "SHARED_REFERENCE", "CONFIG"})
+
+
+def _sales(world: World) -> dict[str, list[dict[str, Any]]]:
+    by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for mutation in world.books.mutations():
+        if mutation["type"] == 2 and mutation["invoiceNumber"] not in HISTORY_NUMBERS:
+            by_number[mutation["invoiceNumber"]].append(mutation)
+    return by_number
+
+
+def _payment_key(sales_number: str, entry: str, amount: Decimal) -> tuple[str, str, Decimal]:
+    return sales_number, (entry or "")[:50], Decimal(amount).quantize(Decimal("0.01"))
+
+
+def safety(world: World) -> list[str]:
+    """What must hold at any moment: nothing booked twice in e-Boekhouden, no debtor created twice."""
+    problems = [
+        f"sales number {number} booked {len(items)} times in e-Boekhouden (mutations {', '.join(str(m['id']) for m in items)})"
+        for number, items in _sales(world).items()
+        if len(items) > 1
+    ]
+    emails = Counter(normalize_email(r["emailAddress"]) for r in world.books.relations() if r.get("emailAddress"))
+    problems += [f"{count} relations with e-mail address {email} in e-Boekhouden" for email, count in emails.items() if count > 1]
+    registered = Counter(
+        _payment_key(p["sales_number"], p["transaction_id"] or "", p["amount"])
+        for p in world.real_store.get_payments(world.config.tenant, _all_payment_ids(world)).values()
+    )
+    for key, count in Counter(_payment_key(m["invoiceNumber"], m["entryNumber"], m["amount"]) for m in _payments(world)).items():
+        if count > max(registered.get(key, 0), 1):
+            problems.append(f"payment {key[1] or '(no transaction id)'} of {key[2]} on {key[0]} booked {count} times, the shop has {registered.get(key, 0)}")
+    return problems
+
+
+def _payments(world: World) -> list[dict[str, Any]]:
+    return [m for m in world.books.mutations() if m["type"] == 3 and m["invoiceNumber"] not in HISTORY_NUMBERS]
+
+
+def _all_payment_ids(world: World) -> list[int]:
+    return [int(p["id"]) for p in world.shop.items("order_payments")]
+
+
+def check(world: World) -> list[str]:
+    """Every invariant, after the world has settled."""
+    tenant, store, shop, oracle = world.config.tenant, world.real_store, world.shop, world.oracle
+    problems = safety(world) + list(world.problems)
+    sales = _sales(world)
+    deleted = Counter(m["invoiceNumber"] for m in oracle.deleted_mutations)
+    shop_orders = {int(o["id"]): o for o in shop.items("orders")}
+    orders = store.get_orders(tenant, shop_orders)
+    slips = {int(s["id"]): s for s in shop.items("order_slip")}
+    credits = store.get_credits(tenant, slips)
+    rows: list[tuple[str, int, dict[str, Any]]] = [("order", k, r) for k, r in orders.items()] + [("slip", k, r) for k, r in credits.items()]
+    booked_numbers = Counter(r["sales_number"] for _, _, r in rows if r["state"] == BOOKED)
+    by_number = {r["sales_number"]: (what, key, r) for what, key, r in rows if r["sales_number"]}
+
+    # the store and e-Boekhouden agree: a booked row has its sale there (unless the bookkeeper deleted it) ...
+    for what, key, row in rows:
+        if row["state"] != BOOKED:
+            continue
+        found = sales.get(row["sales_number"])
+        if not found:
+            if not deleted[row["sales_number"]]:
+                problems.append(f"{what} {key} is booked in the store as {row['sales_number']}, e-Boekhouden has no such sale")
+            continue
+        sale = found[0]
+        if sale["amount"] != row["amount_incl"]:
+            problems.append(f"{what} {key} ({row['sales_number']}): the store says {row['amount_incl']}, e-Boekhouden {sale['amount']}")
+        if row["relation_id"] is not None and sale["relationId"] != row["relation_id"]:
+            problems.append(f"{what} {key} ({row['sales_number']}): the store says relation {row['relation_id']}, e-Boekhouden {sale['relationId']}")
+        if row["eb_id"] is not None and sale["id"] != row["eb_id"]:
+            problems.append(f"{what} {key} ({row['sales_number']}): the store says mutation {row['eb_id']}, e-Boekhouden has {sale['id']}")
+    # ... and every sale there is booked in the store once: never in e-Boekhouden while the store says Open or Errors
+    for number in sales:
+        if booked_numbers[number] != 1:
+            holder = by_number.get(number)
+            state = f"{holder[0]} {holder[1]} is {holder[2]['state']} ({holder[2]['error_code'] or ''} {holder[2]['reason'] or ''})" if holder else "no row has that number"
+            problems.append(f"e-Boekhouden has sale {number}; in the store {booked_numbers[number]} rows are booked with it: {state}")
+
+    # no booking on a guess: what was booked is what the shop's data determined, on the customer's own debtor
+    relations = {r["id"]: r for r in world.books.relations()}
+    for order_id, row in orders.items():
+        versions = oracle.versions.get(order_id, [])
+        if row["state"] == BOOKED:
+            if not any(v.state in PROCESS and v.amount is not None and v.amount == row["amount_incl"] for v in versions):
+                said = ", ".join(f"{v.state}:{v.amount}" for v in versions)
+                problems.append(f"order {order_id} booked for {row['amount_incl']}, the shop's data never determined that (versions {said})")
+            relation = relations.get(row["relation_id"])
+            emails = {normalize_email(v.email) for v in versions}
+            if relation is not None and normalize_email(relation.get("emailAddress") or "") not in emails:
+                problems.append(f"order {order_id} booked on relation {relation['code']} ({relation.get('emailAddress')}), not the customer's ({', '.join(sorted(emails))})")
+    for slip_id, row in credits.items():
+        expected = oracle.slips.get(slip_id, "any")
+        if row["state"] == BOOKED:
+            if expected is None:
+                problems.append(f"slip {slip_id} ({oracle.slip_kinds.get(slip_id)}) booked for {row['amount_incl']}: its data does not determine the refund")
+            elif expected != "any" and -row["amount_incl"] != expected:
+                problems.append(f"slip {slip_id} ({oracle.slip_kinds.get(slip_id)}) booked for {row['amount_incl']}, the customer got back {expected}")
+            order_row = orders.get(row["order_id"])
+            if order_row is not None and order_row["relation_id"] is not None and row["relation_id"] != order_row["relation_id"]:
+                problems.append(f"slip {slip_id} booked on relation {row['relation_id']}, its order on {order_row['relation_id']}")
+
+    # settled: every order and slip in one state with a reason, none in doubt, none stuck
+    for order_id, order in shop_orders.items():
+        row = orders.get(order_id)
+        if row is None:
+            problems.append(f"order {order_id} never reached the store")
+            continue
+        if row["intent_at"] is not None:
+            problems.append(f"order {order_id} is still in doubt after settling ({row['state']})")
+        if row["state"] == ERROR and row["error_code"] not in DATA_CODES:
+            problems.append(f"order {order_id} in Errors for a reason that is not the shop's data: {row['error_code']} {row['reason']}")
+        if row["state"] != BOOKED and not row["reason"]:
+            problems.append(f"order {order_id} is {row['state']} without a reason")
+        if int(order["current_state"]) in PROCESS and row["state"] == OPEN:
+            problems.append(f"order {order_id} in status {order['current_state']} is still Open after settling: {row['reason']}")
+    for slip_id in slips:
+        row = credits.get(slip_id)
+        if row is None:
+            problems.append(f"slip {slip_id} never reached the store")
+            continue
+        if row["intent_at"] is not None:
+            problems.append(f"slip {slip_id} is still in doubt after settling ({row['state']})")
+        if row["state"] == ERROR and row["error_code"] not in DATA_CODES:
+            problems.append(f"slip {slip_id} in Errors for a reason that is not the shop's data: {row['error_code']} {row['reason']}")
+        if row["state"] == OPEN and orders.get(row["order_id"], {}).get("state") in (BOOKED, ERROR):
+            problems.append(f"slip {slip_id} still Open after settling though its order is {orders[row['order_id']]['state']}: {row['reason']}")
+
+    # payments: e-Boekhouden's and the store's agree, none twice (safety), none in doubt, refused only for a reason
+    payment_rows = store.get_payments(tenant, _all_payment_ids(world))
+    booked_payments = Counter(_payment_key(p["sales_number"], p["transaction_id"] or "", p["amount"]) for p in payment_rows.values() if p["state"] == BOOKED)
+    in_books = Counter(_payment_key(m["invoiceNumber"], m["entryNumber"], m["amount"]) for m in _payments(world))
+    for key in set(booked_payments) | set(in_books):
+        if booked_payments[key] != in_books[key]:
+            problems.append(f"payment {key[1] or '(no transaction id)'} of {key[2]} on {key[0]}: the store has {booked_payments[key]} booked, e-Boekhouden {in_books[key]}")
+    for payment_id, row in payment_rows.items():
+        if row["intent_at"] is not None:
+            problems.append(f"payment {payment_id} is still in doubt after settling ({row['state']})")
+        if row["state"] == ERROR and row["error_code"] not in PAYMENT_CODES:
+            problems.append(f"payment {payment_id} in Errors for a reason that is not the data: {row['error_code']} {row['reason']}")
+    return problems
