@@ -138,6 +138,17 @@ class PaymentBooker:
             self._maybe_paid(order, payments)
             return
         try:
+            # A payment whose booking may have been sent (an intent without an outcome) is looked up first: if it was
+            # booked, the outstanding amount already counts it, and deciding before adopting it would refuse it (and
+            # the others with it) for an amount that no longer matches.
+            adopted = self._resolve_in_doubt(order, [p for p in todo if p.get("intent_at") is not None])
+            if adopted is None:  # another run is booking one of them: this order's payments are decided there
+                self.outcome.add("skipped")
+                return
+            todo = [p for p in todo if p["payment_id"] not in adopted]
+            if not todo:
+                self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
+                return
             item = self.outstanding_item(order["sales_number"])
             outstanding = Decimal(str(item["outstandingAmount"])).quantize(Decimal("0.01")) if item else None
             decision = decide(order["sales_number"], [(p["payment_id"], p["amount"]) for p in todo], outstanding, self.config.payments.without_outstanding_item)
@@ -170,6 +181,28 @@ class PaymentBooker:
             if amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]:
                 return dict(item)
         return None
+
+    def _resolve_in_doubt(self, order: dict[str, Any], in_doubt: list[dict[str, Any]]) -> set[int] | None:
+        """Payments in doubt (an earlier attempt recorded the intent and got no outcome), each claimed and looked up:
+        the ids of those e-Boekhouden has (now booked here, adopted); the others were not booked and are decided like
+        any payment. None when another live run holds one of them (then it decides this order's payments)."""
+        adopted: set[int] = set()
+        for payment in in_doubt:
+            pid = payment["payment_id"]
+            claim = self.claims.claim(self.config.tenant, pid, self.owner)
+            if claim is None:
+                return None
+            try:
+                existing = self._find_existing(order, payment) if claim.had_intent else None
+            except TransientError:
+                self.claims.release(self.config.tenant, pid, self.owner)
+                raise
+            if existing is None:
+                self.claims.release(self.config.tenant, pid, self.owner)
+                continue
+            self._booked(pid, existing, adopted=True)
+            adopted.add(pid)
+        return adopted
 
     def book_payment(self, order: dict[str, Any], payment: dict[str, Any], relation_id: int | None) -> None:
         """Claim, look up after a lost answer, send, record."""
