@@ -62,6 +62,7 @@ class Result:
     log: list[str] = field(default_factory=list)
     digest: str = ""
     crossings: int = 0
+    world: Any = field(default=None, repr=False)  # the world at the end (for tests that look at it)
 
     @property
     def ok(self) -> bool:
@@ -235,6 +236,7 @@ def execute(schedule: Schedule, *, settle: bool = True, trace: bool = False) -> 
         result.fired = list(boundary.fired)
         result.crossings = boundary.crossings
         result.digest = _digest(world, result)
+        result.world = world
         if trace:
             result.log += [f"    {f.event:3d} {f.target} #{f.occurrence}: {f.kind}" for f in result.fired]
     return result

@@ -4,6 +4,7 @@ the test's docstring), replayed exactly: the invariants hold, and the specific o
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -68,3 +69,62 @@ def test_the_first_of_two_payments_killed_after_commit_does_not_refuse_both():
         hourly(60),
         payments(120, plan=[["eb.POST v1/mutation", 0, "kill"]]),
     )
+
+
+def cancel(minute: int) -> dict[str, Any]:
+    return {"at": at(minute), "do": "world", "what": "order_state", "args": {"pick": 0, "to": "cancel"}}
+
+
+def edit(minute: int, how: str) -> dict[str, Any]:
+    return {"at": at(minute), "do": "world", "what": "edit_order", "args": {"pick": 0, "how": how}}
+
+
+# the booking task killed right after the step named, and each of its three retries killed right after its claim:
+# the run fails with the order in doubt
+KILLED_AFTER_SEND = [["eb.POST v1/mutation", 0, "kill"]] + [["orders.claim", n, "kill"] for n in (1, 2, 3)]
+KILLED_BEFORE_SEND = [["orders.record_intent", 0, "kill"]] + [["orders.claim", n, "kill"] for n in (1, 2, 3)]
+
+
+def order_row(result):
+    world = result.world
+    return world.real_store.get_orders(world.config.tenant, [1])[1]
+
+
+def sales(result):
+    return [m for m in result.world.books.mutations() if m["type"] == 2 and m["invoiceNumber"].startswith("SIM-")]
+
+
+def test_an_order_cancelled_while_its_booking_is_in_doubt_is_adopted_not_left_open():
+    """Seed 273: the booking was sent (the task killed before its answer, the retries failing too), then the merchant
+    cancelled the order. The next run saw a cancelled order and set it Open ("Waiting for a status"), intent and all:
+    e-Boekhouden had the sale, the store said Open for ever. An order in doubt is now looked up before anything else
+    is decided about it."""
+    result = replay(place(5, state=2), hourly(60, plan=KILLED_AFTER_SEND), cancel(90))
+    row = order_row(result)
+    assert (row["state"], row["reason"]) == ("booked", "Adopted the booking e-Boekhouden already had")
+    assert len(sales(result)) == 1
+
+
+def test_an_order_cancelled_after_its_intent_but_before_the_send_stays_open_and_is_not_booked():
+    """Seed 273's other face: killed after the intent, before anything was sent, then cancelled: looked up, not there,
+    so it waits in Open for a status to book — nothing is sent for a cancelled order."""
+    result = replay(place(5, state=2), hourly(60, plan=KILLED_BEFORE_SEND), cancel(90))
+    row = order_row(result)
+    assert row["state"] == "open" and row["reason"].startswith("Waiting for a status to book") and row["intent_at"] is None
+    assert sales(result) == []
+
+
+def test_an_order_edited_to_a_wrong_total_while_in_doubt_is_adopted_not_sent_to_errors():
+    """Seed 273, edited instead of cancelled: the total typed a cent off after the sale was sent. Revalidated, it would go
+    to Errors (the total does not add up) while e-Boekhouden has it; it is adopted instead."""
+    result = replay(place(5, state=2), hourly(60, plan=KILLED_AFTER_SEND), edit(90, "cent"))
+    assert order_row(result)["state"] == "booked" and len(sales(result)) == 1
+
+
+def test_an_order_edited_while_in_doubt_and_never_sent_is_booked_with_its_new_amounts():
+    """The shipping changed after the intent, before anything was sent: not in e-Boekhouden, so validated again and
+    booked with the new total (never the stale plan)."""
+    result = replay(place(5, state=2), hourly(60, plan=KILLED_BEFORE_SEND), edit(90, "shipping"))
+    row = order_row(result)
+    assert row["state"] == "booked" and sales(result)[0]["amount"] == row["amount_incl"] == Decimal("19.85")
+

@@ -342,6 +342,10 @@ class SaleBooker:
         plan = BookingPlan.from_dict(claim.row["plan"])
         tenant = self.config.tenant
         try:
+            deferred = claim.row["plan"].get("deferred")
+            if deferred:  # in doubt, and its data no longer says to book this plan: look it up, never send it
+                self._resolve_deferred(order_id, plan, claim.had_intent, deferred)
+                return
             relation = self._relation(plan)
             if claim.had_intent:
                 existing = self.find_existing(plan, relation)
@@ -360,6 +364,31 @@ class SaleBooker:
             self.claims.release(tenant, order_id, self.owner)
             with self.outcome.lock:
                 self.outcome.pending.append(order_id)
+
+    def _resolve_deferred(self, order_id: int, plan: BookingPlan, had_intent: bool, deferred: dict[str, Any]) -> None:
+        """An order in doubt that is not to be booked now (validate's ``held_in_doubt``): adopted when e-Boekhouden has its
+        sale, else Open or Errors as its data says now. Its debtor is only looked up, never created: without it there
+        is no sale either."""
+        relation = self._existing_relation(plan) if had_intent else None
+        existing = self.find_existing(plan, relation) if relation is not None else None
+        if existing is not None and relation is not None:
+            self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
+        elif deferred.get("state") == "error":
+            self.claims.refused(self.config.tenant, order_id, self.owner, str(deferred.get("reason") or ""), str(deferred.get("code") or "PRECHECK"), self.run_id)
+            self.outcome.add("refused")
+        else:
+            self.claims.waiting(self.config.tenant, order_id, self.owner, str(deferred.get("reason") or "Waiting"), self.run_id)
+            self.outcome.add("skipped")
+
+    def _existing_relation(self, plan: BookingPlan) -> tuple[int, str] | None:
+        """The plan's debtor when it exists (remembered in the store, or found by e-mail); None when it does not."""
+        if plan.fixed_debtor:
+            return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
+        known = self.store.known_relations(self.config.tenant, [plan.debtor.key]).get(plan.debtor.key)
+        if known:
+            return int(known["relation_id"]), known["code"]
+        found = self.debtors._find(plan.debtor)
+        return (int(found["id"]), str(found.get("code", ""))) if found is not None else None
 
     def _send_with_lookup(self, order_id: int, plan: BookingPlan, relation: tuple[int, str]) -> None:
         """Send the sale exactly once; a duplicate number that is this sale is adopted; a vanished debtor is renewed once."""
