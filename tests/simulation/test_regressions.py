@@ -128,3 +128,21 @@ def test_an_order_edited_while_in_doubt_and_never_sent_is_booked_with_its_new_am
     row = order_row(result)
     assert row["state"] == "booked" and sales(result)[0]["amount"] == row["amount_incl"] == Decimal("19.85")
 
+
+def installments(minute: int) -> dict[str, Any]:
+    return {"at": at(minute), "do": "world", "what": "installments", "args": {"pick": 0}}
+
+
+def test_the_second_of_two_equal_transfers_is_not_adopted_as_the_first():
+    """Seed 358: an order paid in two bank transfers of the same amount (no transaction id). The second's send failed
+    before e-Boekhouden processed it (its answer lost, so unknown to us); the lookup found the first transfer's payment
+    — same sales number, same empty entry number, same amount — and adopted it as the second: the store had both
+    booked, e-Boekhouden one. A payment already booked for the order is never adopted again."""
+    result = replay(
+        place(5, state=10, payment="Bank wire", payments=[], shipping_incl="4.10"),  # 20.00: two transfers of 10.00
+        installments(30),
+        hourly(60),
+        payments(120, plan=[["eb.POST v1/mutation", 1, "eb_write_5xx_before_commit"]]),
+    )
+    pays = [m for m in result.world.books.mutations() if m["type"] == 3 and m["invoiceNumber"].startswith("SIM-")]
+    assert [m["amount"] for m in pays] == [Decimal("10.00"), Decimal("10.00")]

@@ -173,14 +173,30 @@ class PaymentBooker:
     def _find_existing(self, order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any] | None:
         """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
         the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
-        meaning the API does not document. A list item without an id (0) is matched on the entry number."""
-        for item in self.eb.payments_by_number(order["sales_number"]):
-            if str(item.get("entryNumber") or "") != (payment["transaction_id"] or "")[:50]:
-                continue
-            amount = item.get("amount")
-            if amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]:
-                return dict(item)
-        return None
+        meaning the API does not document. A list item without an id (0) is matched on the entry number.
+
+        A booking another payment of the order is booked with is not this one: two transfers of one amount without a
+        transaction id look alike, and adopting the first one's booking for the second would book it once for two.
+        Without ids to tell them apart, the matches are counted: this payment's is one more than the others have."""
+        entry, amount = (payment["transaction_id"] or "")[:50], payment["amount"]
+        matches = [
+            dict(item)
+            for item in self.eb.payments_by_number(order["sales_number"])
+            if str(item.get("entryNumber") or "") == entry
+            and (item.get("amount") is None or Decimal(str(item["amount"])).quantize(Decimal("0.01")) == amount)
+        ]
+        if not matches:
+            return None
+        others = [
+            p for p in self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], [])
+            if p["payment_id"] != payment["payment_id"] and p["state"] == BOOKED
+            and (p["transaction_id"] or "")[:50] == entry and p["amount"] == amount
+        ]  # fmt: skip
+        taken = {p["eb_id"] for p in others if p.get("eb_id")}
+        free = [item for item in matches if not item.get("id") or item["id"] not in taken]
+        if len(matches) <= len(others) or not free:
+            return None
+        return free[0]
 
     def _resolve_in_doubt(self, order: dict[str, Any], in_doubt: list[dict[str, Any]]) -> set[int] | None:
         """Payments in doubt (an earlier attempt recorded the intent and got no outcome), each claimed and looked up:
