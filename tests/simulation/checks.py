@@ -36,8 +36,9 @@ def _payment_key(sales_number: str, entry: str, amount: Decimal) -> tuple[str, s
     return sales_number, (entry or "")[:50], Decimal(amount).quantize(Decimal("0.01"))
 
 
-def safety(world: World) -> list[str]:
-    """What must hold at any moment: nothing booked twice in e-Boekhouden, no debtor created twice."""
+def safety(world: World, payments: bool = True) -> list[str]:
+    """What must hold at any moment: nothing booked twice in e-Boekhouden, no debtor created twice (and, with
+    ``payments``, no payment twice: that needs the store's register of the shop's payments)."""
     problems = [
         f"sales number {number} booked {len(items)} times in e-Boekhouden (mutations {', '.join(str(m['id']) for m in items)})"
         for number, items in _sales(world).items()
@@ -45,6 +46,8 @@ def safety(world: World) -> list[str]:
     ]
     emails = Counter(normalize_email(r["emailAddress"]) for r in world.books.relations() if r.get("emailAddress"))
     problems += [f"{count} relations with e-mail address {email} in e-Boekhouden" for email, count in emails.items() if count > 1]
+    if not payments:
+        return problems
     registered = Counter(
         _payment_key(p["sales_number"], p["transaction_id"] or "", p["amount"])
         for p in world.real_store.get_payments(world.config.tenant, _all_payment_ids(world)).values()
@@ -120,8 +123,16 @@ def check(world: World) -> list[str]:
             elif expected != "any" and -row["amount_incl"] != expected:
                 problems.append(f"slip {slip_id} ({oracle.slip_kinds.get(slip_id)}) booked for {row['amount_incl']}, the customer got back {expected}")
             order_row = orders.get(row["order_id"])
-            if order_row is not None and order_row["relation_id"] is not None and row["relation_id"] != order_row["relation_id"]:
+            gone = {r["id"] for r in oracle.deleted_relations}
+            if order_row is None or order_row["relation_id"] is None:
+                pass
+            elif order_row["relation_id"] not in gone and row["relation_id"] != order_row["relation_id"]:
                 problems.append(f"slip {slip_id} booked on relation {row['relation_id']}, its order on {order_row['relation_id']}")
+            elif order_row["relation_id"] in gone:  # the bookkeeper deleted the order's debtor: the customer's own then
+                relation = relations.get(row["relation_id"]) or {}
+                emails = {normalize_email(v.email) for v in oracle.versions.get(row["order_id"], [])}
+                if normalize_email(relation.get("emailAddress") or "") not in emails:
+                    problems.append(f"slip {slip_id} booked on relation {row['relation_id']}, not its customer's ({', '.join(sorted(emails))})")
 
     # settled: every order and slip in one state with a reason, none in doubt, none stuck
     for order_id, order in shop_orders.items():

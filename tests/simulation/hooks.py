@@ -32,6 +32,7 @@ from sandbox.shop import ShopState
 from .faults import Boundary
 
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+REFERENCE = frozenset({"countries", "order_states", "taxes", "currencies", "configurations", "groups"})
 QUIET = logging.getLogger("tests.simulation.hooks")  # the hooks' own log lines (Airflow's task logger) stay out
 QUIET.setLevel(logging.CRITICAL)
 
@@ -54,6 +55,15 @@ class SimShop(PrestaShopHook):
         return self.boundary.cross(f"ps.{name}", "ps_page" if later_page else "ps_read", lambda: self._answer(name, params))
 
     def _answer(self, resource: str, params: dict[str, str]) -> Any:
+        if resource in REFERENCE:  # tables the simulation never edits (taxes only grow): one answer per question
+            cache = self.shop.__dict__.setdefault("_sim_answers", {})
+            key = (resource, len(self.shop._tables[resource]), tuple(sorted(params.items())))
+            if key not in cache:
+                cache[key] = self._query(resource, params)
+            return cache[key]
+        return self._query(resource, params)
+
+    def _query(self, resource: str, params: dict[str, str]) -> Any:
         try:
             query = ListQuery.parse(params, self.shop.fields(resource))
         except WebserviceError as exc:  # a request the webservice refuses is a bug of ours: let it show

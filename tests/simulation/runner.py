@@ -39,22 +39,30 @@ def _no_sleep(_seconds: float) -> None:
 class Task:
     """What one attempt of a task works with."""
 
-    def __init__(self, world: World, run: dict[str, Any], task_id: str, map_index: int):
+    def __init__(self, world: World, run: dict[str, Any], task_id: str, map_index: int, reference: dict[str, Any]):
         self.world, self.run = world, run
         self.config: TenantConfig = world.config
         self.store = world.store
         self.shop = world.shop_hook()
+        self.shop.use_reference_data(reference)  # what the run's extract and validate left in XCom (REFERENCE_XCOM)
         self.eb = world.books_hook()
         self.owner = f"{run['dag']}/{run['run_id']}/{task_id}/{map_index}"
         self.run_id: str = run["run_id"]
 
 
+SHARES_REFERENCE = ("extract_orders", "recheck_open_orders", "validate_orders")  # operators.tasks.REFERENCE_TASKS
+
+
 def attempt_task(world: World, run: dict[str, Any], task_id: str, body: Callable[[Task], Any], map_index: int = -1) -> tuple[bool, Any]:
     """A task with its retries: (succeeded, its result)."""
+    reference = run.setdefault("_reference", {})
     for attempt in range(1 + RETRIES):
-        task = Task(world, run, task_id, map_index)
+        task = Task(world, run, task_id, map_index, reference)
         try:
-            return True, body(task)
+            result = body(task)
+            if task_id in SHARES_REFERENCE:
+                reference.update(task.shop.reference_data())
+            return True, result
         except EXPECTED as exc:
             world.run_outcomes.append((f"{run['run_id']}/{task_id}/{map_index}#{attempt}", type(exc).__name__))
         except Exception as exc:  # noqa: BLE001 - a bug of the code under test: recorded, and the task fails like any
@@ -136,6 +144,7 @@ def run_payments(world: World, run: dict[str, Any]) -> str:
 
 
 def execute_run(world: World, run: dict[str, Any]) -> str:
-    """One DAG run of any kind."""
+    """One DAG run of any kind (a cleared run starts without the XCom of its first try)."""
+    run = {k: v for k, v in run.items() if k != "_reference"}
     world.runs.append(run)
     return run_payments(world, run) if run["dag"] == PAYMENTS else run_orders(world, run)
