@@ -13,14 +13,27 @@ asks e-Boekhouden whether the sales number exists and adopts it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from sqlalchemy import Engine, Table, and_, bindparam, func, or_, select, update
 
 from prestashop_eboekhouden.schema import BOOKED, ERROR, MAX_KEY, OPEN, STATES, credits, orders, payments, relations, utcnow  # noqa: F401 - states re-exported
-from prestashop_eboekhouden.store_base import AUTO_MIGRATE_ENV, STATE_DB_ENV, Claim, StoreBase, _Claims, chunks, default_url, insert_new  # noqa: F401 - re-exported
+from prestashop_eboekhouden.store_base import (  # noqa: F401 - re-exported
+    AUTO_MIGRATE_ENV,
+    DEFAULT_LEASE,
+    STATE_DB_ENV,
+    Claim,
+    StoreBase,
+    _Claims,
+    chunks,
+    default_url,
+    insert_new,
+)
 from prestashop_eboekhouden.store_runs import RunLog
+
+CREATING = 0  # relation id of a debtor being created (claim_relation)
 
 
 class StateStore(RunLog, StoreBase):
@@ -259,7 +272,7 @@ class StateStore(RunLog, StoreBase):
         found: dict[str, dict] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(keys):
-                stmt = select(relations).where(relations.c.tenant == tenant, relations.c.email_key.in_(chunk))
+                stmt = select(relations).where(relations.c.tenant == tenant, relations.c.email_key.in_(chunk), relations.c.relation_id != CREATING)
                 found.update({r["email_key"]: dict(r) for r in conn.execute(stmt).mappings()})
         return found
 
@@ -271,6 +284,24 @@ class StateStore(RunLog, StoreBase):
             if conn.execute(update(relations).where(where).values(relation_id=relation_id, code=code, updated_at=now)).rowcount == 0:
                 row = {"tenant": tenant, "email_key": email_key, "relation_id": relation_id, "code": code, "created_by_us": created, "updated_at": now}
                 insert_new(conn, relations, [row])
+
+    def claim_relation(self, tenant: str, email_key: str, owner: str, lease: dt.timedelta = DEFAULT_LEASE) -> str | None:
+        """Take the right to create the debtor of an e-mail address, so two runs never both create it: a row with
+        relation id 0 (CREATING) until remember_relation fills it in. "new" (nobody tried before), "again" (an
+        earlier try — ours, or another's whose lease ran out — may have created it: look it up again first), None
+        (another live run is creating it, or it is known by now)."""
+        now, token = utcnow(), "~" + hashlib.sha1(owner.encode()).hexdigest()[:30]
+        where = and_(relations.c.tenant == tenant, relations.c.email_key == email_key)
+        with self.begin() as conn:
+            row = conn.execute(select(relations).where(where)).mappings().first()
+            if row is None:
+                insert_new(conn, relations, [{"tenant": tenant, "email_key": email_key, "relation_id": CREATING, "code": token, "created_by_us": True, "updated_at": now}])
+                mine = conn.execute(select(relations.c.code).where(where)).scalar() == token
+                return "new" if mine else None
+            if row["relation_id"] != CREATING or (row["code"] != token and row["updated_at"] >= now - lease):
+                return None
+            conn.execute(update(relations).where(where, relations.c.relation_id == CREATING, relations.c.code == row["code"]).values(code=token, updated_at=now))
+            return "again"
 
     def forget_relation(self, tenant: str, email_key: str) -> None:
         """Drop a remembered relation (it no longer exists in e-Boekhouden)."""

@@ -145,9 +145,10 @@ class Interleaver:
     """Runs actors (whole DAG runs) in threads of which exactly one runs at a time; at every crossing the running
     actor may hand over to another, chosen by the event's generator. The same seed gives the same interleaving."""
 
-    def __init__(self, seed: str, switch: float = 0.5):
+    def __init__(self, seed: str, switch: float | str = 0.5):
         self.rng = random.Random(seed)
-        self.switch_probability = switch
+        self.alternate = switch == "alternate"  # two bookers stepping alternately: hand over at every crossing
+        self.switch_probability = 1.0 if self.alternate else float(switch)
         self._local = threading.local()
         self._turns: list[threading.Semaphore] = []
         self._alive: list[int] = []
@@ -169,12 +170,12 @@ class Interleaver:
             finally:
                 self._alive.remove(index)
                 if self._alive:
-                    self._turns[self.rng.choice(self._alive)].release()
+                    self._turns[self._alive[0] if self.alternate else self.rng.choice(self._alive)].release()
 
         threads = [threading.Thread(target=body, args=(i, actor), name=f"sim-actor-{i}", daemon=True) for i, actor in enumerate(actors)]
         for thread in threads:
             thread.start()
-        self._turns[self.rng.choice(self._alive)].release()
+        self._turns[self._alive[0] if self.alternate else self.rng.choice(self._alive)].release()
         for thread in threads:
             thread.join()
         return results
@@ -187,7 +188,7 @@ class Interleaver:
         me = getattr(self._local, "me", None)
         if me is None or len(self._alive) < 2 or self.rng.random() >= self.switch_probability:
             return
-        other = self.rng.choice(self._alive)
+        other = self._alive[(self._alive.index(me) + 1) % len(self._alive)] if self.alternate else self.rng.choice(self._alive)
         if other == me:
             return
         self.switches += 1

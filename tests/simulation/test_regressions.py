@@ -146,3 +146,26 @@ def test_the_second_of_two_equal_transfers_is_not_adopted_as_the_first():
     )
     pays = [m for m in result.world.books.mutations() if m["type"] == 3 and m["invoiceNumber"].startswith("SIM-")]
     assert [m["amount"] for m in pays] == [Decimal("10.00"), Decimal("10.00")]
+
+
+def both(minute: int, *runs: dict[str, Any]) -> dict[str, Any]:
+    """Runs at once, stepping alternately (a crossing each, in turn)."""
+    return {"at": at(minute), "do": "concurrent", "runs": list(runs), "switch": "alternate", "faults": {"plan": []}}
+
+
+def hour_run(kind: str, hour: int) -> dict[str, Any]:
+    since, until = at(hour * 60), at(hour * 60 + 60)
+    return {"dag": "sim__orders_hourly", "run_id": f"{kind}__{since}", "mode": "window", "since": since, "until": until}
+
+
+def test_two_runs_booking_orders_of_one_new_customer_at_once_create_one_debtor():
+    """Seed 458: two runs at once (a backfill of two hours), each with an order of the same new customer: each looked the
+    customer's e-mail address up, found nothing, and created the debtor — two relations for one customer. Creating a
+    debtor is now claimed in the store per e-mail address: the second run waits for the first one's relation."""
+    result = replay(
+        place(5),
+        place(65, customer={"id": 1}, address={"id": 1}),
+        both(130, hour_run("backfill", 0), hour_run("backfill", 1)),
+    )
+    relations = [r for r in result.world.books.relations() if r["emailAddress"] == "anna.bos@example.nl"]
+    assert len(relations) == 1 and len(sales(result)) == 2

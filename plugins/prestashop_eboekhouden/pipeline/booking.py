@@ -113,8 +113,8 @@ class DebtorResolver:
     debtors of the batch are unknown, from one paged listing of all codes made once for the batch.
     """
 
-    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True):
-        self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
+    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True, owner: str = "debtors"):
+        self.config, self.eb, self.store, self.outcome, self.owner = config, eb, store, outcome, owner
         self.bulk = bulk  # list all codes once when many debtors are unknown (cheaper than one code[like] per new debtor)
         self._lock = threading.Lock()
         self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -197,9 +197,18 @@ class DebtorResolver:
         if known:
             return int(known["relation_id"]), known["code"]
         relation = self._find(debtor)
-        created = relation is None
+        created = False
         if relation is None:
-            relation = self._create(debtor)
+            # Claimed in the store first: two runs with orders of one new customer would both create the debtor.
+            claimed = self.store.claim_relation(self.config.tenant, debtor.key, self.owner)
+            if claimed is None:
+                known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
+                if known:
+                    return int(known["relation_id"]), known["code"]
+                raise TransientError(f"Another run is creating the debtor for {debtor.email}; booked on the retry")
+            relation = self._find(debtor) if claimed == "again" else None  # an earlier try may have created it
+            if relation is None:
+                relation, created = self._create(debtor), True
         self.store.remember_relation(self.config.tenant, debtor.key, int(relation["id"]), str(relation.get("code", "")), created)
         return int(relation["id"]), str(relation.get("code", ""))
 
@@ -236,7 +245,7 @@ class SaleBooker:
         self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
         self.claims = store.order_claims
         self.outcome = BookOutcome()
-        self.debtors = DebtorResolver(config, eb, store, self.outcome, bulk=bulk_lookups)
+        self.debtors = DebtorResolver(config, eb, store, self.outcome, bulk=bulk_lookups, owner=owner)
         self._sleep = sleep
         self._template_id: int | None = None
 
