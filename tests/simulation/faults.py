@@ -63,7 +63,7 @@ PROTOCOL_TARGETS = frozenset(
     f"{table}.{step}" for table in ("orders", "payments", "credits") for step in ("claim", "record_intent", "booked", "refused", "release")
 ) | frozenset(
     {
-        "store.remember_relation", "store.forget_relation", "store.save_plans", "store.save_credit_plans", "store.mark_order_paid",
+        "store.claim_relation", "store.remember_relation", "store.forget_relation", "store.save_plans", "store.save_credit_plans", "store.mark_order_paid",
         "store.record_payments", "store.set_errors", "store.record_seen", "store.record_slips",
         "eb.POST v1/mutation", "eb.POST v1/relation", "eb.POST v1/invoice",
     }

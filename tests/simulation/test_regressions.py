@@ -169,3 +169,18 @@ def test_two_runs_booking_orders_of_one_new_customer_at_once_create_one_debtor()
     )
     relations = [r for r in result.world.books.relations() if r["emailAddress"] == "anna.bos@example.nl"]
     assert len(relations) == 1 and len(sales(result)) == 2
+
+
+def test_a_payment_in_doubt_whose_sale_the_bookkeeper_deleted_is_refused_without_its_doubt():
+    """Seed 3203: the payments task was killed after the intent, before the send (its retries killed too); then the
+    bookkeeper deleted the sale. The next run looked the payment up (not there) and refused it — no outstanding item —
+    but left its intent: in Errors and in doubt at once, looked up again on every run. A lookup that finds nothing
+    now resolves the doubt."""
+    result = replay(
+        place(5, state=2, payment="iDEAL", payments=[{"amount": "20.85", "payment_method": "iDEAL", "transaction_id": "tr_gone"}]),
+        hourly(60),
+        payments(120, plan=[["payments.record_intent", 0, "kill"]] + [["payments.claim", n, "kill"] for n in (1, 2, 3)]),
+        {"at": at(130), "do": "world", "what": "delete_mutation", "args": {"pick": 0}},
+    )
+    payment = result.world.real_store.get_payments("sim", [1])[1]
+    assert (payment["state"], payment["error_code"], payment["intent_at"]) == ("error", "OUTSTANDING", None)

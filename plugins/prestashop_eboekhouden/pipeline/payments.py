@@ -200,8 +200,8 @@ class PaymentBooker:
 
     def _resolve_in_doubt(self, order: dict[str, Any], in_doubt: list[dict[str, Any]]) -> set[int] | None:
         """Payments in doubt (an earlier attempt recorded the intent and got no outcome), each claimed and looked up:
-        the ids of those e-Boekhouden has (now booked here, adopted); the others were not booked and are decided like
-        any payment. None when another live run holds one of them (then it decides this order's payments)."""
+        the ids of those e-Boekhouden has (now booked here, adopted); the others were not booked (their intent resolved)
+        and are decided like any payment. None when another live run holds one of them (then it decides this order's payments)."""
         adopted: set[int] = set()
         for payment in in_doubt:
             pid = payment["payment_id"]
@@ -213,8 +213,8 @@ class PaymentBooker:
             except TransientError:
                 self.claims.release(self.config.tenant, pid, self.owner)
                 raise
-            if existing is None:
-                self.claims.release(self.config.tenant, pid, self.owner)
+            if existing is None:  # not booked: the doubt is resolved, it is decided below like any payment
+                self.claims.waiting(self.config.tenant, pid, self.owner, "Looked up after a lost answer: not in e-Boekhouden", self.run_id)
                 continue
             self._booked(pid, existing, adopted=True)
             adopted.add(pid)
