@@ -45,24 +45,48 @@ def run_range(seeds: list[int]) -> dict[str, Any]:
     return {"ran": len(seeds), "faults": dict(faults), "counts": dict(counts), "failures": failures, "crossings": crossings}
 
 
-def soak(start: int, schedules: int, jobs: int, chunk: int = 50, report_every: float = 60.0) -> dict[str, Any]:
-    """Seeds start … start+schedules−1 over ``jobs`` processes; prints progress now and then, returns the totals."""
+def soak(start: int, schedules: int, jobs: int, chunk: int = 50, report_every: float = 60.0, save: Path | None = None) -> dict[str, Any]:
+    """Seeds start … start+schedules−1 over ``jobs`` processes; prints progress now and then (and saves the totals so
+    far, when asked), returns the totals. Interrupted (Ctrl-C, SIGTERM), it returns what ran until then."""
+    import signal
+
     began = time.monotonic()
-    totals: dict[str, Any] = {"ran": 0, "faults": Counter(), "counts": Counter(), "failures": [], "crossings": 0}
+    totals: dict[str, Any] = {"ran": 0, "faults": Counter(), "counts": Counter(), "failures": [], "crossings": 0, "seconds": 0.0}
     chunks = [list(range(first, min(first + chunk, start + schedules))) for first in range(start, start + schedules, chunk)]
     last = began
-    with multiprocessing.get_context("fork").Pool(jobs) as pool:
-        for part in pool.imap_unordered(run_range, chunks):
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill ends the soak like Ctrl-C: with its totals
+    pool = multiprocessing.get_context("fork").Pool(jobs, initializer=_worker_signals)
+    try:
+        for part in pool.imap(run_range, chunks):  # in order: what ran is always seeds start … start+ran−1
             totals["ran"] += part["ran"]
             totals["faults"].update(part["faults"])
             totals["counts"].update(part["counts"])
             totals["failures"] += part["failures"]
             totals["crossings"] += part["crossings"]
+            totals["seconds"] = round(time.monotonic() - began, 1)
             if time.monotonic() - last > report_every:
                 last = time.monotonic()
                 print(f"... {totals['ran']:,} schedules in {last - began:,.0f} s, {len(totals['failures'])} failed", flush=True)
-    totals["seconds"] = round(time.monotonic() - began, 1)
+                if save:
+                    write_json(save, totals, start)
+    except KeyboardInterrupt:
+        print(f"interrupted after {totals['ran']:,} schedules", flush=True)
+    finally:
+        pool.terminate()
+        pool.join()
     return totals
+
+
+def _worker_signals() -> None:
+    """A worker leaves Ctrl-C to the parent and dies quietly on SIGTERM (the parent reports what ran)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def write_json(path: Path, totals: dict[str, Any], start: int) -> None:
+    path.write_text(json.dumps({**totals, "faults": dict(totals["faults"]), "counts": dict(totals["counts"]), "start": start}, indent=1) + "\n")
 
 
 def print_totals(totals: dict[str, Any], start: int) -> None:
@@ -126,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
         return replay(Schedule.from_json(args.schedule_file.read_text()), shrink_it=args.shrink, out=args.out)
     if args.seed is not None:
         return replay(generate(args.seed), shrink_it=args.shrink, out=args.out)
-    totals = soak(args.start, args.schedules, args.jobs)
+    totals = soak(args.start, args.schedules, args.jobs, save=args.json)
     print_totals(totals, args.start)
     if args.json:
-        args.json.write_text(json.dumps({**totals, "faults": dict(totals["faults"]), "counts": dict(totals["counts"]), "start": args.start}, indent=1) + "\n")
+        write_json(args.json, totals, args.start)
     return 1 if totals["failures"] else 0
 
 
