@@ -46,6 +46,7 @@ def safety(world: World, payments: bool = True) -> list[str]:
     ]
     emails = Counter(normalize_email(r["emailAddress"]) for r in world.books.relations() if r.get("emailAddress"))
     problems += [f"{count} relations with e-mail address {email} in e-Boekhouden" for email, count in emails.items() if count > 1]
+    problems += [f"the legacy SOAP API overwrote sale {o['invoiceNumber']} ({o['oldAmount']} → {o['newAmount']})" for o in world.books.overwrites]
     if not payments:
         return problems
     registered = Counter(

@@ -65,7 +65,7 @@ PROTOCOL_TARGETS = frozenset(
     {
         "store.claim_relation", "store.remember_relation", "store.forget_relation", "store.save_plans", "store.save_credit_plans", "store.mark_order_paid",
         "store.record_payments", "store.set_errors", "store.record_seen", "store.record_slips",
-        "eb.POST v1/mutation", "eb.POST v1/relation", "eb.POST v1/invoice",
+        "eb.POST v1/mutation", "eb.POST v1/relation", "eb.POST v1/invoice", "eb.soap/AddMutatie", "eb.soap/AddRelatie", "eb.soap/AddFactuur",
     }
 )  # fmt: skip
 
@@ -73,7 +73,7 @@ PROTOCOL_TARGETS = frozenset(
 def kill_name(target: str) -> str:
     """How a kill is reported: which step of the protocol it followed."""
     step = target.split(".", 1)[1] if "." in target else target
-    if target.startswith("eb.POST"):
+    if target.startswith(("eb.POST", "eb.soap/Add")):
         return f"kill after send ({target[3:]}, committed)"
     if target in PROTOCOL_TARGETS:
         return f"kill after {step}"

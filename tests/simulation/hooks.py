@@ -16,18 +16,29 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from starlette.datastructures import QueryParams
 
 from prestashop_eboekhouden.contract.eboekhouden import meaning_of
 from prestashop_eboekhouden.domain.payloads import to_json
 from prestashop_eboekhouden.hooks.base import ApiError
 from prestashop_eboekhouden.hooks.eboekhouden import EBoekhoudenHook
+from prestashop_eboekhouden.hooks.eboekhouden_soap import WRITES as SOAP_WRITES
+from prestashop_eboekhouden.hooks.eboekhouden_soap import EBoekhoudenSoapHook
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from sandbox import eboekhouden as rest
 from sandbox.appkit import parse_json
-from sandbox.books import CRED_DEB, ApiProblem, BooksState
+from sandbox.books import (
+    CRED_DEB,
+    DEFAULT_SOAP_SECURITY_CODE_1,
+    DEFAULT_SOAP_SECURITY_CODE_2,
+    DEFAULT_SOAP_USERNAME,
+    ApiProblem,
+    BooksState,
+)
 from sandbox.prestashop import LIST_KEYS, ListQuery, WebserviceError
 from sandbox.shop import ShopState
+from sandbox.soap import XML_TYPE, SoapService, _operation_element, envelope
 
 from .faults import Boundary
 
@@ -102,6 +113,40 @@ class SimBooks(EBoekhoudenHook):
             return _ROUTES[(method, _template(endpoint))](self.books, endpoint, _Request(params), None if payload is None else parse_json(to_json(payload)))
         except ApiProblem as exc:
             raise ApiError(exc.status, exc.code, exc.title, exc.message, endpoint, meaning_of(exc.code)) from None
+
+
+class SimSoapBooks(EBoekhoudenSoapHook):
+    """EBoekhoudenSoapHook (the legacy SOAP API) answered in-process by the SOAP emulator's service over the same
+    BooksState: the hook's own envelopes (zeep), the emulator's answer envelopes, the hook's own reading of them."""
+
+    log = QUIET
+
+    def __init__(self, books: BooksState, service: SoapService, boundary: Boundary):
+        super().__init__("eboekhouden_sim_soap", session_max_age=900.0)
+        self.books, self.service, self.boundary = books, service, boundary
+
+    def _credentials(self) -> tuple[str, str, str, str]:
+        return DEFAULT_SOAP_USERNAME, DEFAULT_SOAP_SECURITY_CODE_1, DEFAULT_SOAP_SECURITY_CODE_2, "PSEB"
+
+    def close_session(self) -> None:
+        """No session to end in-process."""
+
+    def request(self, method: str, endpoint: str, *, params: Any = None, body: bytes | None = None, headers: dict | None = None,
+                idempotent: bool | None = None, resource: str | None = None) -> Any:  # fmt: skip
+        action = str((headers or {}).get("SOAPAction", "")).strip('"')
+        name, node = _operation_element(body or b"", action)
+        self._count("POST", f"soap/{name}")
+        if name in ("OpenSession", "CloseSession"):  # not the booking's business: never faulted
+            return self._reply(name, node)
+        return self.boundary.cross(f"eb.soap/{name}", "eb_write" if name in SOAP_WRITES else "eb_read", lambda: self._reply(name, node))
+
+    def _reply(self, name: str, node: Any) -> requests.Response:
+        response = requests.Response()
+        response._content = envelope(self.service.answer(name, node))
+        response.status_code = 200
+        response.headers["Content-Type"] = XML_TYPE
+        response.encoding = "utf-8"
+        return response
 
 
 def _template(endpoint: str) -> str:

@@ -37,9 +37,10 @@ from sandbox.seed import (
 )
 from sandbox.shop import ShopState
 from sandbox.shop_reference import BUSINESS_GROUP, PAID_STATES
+from sandbox.soap import SoapService
 
 from .faults import Boundary
-from .hooks import SimBooks, SimShop, StoreBoundary
+from .hooks import SimBooks, SimShop, SimSoapBooks, StoreBoundary
 
 AMS = ZoneInfo("Europe/Amsterdam")
 T0 = dt.datetime(2026, 11, 17, 0, 0)  # shop-local start of the simulated day (no DST change nearby)
@@ -193,6 +194,7 @@ class World:
         self.books = BooksState()
         self.books.page_cap = setup.get("page_cap")
         self.books.email_case = setup.get("email_case", "insensitive")
+        self.soap = SoapService(self.books)  # the legacy SOAP API over the same administration
         self.seeder = ShopSeeder(self.shop, seed, anchor=T0)
         self.seeder.seed(int(setup.get("orders", 12)), float(setup.get("days_back", 1.5)))
         seed_books(self.books, self.seeder.report.known_customers, T0.date())
@@ -228,7 +230,9 @@ class World:
     def shop_hook(self) -> SimShop:
         return SimShop(self.shop, self.boundary, self.config.prestashop.page_size)
 
-    def books_hook(self) -> SimBooks:
+    def books_hook(self) -> SimBooks | SimSoapBooks:
+        if self.setup.get("backend") == "soap":
+            return SimSoapBooks(self.books, self.soap, self.boundary)
         return SimBooks(self.books, self.boundary)
 
     def _details(self, order_id: int) -> list[dict[str, Any]]:
