@@ -23,6 +23,7 @@ import hashlib
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +93,23 @@ def _rates(rng: random.Random) -> dict[str, Any]:
     return {"rates": rates.as_dict()}
 
 
+def _world_event(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """Something the shop or the bookkeeper does: what, and its arguments."""
+    what = rng.choices(
+        ["new_order", "order_state", "slip", "edit_order", "installments", "namesake", "delete_relation", "delete_mutation"],
+        weights=[5, 5, 3, 1, 1, 1, 0.6, 0.6],
+    )[0]
+    if what == "new_order":
+        return what, {"kind": rng.choice(ORDER_KINDS), "mark": rng.choice(MARKS)}
+    if what == "order_state":
+        return what, {"pick": rng.randrange(1000), "to": rng.choice(["pay", "pay", "ship", "deliver", "cancel", "process"])}
+    if what == "slip":
+        return what, {"pick": rng.randrange(1000), "kind": rng.choice(SLIP_KINDS)}
+    if what == "edit_order":
+        return what, {"pick": rng.randrange(1000), "how": rng.choice(["shipping", "cent"])}
+    return what, {"pick": rng.randrange(1000)}
+
+
 def _hour_run(kind: str, hour: dt.datetime) -> dict[str, Any]:
     return {"dag": HOURLY, "run_id": f"{kind}__{_iso(hour)}", "mode": "window", "since": _iso(hour), "until": _iso(hour + dt.timedelta(hours=1))}
 
@@ -146,21 +164,7 @@ def generate(seed: int) -> Schedule:
         start = T0 + dt.timedelta(hours=h)
         for minute in sorted(rng.sample(range(2, 58), rng.randint(0, 4))):
             at = start + dt.timedelta(minutes=minute)
-            what = rng.choices(
-                ["new_order", "order_state", "slip", "edit_order", "installments", "namesake", "delete_relation", "delete_mutation"],
-                weights=[5, 5, 3, 1, 1, 1, 0.6, 0.6],
-            )[0]
-            args: dict[str, Any] = {}
-            if what == "new_order":
-                args = {"kind": rng.choice(ORDER_KINDS), "mark": rng.choice(MARKS)}
-            elif what == "order_state":
-                args = {"pick": rng.randrange(1000), "to": rng.choice(["pay", "pay", "ship", "deliver", "cancel", "process"])}
-            elif what == "slip":
-                args = {"pick": rng.randrange(1000), "kind": rng.choice(SLIP_KINDS)}
-            elif what == "edit_order":
-                args = {"pick": rng.randrange(1000), "how": rng.choice(["shipping", "cent"])}
-            else:
-                args = {"pick": rng.randrange(1000)}
+            what, args = _world_event(rng)
             event(at, "world", what=what, args=args)
         end = start + dt.timedelta(hours=1)
         past.append(start)
@@ -186,6 +190,11 @@ def generate(seed: int) -> Schedule:
             else:
                 event(extra, "concurrent", runs=[some_run(extra, past), some_run(extra, past)], switch=rng.choice([0.2, 0.5, 0.8]))
     events.sort(key=lambda e: e["at"])  # stable: events at one minute keep their order
+    during = random.Random(f"{seed}/during")  # drawn apart: the schedules of earlier versions stay as they were
+    for item in events:
+        if item["do"] == "concurrent" and during.random() < 0.35:  # the shop or the bookkeeper acts while runs run
+            what, args = _world_event(during)
+            item["runs"].append({"world": what, "args": args})
     return Schedule(seed, setup, events)
 
 
@@ -259,25 +268,30 @@ def _do(world: World, event: dict[str, Any], index: int, result: Result) -> str:
             result.counts["runs cleared"] += 1
         return f"{'clear ' if do == 'clear' else ''}{run['run_id']}: {execute_run(world, run)}"
     # concurrent: two runs interleaved at every crossing, deterministically
-    runs = [_resolve(world, run, index) for run in event["runs"]]
+    runs = [_resolve(world, run, index) for run in event["runs"] if "world" not in run]
     actors = [run for run in runs if run is not None]
     if len({run["run_id"] for run in actors}) < len(actors):  # one run cannot run twice at once: Airflow would not
         actors = actors[:1]
     if not actors:
         return "concurrent: nothing to run"
+    changes = [change for change in event["runs"] if "world" in change]  # the shop or the bookkeeper, meanwhile
     result.counts["concurrent pairs"] += 1
     result.counts["runs"] += len(actors)
+    result.counts.update(f"world {change['world']} during runs" for change in changes)
     interleaver = Interleaver(f"{world.seed}/{index}/interleave", event.get("switch", 0.5))
     world.boundary.interleaver = interleaver
+    steps: list[Callable[[], Any]] = [lambda run=run: execute_run(world, run) for run in actors]
+    steps += [lambda change=change: getattr(world, change["world"])(**change["args"]) for change in changes]
+    names = [run["run_id"] for run in actors] + [change["world"] for change in changes]
     try:
-        outcomes = interleaver.run([lambda run=run: execute_run(world, run) for run in actors])
+        outcomes = interleaver.run(steps)
     finally:
         world.boundary.interleaver = None
     result.counts["switches"] += interleaver.switches
-    for run, (status, value) in zip(actors, outcomes, strict=True):
+    for name, (status, value) in zip(names, outcomes, strict=True):
         if status == "exc":  # execute_run catches what a task raises: anything here is the harness's or a bug
-            world.problems.append(f"concurrent run {run['run_id']} raised {type(value).__name__}: {value}")
-    return " ∥ ".join(f"{run['run_id']}: {value if status == 'ok' else 'raised'}" for run, (status, value) in zip(actors, outcomes, strict=True))
+            world.problems.append(f"concurrent {name} raised {type(value).__name__}: {value}")
+    return " ∥ ".join(f"{name}: {value if status == 'ok' else 'raised'}" for name, (status, value) in zip(names, outcomes, strict=True))
 
 
 def _settle(world: World, result: Result) -> None:

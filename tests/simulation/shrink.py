@@ -77,9 +77,11 @@ def shrink(schedule: Schedule, result: Result, budget: int = 400, progress: Call
         event = best.events[index]
         if event["do"] == "concurrent" and runs[0] < budget:
             parts: list[dict[str, Any]] = [
-                {"at": event["at"], "do": "clear", "pick": run["clear"], "faults": {"plan": []}} if "clear" in run else {"at": event["at"], "do": "run", "run": run, "faults": {"plan": []}}
+                {"at": event["at"], "do": "clear", "pick": run["clear"], "faults": {"plan": []}} if "clear" in run
+                else {"at": event["at"], "do": "world", "what": run["world"], "args": run["args"]} if "world" in run
+                else {"at": event["at"], "do": "run", "run": run, "faults": {"plan": []}}
                 for run in event["runs"]
-            ]
+            ]  # fmt: skip
             if not (event.get("faults") or {}).get("plan"):
                 attempt(Schedule(best.seed, best.setup, best.events[:index] + parts + best.events[index + 1 :]))
     # 4. a smaller shop
