@@ -88,6 +88,8 @@ def run_orders(world: World, run: dict[str, Any]) -> str:
         return extract_ids(config, task.shop, task.store, candidates, task.run_id).to_process if candidates else []
 
     ok, to_process = attempt_task(world, run, "recheck_open_orders" if mode == "recheck" else "extract_orders", extract)
+    if ok and since is not None and until is not None:
+        world.covered["orders"].append((since, until))
     failed = not ok
     if ok and to_process:
         ok, batches = attempt_task(world, run, "validate_orders", lambda task: validate(config, task.shop, task.store, to_process, task.run_id).batches)
@@ -121,6 +123,8 @@ def run_orders(world: World, run: dict[str, Any]) -> str:
         return outcome.as_xcom()
 
     ok, _ = attempt_task(world, run, "book_credits", credits)  # trigger rule all_done: runs whatever happened before
+    if ok and since is not None and until is not None:
+        world.covered["slips"].append((since, until))
     failed = failed or not ok
     return "failed" if failed else "success"
 

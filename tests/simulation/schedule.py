@@ -295,16 +295,36 @@ def _do(world: World, event: dict[str, Any], index: int, result: Result) -> str:
 
 
 def _settle(world: World, result: Result) -> None:
-    """Fault-free, an hour after the last event (claims of killed tasks have expired): one run over the whole period,
-    the nightly recheck, the payments — what the next days of a real deployment do."""
+    """Fault-free, an hour after the last event (claims of killed tasks have expired): what the next days of a real
+    deployment do — the hours no run read yet (missed, or whose run failed) each read once, the nightly recheck, the
+    payments."""
     world.advance(world.now + dt.timedelta(hours=1))
     until = world.now.replace(minute=0) + dt.timedelta(hours=1)
-    for run in (
-        {"dag": HOURLY, "run_id": "settle__window", "mode": "window", "since": _iso(T0 - dt.timedelta(days=4)), "until": _iso(until)},
-        {"dag": NIGHTLY, "run_id": "settle__nightly", "mode": "recheck"},
-        {"dag": PAYMENTS, "run_id": "settle__payments"},
-    ):
+    runs = [
+        {"dag": HOURLY, "run_id": f"settle__window_{_iso(start)}", "mode": "window", "since": _iso(start), "until": _iso(end)}
+        for start, end in _unread(world, T0 - dt.timedelta(days=4), until)
+    ]
+    runs += [{"dag": NIGHTLY, "run_id": "settle__nightly", "mode": "recheck"}, {"dag": PAYMENTS, "run_id": "settle__payments"}]
+    for run in runs:
         result.log.append(f"settle {run['run_id']}: {execute_run(world, run)}")
+
+
+def _unread(world: World, since: dt.datetime, until: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The spans of hours in [since, until) whose orders or credit slips no run has read (whole hours, merged)."""
+
+    def read(hour: dt.datetime, what: str) -> bool:
+        return any(start <= hour and hour + dt.timedelta(hours=1) <= end for start, end in world.covered[what])
+
+    spans: list[tuple[dt.datetime, dt.datetime]] = []
+    hour = since
+    while hour < until:
+        if not (read(hour, "orders") and read(hour, "slips")):
+            if spans and spans[-1][1] == hour:
+                spans[-1] = (spans[-1][0], hour + dt.timedelta(hours=1))
+            else:
+                spans.append((hour, hour + dt.timedelta(hours=1)))
+        hour += dt.timedelta(hours=1)
+    return spans
 
 
 def _digest(world: World, result: Result) -> str:

@@ -208,6 +208,7 @@ class World:
         self.real_store = fresh_store()
         self.store = StoreBoundary(self.real_store, self.boundary)
         self.runs: list[dict[str, Any]] = []  # the runs that ran (what "clear" picks from)
+        self.covered: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {"orders": [], "slips": []}  # windows read
         self.problems: list[str] = []  # unexpected exceptions in tasks: bugs
         self.run_outcomes: list[tuple[str, str]] = []
 
