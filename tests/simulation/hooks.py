@@ -79,7 +79,10 @@ class SimShop(PrestaShopHook):
             query = ListQuery.parse(params, self.shop.fields(resource))
         except WebserviceError as exc:  # a request the webservice refuses is a bug of ours: let it show
             raise AssertionError(f"PrestaShop would refuse {resource} {params}: {exc.message}") from None
-        items = query.finish(self.shop.select(resource, query.matches))
+        with self.shop.lock:  # filtered, sorted and paged on the stored records; only the page is copied (as
+            table = self.shop._tables[resource]  # ShopState.select would copy every match: most of the time spent)
+            page = query.finish([table[item_id] for item_id in sorted(table) if query.matches(table[item_id])])
+            items = [ShopState._visible(record) for record in page]
         return {LIST_KEYS.get(resource, resource): items} if items else []
 
 

@@ -218,8 +218,8 @@ def _resolve(world: World, run: dict[str, Any], index: int) -> dict[str, Any] | 
         return dict(world.runs[run["clear"] % len(world.runs)])
     run = dict(run)
     if run.get("mode") == "ids" and "order_ids" not in run:
-        rows = world.real_store.get_orders(world.config.tenant, [int(o["id"]) for o in world.shop.items("orders")])
-        selectable = sorted(oid for oid, row in rows.items() if row["state"] != "booked") or sorted(rows) or [int(o["id"]) for o in world.shop.items("orders")]
+        rows = world.real_store.get_orders(world.config.tenant, world._ids("orders"))
+        selectable = sorted(oid for oid, row in rows.items() if row["state"] != "booked") or sorted(rows) or world._ids("orders")
         run["order_ids"] = sorted({selectable[p % len(selectable)] for p in run["order_pick"]}) if selectable else []
     return run
 
@@ -330,8 +330,8 @@ def _unread(world: World, since: dt.datetime, until: dt.datetime) -> list[tuple[
 def _digest(world: World, result: Result) -> str:
     """A fingerprint of the end state: the store's rows, e-Boekhouden's bookings and relations, the faults that fired."""
     tenant = world.config.tenant
-    orders = world.real_store.get_orders(tenant, [int(o["id"]) for o in world.shop.items("orders")])
-    credits = world.real_store.get_credits(tenant, [int(s["id"]) for s in world.shop.items("order_slip")])
+    orders = world.real_store.get_orders(tenant, world._ids("orders"))
+    credits = world.real_store.get_credits(tenant, world._ids("order_slip"))
     state = {
         "orders": sorted((k, r["state"], r["sales_number"], str(r["amount_incl"]), r["relation_id"], r["error_code"]) for k, r in orders.items()),
         "credits": sorted((k, r["state"], r["sales_number"], str(r["amount_incl"])) for k, r in credits.items()),

@@ -240,6 +240,15 @@ class World:
         """An order's lines (copies of only those)."""
         return self.shop.select("order_details", lambda x: x["id_order"] == str(order_id))
 
+    def _stored(self, resource: str) -> list[dict[str, Any]]:
+        """The shop's own records of a resource by id, not copied (ShopState.items copies every one): only to choose
+        among them, never to change or keep; what is chosen is read again as a copy."""
+        table = self.shop._tables[resource]
+        return [table[item_id] for item_id in sorted(table)]
+
+    def _ids(self, resource: str) -> list[int]:
+        return sorted(self.shop._tables[resource])
+
     # ---- the oracle's record -------------------------------------------------------------------------------------
 
     def snapshot(self, order_id: int) -> None:
@@ -257,13 +266,13 @@ class World:
 
     def new_order(self, kind: str, mark: str) -> str:
         """A customer orders now (a kind and peculiarity of the seeded shop's)."""
-        before = {int(o["id"]) for o in self.shop.items("orders")}
+        before = set(self._ids("orders"))
         if mark == "split_cart":
             self.seeder._split_cart(kind if kind in ("nl_private", "nl_company") else "nl_private", self.now)
         else:
             marks = {mark} if mark else set()
             self.seeder._order(kind if not mark else "nl_private", marks, self.now)
-        for order_id in sorted({int(o["id"]) for o in self.shop.items("orders")} - before):
+        for order_id in sorted(set(self._ids("orders")) - before):
             self.snapshot(order_id)
         return f"new order {kind}{' ' + mark if mark else ''}"
 
@@ -292,7 +301,7 @@ class World:
         """The merchant (or the payment provider) moves an order on: paid, shipped, delivered, cancelled."""
         moves = {"pay": ((1, 9, 10), 2), "ship": ((2, 3, 11, 12), 4), "deliver": ((4,), 5), "cancel": ((1, 2, 3, 9, 10, 11, 12), 6), "process": ((2,), 3)}
         sources, target = moves[to]
-        candidates = [int(o["id"]) for o in self.shop.items("orders") if int(o["current_state"]) in sources]
+        candidates = [int(o["id"]) for o in self._stored("orders") if int(o["current_state"]) in sources]
         order_id = self._pick(candidates, pick)
         if order_id is None:
             return f"{to}: no order"
@@ -302,10 +311,11 @@ class World:
 
     def installments(self, pick: int) -> str:
         """A customer pays an unpaid order by bank wire in two equal transfers (no transaction id), then it is paid."""
-        candidates = [o for o in self.shop.items("orders") if int(o["current_state"]) in (1, 10) and d(o["total_paid_tax_incl"]) >= 2]
-        order = self._pick(candidates, pick)
-        if order is None:
+        candidates = [int(o["id"]) for o in self._stored("orders") if int(o["current_state"]) in (1, 10) and d(o["total_paid_tax_incl"]) >= 2]
+        chosen = self._pick(candidates, pick)
+        if chosen is None:
             return "installments: no order"
+        order = self.shop.order(chosen)
         total = d(order["total_paid_tax_incl"])
         half = cents(total / 2)
         if half * 2 != total:  # two transfers of equal amounts: only for an even number of cents
@@ -318,11 +328,12 @@ class World:
 
     def edit_order(self, pick: int, how: str) -> str:
         """The merchant edits an order in the back office: a new shipping cost (totals follow), or the total typed a cent off."""
-        with_slips = {int(s["id_order"]) for s in self.shop.items("order_slip")}
-        candidates = [o for o in self.shop.items("orders") if int(o["id"]) not in with_slips]
-        order = self._pick(candidates, pick)
-        if order is None:
+        with_slips = {int(s["id_order"]) for s in self._stored("order_slip")}
+        candidates = [order_id for order_id in self._ids("orders") if order_id not in with_slips]
+        chosen = self._pick(candidates, pick)
+        if chosen is None:
             return f"edit {how}: no order"
+        order = self.shop.order(chosen)
         order_id = int(order["id"])
         if how == "cent":
             self.shop.update_order(order_id, total_paid_tax_incl=d(order["total_paid_tax_incl"]) + CENT, total_paid=d(order["total_paid"]) + CENT)
@@ -343,19 +354,20 @@ class World:
 
     def slip(self, pick: int, kind: str) -> str:
         """The merchant refunds (part of) an order: a credit slip as PrestaShop writes it."""
+        refundable = {x["id_order"] for x in self._stored("order_details") if int(x["product_quantity"]) > int(x["product_quantity_refunded"])}
         candidates = [
-            o for o in self.shop.items("orders")
-            if int(o["current_state"]) in PAID_STATES and int(o["id"]) not in self.oracle.edited
-            and any(int(x["product_quantity"]) > int(x["product_quantity_refunded"]) for x in self._details(int(o["id"])))
+            o for o in self._stored("orders")
+            if int(o["current_state"]) in PAID_STATES and int(o["id"]) not in self.oracle.edited and str(o["id"]) in refundable
         ]  # fmt: skip
         if kind == "voucher":
             candidates = [o for o in candidates if d(o["total_discounts"]) > 0]
         if kind == "b2b":  # a customer moves to the business group before the first refund of theirs, never after one
-            refunded = {int(self.shop.order(int(s["id_order"]))["id_customer"]) for s in self.shop.items("order_slip")}
+            refunded = {int(self.shop._tables["orders"][int(s["id_order"])]["id_customer"]) for s in self._stored("order_slip")}
             candidates = [o for o in candidates if int(o["id_customer"]) not in refunded]
-        order = self._pick(candidates, pick)
-        if order is None:
+        chosen = self._pick(candidates, pick)
+        if chosen is None:
             return f"slip {kind}: no order"
+        order = self.shop.order(int(chosen["id"]))
         details = [x for x in self._details(int(order["id"])) if int(x["product_quantity"]) > int(x["product_quantity_refunded"])]
         spec: dict[str, Any] | None
         if kind == "full":
@@ -416,11 +428,11 @@ class World:
 def patched(world_ref: list[World]) -> Iterator[None]:
     """What the simulation changes in the process while schedules run (test-only, restored after): the store's clock
     is the world's, thread pools run their work inline (one thread per actor: deterministic), pages are small (so a
-    few orders make several pages), and the integration's log stays quiet."""
+    few orders make several pages), the integration's log stays quiet and no secret goes to the masker."""
     import logging
 
     from prestashop_eboekhouden import store, store_base, store_runs
-    from prestashop_eboekhouden.hooks import eboekhouden, prestashop
+    from prestashop_eboekhouden.hooks import eboekhouden, eboekhouden_soap, prestashop
     from prestashop_eboekhouden.pipeline import booking, payments
 
     def utcnow() -> dt.datetime:
@@ -430,6 +442,7 @@ def patched(world_ref: list[World]) -> Iterator[None]:
         (store_base, "utcnow", utcnow), (store, "utcnow", utcnow), (store_runs, "utcnow", utcnow),
         (booking, "ThreadPoolExecutor", InlineExecutor), (payments, "ThreadPoolExecutor", InlineExecutor),
         (prestashop, "ROWS_PER_PAGE", 4), (eboekhouden, "LIST_LIMIT", 20), (eboekhouden, "TRUSTED_PAGE", 5),
+        (prestashop, "mask", _no_mask), (eboekhouden, "mask", _no_mask), (eboekhouden_soap, "mask", _no_mask),
     ]  # fmt: skip
     saved = [(module, name, getattr(module, name)) for module, name, _ in changes]
     loggers = [logging.getLogger(name) for name in ("prestashop_eboekhouden", "airflow.task.hooks", "alembic")]
@@ -445,6 +458,11 @@ def patched(world_ref: list[World]) -> Iterator[None]:
             setattr(module, name, value)
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
+
+
+def _no_mask(_secret: str) -> None:
+    """No secret goes to Airflow's log masker in a simulation: each SOAP session id would add a pattern for good and
+    recompile the masker's one regex of them all (6 % of a schedule's time at first, growing without end in a soak)."""
 
 
 class InlineExecutor:
