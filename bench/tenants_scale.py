@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -31,6 +32,9 @@ from types import SimpleNamespace
 
 import pendulum
 
+# Each measurement makes a throwaway state store: migrated on first use, as in the tests (a deployment runs
+# `python -m prestashop_eboekhouden.setup migrate` instead).
+os.environ.setdefault("PRESTA_EB_STATE_AUTO_MIGRATE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import sandbox_process, save, set_latency, table
 from tests.stack.harness import Stack, tenant_file, wait_for
@@ -61,12 +65,17 @@ def cpu(stack: Stack) -> dict[str, float]:
     }
 
 
-def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
+# --notify: each tenant e-mails (to nobody here: an idle hour sends nothing) and so has deadline alerts (issue 27)
+NOTIFY = {"notify": {"email": ["bookkeeping@bench.example"], "on": ["failure"]}}
+NO_DEADLINES = {**NOTIFY, "deadlines": {"enabled": False}}  # --notify --no-deadlines: what the alerts cost, apart
+
+
+def idle_tenants(count: int, hours: int, preload: bool = True, notify: bool = False, deadlines: bool = True) -> dict:
     """N tenants, an idle shop, `hours` triggered hours each."""
     names = [f"t{i:04d}" for i in range(count)]
     with sandbox_process(0, days_back=1) as urls, tempfile.TemporaryDirectory(prefix="tenants-scale-") as tmp:
-        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"])
-        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-") for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
+        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"], vies_url=urls["vies"])
+        stack = Stack(base=Path(tmp), tenants={n: tenant_file(n, f"T{i}-", **((NOTIFY if deadlines else NO_DEADLINES) if notify else {})) for i, n in enumerate(names)}, sandbox=sandbox, preload=preload)
         try:
             stack.start()
             # unpaused at creation, each hourly DAG first runs its latest real hour: let those finish
@@ -85,6 +94,7 @@ def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
             time.sleep(3)  # the last task processes exit and are counted
             after, wall = cpu(stack), time.monotonic() - started
             states = dict(metadata(stack, "SELECT state, count(*) FROM dag_run WHERE run_type = 'manual' GROUP BY state"))
+            deadlines = metadata(stack, "SELECT count(*) FROM deadline_alert")[0][0]
             starts = metadata(stack, "SELECT count(*) FROM task_instance ti JOIN dag_run dr ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id "
                                      "WHERE dr.run_type = 'manual' AND ti.start_date IS NOT NULL AND ti.state <> 'skipped'")[0][0]
         finally:
@@ -94,7 +104,7 @@ def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
     scheduler_per_run = used["scheduler"] / runs
     total = per_hour["workers"] + per_hour["api-server"] + scheduler_per_run
     return {
-        "tenants": count, "preload": preload, "hours": hours, "runs": runs, "run_states": states, "wall_s": round(wall, 1),
+        "tenants": count, "preload": preload, "notify": notify, "deadline_alerts": deadlines, "hours": hours, "runs": runs, "run_states": states, "wall_s": round(wall, 1),
         "task_starts_per_tenant_hour": round(starts / runs, 2),
         "worker_cpu_s_per_tenant_hour": round(per_hour["workers"], 3),
         "api_cpu_s_per_tenant_hour": round(per_hour["api-server"], 3),
@@ -108,7 +118,7 @@ def idle_tenants(count: int, hours: int, preload: bool = True) -> dict:
 def throughput(orders: int, latency_ms: int = 20) -> dict:
     """N seeded orders through one triggered run on two Celery workers; trigger → last booking."""
     with sandbox_process(orders, days_back=max(3, orders / 150)) as urls, tempfile.TemporaryDirectory(prefix="celery-throughput-") as tmp:
-        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"])
+        sandbox = SimpleNamespace(prestashop_url=urls["prestashop"], eboekhouden_url=urls["eboekhouden"], vies_url=urls["vies"])
         tenant = tenant_file("bench", "", eboekhouden={"concurrency": 8}, processing={"batch_size": 500})
         stack = Stack(base=Path(tmp), tenants={"bench": tenant}, sandbox=sandbox)
         try:
@@ -154,11 +164,13 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=3)
     parser.add_argument("--orders", type=int, nargs="*", default=[1000])
     parser.add_argument("--no-preload", action="store_true", help="also measure the idle hours without preloading in the Celery pool")
+    parser.add_argument("--notify", action="store_true", help="tenants with a notify section, so with deadline alerts (issue 27)")
+    parser.add_argument("--no-deadlines", action="store_true", help="with --notify: deadline alerts off (deadlines.enabled: false)")
     args = parser.parse_args()
     scale = []
     for count in args.tenants:
         for preload in ((False, True) if args.no_preload else (True,)):
-            scale.append(idle_tenants(count, args.hours, preload))
+            scale.append(idle_tenants(count, args.hours, preload, args.notify, not args.no_deadlines))
             print(json.dumps(scale[-1]), flush=True)
     flows = []
     for count in args.orders:
@@ -167,7 +179,7 @@ def main() -> None:
     if scale:
         print(f"\nIdle tenant-hours on the Celery stack (2 workers x 4 slots; {args.hours} triggered hours per tenant, CPU per process tree):")
         print(table(scale, [
-            ("tenants", "tenants"), ("preload", "preload"), ("runs", "tenant-hours"), ("task_starts_per_tenant_hour", "task starts/tenant-hour"),
+            ("tenants", "tenants"), ("preload", "preload"), ("notify", "notify"), ("runs", "tenant-hours"), ("task_starts_per_tenant_hour", "task starts/tenant-hour"),
             ("worker_cpu_s_per_tenant_hour", "worker CPU-s/tenant-hour"), ("api_cpu_s_per_tenant_hour", "API server CPU-s/tenant-hour"),
             ("scheduler_cpu_s_per_run", "scheduler CPU-s/run"), ("cpu_s_per_tenant_hour", "total CPU-s/tenant-hour"),
             ("cores_for_1000_tenants", "cores for 1,000 tenants"), ("dag_processor_cpu_s_per_min", "dag-processor CPU-s/min"),

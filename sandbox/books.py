@@ -494,6 +494,34 @@ class BooksState:
         self._by_folded_number.setdefault(str(record["invoiceNumber"]).casefold(), []).append(mutation_id)
         return mutation_id
 
+    # ---- what the bookkeeper does by hand in e-Boekhouden (the reconciliation's knobs) ---------------------------
+
+    def delete_mutation(self, mutation_id: int) -> dict[str, Any]:
+        """The bookkeeper deletes a mutation (KeyError when there is none); returns it as it was."""
+        with self.lock:
+            record = self._mutations.pop(int(mutation_id))
+            self._by_number[(record["type"], record["invoiceNumber"])].remove(record["id"])
+            self._by_folded_number[str(record["invoiceNumber"]).casefold()].remove(record["id"])
+            return _copy_mutation(record)
+
+    def change_mutation(self, mutation_id: int, *, amount: Any = None, date: str | None = None) -> dict[str, Any]:
+        """The bookkeeper edits a mutation: its first row's amount (as entered: incl or excl VAT per its inExVat; the
+        row's VAT computed again) and/or its date (KeyError when there is none); returns it as it is now."""
+        with self.lock:
+            record = self._mutations[int(mutation_id)]
+            if amount is not None:
+                row = record["rows"][0]
+                vat = VAT_CODES[row["vatCode"]]
+                value = _amount(amount, "ERR_002", "amount")
+                excl, tax, incl = row_amounts(value, vat, record["inExVat"], row["vatAmount"] if vat.custom else None)
+                row.update(amount=value, vatAmount=tax, amountExclVat=excl, amountInclVat=incl)
+                record["amount"] = sum((r["amountInclVat"] for r in record["rows"]), ZERO)
+                record["totalExclVat"] = sum((r["amountExclVat"] for r in record["rows"]), ZERO)
+                record["totalVat"] = sum((r["vatAmount"] for r in record["rows"]), ZERO)
+            if date is not None:
+                record["date"] = _date(date, "MUT_003", "MUT_004")
+            return _copy_mutation(record)
+
     def _validated_mutation(self, payload: Mapping[str, Any], *, given_vat: bool = False, overwrite_sales: bool = False) -> dict[str, Any]:
         """A mutation record from a payload, or the first ApiProblem in e-Boekhouden's order of checks."""
         kind = _int_or_none(payload.get("type"))

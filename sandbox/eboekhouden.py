@@ -381,6 +381,23 @@ def _books_admin_router(books: BooksState) -> APIRouter:
         """All mutations with rows and computed totals."""
         return _json(books.mutations())
 
+    @router.delete("/mutations/{mutation_id:int}")
+    def delete_mutation(mutation_id: int) -> Response:
+        """The bookkeeper deletes a mutation (404 when there is none)."""
+        try:
+            return _json(books.delete_mutation(mutation_id))
+        except KeyError:
+            return _json({"error": f"no mutation {mutation_id}"}, 404)
+
+    @router.patch("/mutations/{mutation_id:int}")
+    async def change_mutation(mutation_id: int, request: Request) -> Response:
+        """The bookkeeper edits a mutation: {"amount": first row's amount as entered, "date": "YYYY-MM-DD"}."""
+        body = await _body(request)
+        try:
+            return _json(books.change_mutation(mutation_id, amount=body.get("amount"), date=body.get("date")))
+        except KeyError:
+            return _json({"error": f"no mutation {mutation_id}"}, 404)
+
     @router.get("/relations")
     def relations() -> Response:
         """All relations."""

@@ -25,6 +25,9 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
   # The package itself, in place (its code stays in plugins/): its entry points register the provider (connection
   # forms) and the dashboard plugin with Airflow, as for anyone who pip installs the wheel.
   "$VENV/bin/python" -m pip install --quiet --no-deps -e "$REPO"
+  # setuptools leaves the build's metadata beside the code; with plugins/ on sys.path Airflow would then see the
+  # distribution twice and register the plugin twice ("already registered"): the installed metadata is the one
+  rm -rf "$REPO"/plugins/*.egg-info
   echo "$digest" > "$stamp"
 fi
 if [ "$want" = dev ]; then  # the dev set includes the runtime set: demo.sh (run by tests/live) need not reinstall it

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import pendulum
 import yaml
@@ -28,10 +28,6 @@ TENANTS_DIR_ENV = "PRESTA_EB_TENANTS_DIR"
 _REPO_TENANTS_DIR = Path(__file__).resolve().parents[2] / "include" / "tenants"  # run from this repository
 VAT_OSS = "VAT_OSS"
 TENANT_ID = re.compile(r"^[a-z0-9_]+$")
-
-if TYPE_CHECKING:
-    from prestashop_eboekhouden.domain.vies import ViesSettings
-
 
 def rate_key(rate: Decimal | str | int) -> str:
     """Canonical text of a VAT percentage, the key of the tenant's VAT map: 21.000 → "21", 5.50 → "5.5"."""
@@ -106,12 +102,6 @@ class VatSettings(_Strict):
             return "required"
         return value
 
-    def vies_settings(self) -> ViesSettings:
-        """The VIES settings as the domain takes them."""
-        from prestashop_eboekhouden.domain.vies import ViesSettings
-
-        return ViesSettings(self.vies, self.vies_valid_days, self.vies_invalid_days, self.vies_max_wait_days)
-
     @field_validator("rates", mode="before")
     @classmethod
     def _normalise_rates(cls, value: object) -> object:
@@ -134,6 +124,9 @@ class PrestaShopSettings(_Strict):
     page_size: int = Field(default=100, ge=1, le=1000)
     # book credit slips (refunds) as credit sales; false for a key that may not read order_slip
     credit_slips: bool = True
+    # The back office (its folder's URL, https://shop.example/admin123ab): the dashboard links each order to it.
+    # Or a whole URL with {order_id} in it, for a back office that wants another shape (see links.admin_order_url).
+    admin_url: str | None = Field(default=None, max_length=500, pattern=r"^https?://[^\s]+$")
 
     @field_validator("shop_country")
     @classmethod
@@ -204,14 +197,26 @@ class ProcessingSettings(_Strict):
     batch_size: int = Field(default=200, ge=1, le=5000)
 
 
-NOTIFY_ON: tuple[Literal["errors", "failure"], ...] = ("errors", "failure")
+NOTIFY_ON: tuple[Literal["errors", "failure", "differences"], ...] = ("errors", "failure", "differences")
+
+
+class ReconcileSettings(_Strict):
+    """The daily reconciliation (read only: it never books or changes anything): how much it compares in full per run."""
+
+    enabled: bool = True  # the DAG <tenant>__reconcile_daily (07:00, yesterday); the dashboard's Reconcile tab runs it for any period
+    # Every booking of the last months_back months is read in full from e-Boekhouden (its amounts and rows compared with
+    # what was sent) at least once in compare_within_days days: each run reads its share, never read ones first.
+    months_back: int = Field(default=3, ge=1, le=24)
+    compare_within_days: int = Field(default=30, ge=1, le=366)
+    max_full_reads: int = Field(default=5000, ge=0, le=100_000)  # e-Boekhouden reads of single bookings per run, at most
+    max_shop_reads: int = Field(default=1000, ge=0, le=100_000)  # orders read in full from the shop per run (changed, never seen)
 
 
 class NotifySettings(_Strict):
     """Who hears about new Errors and failed runs (e-mail through Airflow's SMTP notifier)."""
 
     email: list[str] = Field(min_length=1)
-    on: list[Literal["errors", "failure"]] = Field(default_factory=lambda: list(NOTIFY_ON))
+    on: list[Literal["errors", "failure", "differences"]] = Field(default_factory=lambda: list(NOTIFY_ON))  # differences: the reconciliation's new ones
     digest: Literal["per_run", "daily"] = "per_run"  # daily: one e-mail a day (after the nightly run) instead of one per run
     smtp_conn_id: str = "smtp_default"
     from_email: str | None = None
@@ -234,6 +239,30 @@ class NotifySettings(_Strict):
         return value
 
 
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class DeadlineSettings(_Strict):
+    """When a run that has not finished is worth an e-mail (Airflow deadline alerts; to notify.email, so only with a
+    notify section). Each one off with null."""
+
+    enabled: bool = True
+    # An hourly run not finished this many minutes after the end of its hour (or after it was queued, if later).
+    hourly_minutes: float | None = Field(default=45, gt=0, le=24 * 60)
+    # The nightly recheck (02:00) not finished by this time of day, tenant time (the first such time after 02:00).
+    nightly_by: str | None = Field(default="06:00", pattern=CLOCK)
+    # The daily payments run (06:00) not finished by this time of day, tenant time.
+    payments_by: str | None = Field(default="09:00", pattern=CLOCK)
+
+    @field_validator("nightly_by", "payments_by", mode="before")
+    @classmethod
+    def _clock_as_text(cls, value: object) -> object:
+        """YAML 1.1 reads an unquoted 06:00 as the number 360 (sexagesimal): take it back as the time of day."""
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+            return f"{value // 60:02d}:{value % 60:02d}"
+        return value
+
+
 class TenantConfig(_Strict):
     """One webshop: the whole tenant file."""
 
@@ -248,6 +277,8 @@ class TenantConfig(_Strict):
     recheck: RecheckSettings = Field(default_factory=RecheckSettings)
     processing: ProcessingSettings = Field(default_factory=ProcessingSettings)
     notify: NotifySettings | None = None
+    reconcile: ReconcileSettings = Field(default_factory=ReconcileSettings)
+    deadlines: DeadlineSettings = Field(default_factory=DeadlineSettings)
 
     @field_validator("tenant")
     @classmethod
@@ -264,6 +295,14 @@ class TenantConfig(_Strict):
         except Exception:  # noqa: BLE001 - pendulum raises ValueError, OSError, … depending on the name
             raise ValueError(f"unknown time zone {value!r}") from None
         return value
+
+    @model_validator(mode="after")
+    def _deadlines_need_notify(self) -> TenantConfig:
+        # a section that asks for alerts without an address to send them to (the defaults, as a dump of the config
+        # writes them, are not a request)
+        if self.notify is None and self.deadlines.enabled and self.deadlines != DeadlineSettings():
+            raise ValueError("deadlines: a deadline alert is an e-mail to notify.email: add a notify section (or deadlines: {enabled: false})")
+        return self
 
     def configured_rates(self) -> frozenset[Decimal]:
         """Every VAT percentage the tenant file maps (domestic and OSS)."""

@@ -1,9 +1,11 @@
-"""Builds the three DAGs of every tenant from its tenant file (no I/O but reading those files).
+"""Builds the DAGs of every tenant from its tenant file (no I/O but reading those files).
 
 - ``<tenant>__orders_hourly``: extract → validate → book (mapped per batch) → report, over real
   one-hour data intervals in the tenant's time zone, so a backfill re-reads exactly those hours;
 - ``<tenant>__open_orders_nightly`` at 02:00: recheck open orders → validate → book → report;
-- ``<tenant>__payments_daily`` at 06:00 (only with payments.enabled): payments → book → report.
+- ``<tenant>__payments_daily`` at 06:00 (only with payments.enabled): payments → book → report;
+- ``<tenant>__reconcile_daily`` at 07:00 (unless reconcile.enabled is false): yesterday's reconciliation, read only
+  (params since/until: any period; the dashboard's Reconcile tab triggers it).
 """
 
 from __future__ import annotations
@@ -16,13 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
 from airflow.sdk.definitions.param import ParamsDict
 
+from prestashop_eboekhouden import assets
 from prestashop_eboekhouden.config import LoadedTenants, TenantConfig, load_tenant_file, load_tenants, tenants_dir
+from prestashop_eboekhouden.deadlines import alerts_for
 from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, order_ids_schema
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.operators.credits import BookCreditsOperator
+from prestashop_eboekhouden.operators.reconcile import ReconcileOperator
 from prestashop_eboekhouden.operators.tasks import (
     BookOrdersOperator,
     BookPaymentsOperator,
@@ -36,7 +41,7 @@ from prestashop_eboekhouden.operators.tasks import (
 log = logging.getLogger(__name__)
 register_sensitive_names()  # task processes and the dag-processor parse this: the SOAP codes never show in clear
 
-HOURLY, NIGHTLY, PAYMENTS = "orders_hourly", "open_orders_nightly", "payments_daily"
+HOURLY, NIGHTLY, PAYMENTS, RECONCILE = "orders_hourly", "open_orders_nightly", "payments_daily", "reconcile_daily"
 # Every task: retried with exponential back-off and bounded in time. Given to each operator rather than
 # as the DAG's default_args, which Airflow deep-copies several times per task (a quarter of the parse
 # time with 1000 tenants).
@@ -79,12 +84,20 @@ against the sale's **outstanding item** in e-Boekhouden (amounts must match to t
 Refused payments are kept with the reason; a payment is never booked twice.
 """
 
+RECONCILE_DOC = """\
+### Reconciliation, daily ({tenant}) — read only
+Compares yesterday (or params `since` / `until`, days) three ways: the shop's orders and credit slips, what the
+integration booked, and e-Boekhouden's bookings. It never books or changes anything; the differences (each once, with
+the next step), the totals per VAT code and the VAT summary are in the dashboard's **Reconcile** tab.
+"""
+
 
 # ISO 8601 date-time as the trigger form's date picker writes it (seconds, fraction and offset optional).
 # jsonschema checks `format: date-time` only with an extra package, so the pattern is what refuses "last week".
 ISO_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$"
 ORDER_IDS_SCHEMA = order_ids_schema()
 WINDOW_SCHEMA = {"type": ["null", "string"], "format": "date-time", "pattern": ISO_DATETIME}
+DAY_SCHEMA = {"type": ["null", "string"], "format": "date", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
 
 
 def hourly_params(config: TenantConfig) -> ParamsDict:
@@ -104,6 +117,16 @@ def hourly_params(config: TenantConfig) -> ParamsDict:
                 None, schema={**WINDOW_SCHEMA, "title": "Until"},
                 description="End of the window (excluded), after since: date and time such as 2026-11-20T18:00. Empty: the end of the run's hour.",
             ),
+        }
+    )
+
+
+def reconcile_params() -> ParamsDict:
+    """Trigger params of the reconciliation: the period (empty: yesterday)."""
+    return ParamsDict(
+        {
+            "since": Param(None, schema={**DAY_SCHEMA, "title": "From"}, description="First day to reconcile, such as 2026-10-01. Empty: yesterday."),
+            "until": Param(None, schema={**DAY_SCHEMA, "title": "To"}, description="Last day to reconcile (included), such as 2026-12-31. Empty: the same day as since."),
         }
     )
 
@@ -135,7 +158,7 @@ def hourly_dag(config: TenantConfig) -> DAG:
     # exists); the tasks check them again and fail without retries. They join the DAG after it is made:
     # a DAG made with params runs jsonschema over each default at every parse (0.6 s with 1000 tenants); and
     # after its tasks, which would each deep-copy the schemas (the tasks get them at run time from the DAG).
-    with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
+    with _dag(config, HOURLY, CronDataIntervalTimetable("0 * * * *", timezone=config.tz), doc, max_active_runs=1, deadline=alerts_for(config, "hourly")) as dag:
         _order_pipeline(config, ExtractOrdersOperator(task_id="extract_orders", tenant=config.tenant, **TASK_ARGS), credits="window")
     dag.params.update(hourly_params(config))
     return dag
@@ -144,7 +167,7 @@ def hourly_dag(config: TenantConfig) -> DAG:
 def nightly_dag(config: TenantConfig) -> DAG:
     """Nightly recheck of open orders."""
     doc = NIGHTLY_DOC.format(tenant=config.tenant, months=config.recheck.months_back)
-    with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1) as dag:
+    with _dag(config, NIGHTLY, CronTriggerTimetable("0 2 * * *", timezone=config.tz), doc, max_active_runs=1, deadline=alerts_for(config, "nightly")) as dag:
         _order_pipeline(config, RecheckOpenOrdersOperator(task_id="recheck_open_orders", tenant=config.tenant, **TASK_ARGS), credits="recheck", digest_run=True)
     return dag
 
@@ -157,12 +180,14 @@ def _order_pipeline(config: TenantConfig, extract, credits: str, digest_run: boo
     ).expand(order_ids=validate.output)
     report = ReportOperator(
         task_id="report", tenant=config.tenant, kind="orders", batches_task="validate_orders", work_task="book_orders", **TASK_ARGS,
-        trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_orders_booked", uri=f"x-bookkeeping://{config.tenant}/orders")],
+        trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.ORDERS)],  # x-bookkeeping://<tenant>/orders when it booked (assets.py)
         **_notifications(config, "orders", digest_run),
     )
     validate >> book >> report
     if config.prestashop.credit_slips:  # a leaf of its own: when it fails, the run fails
-        book >> BookCreditsOperator(task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", **TASK_ARGS)
+        book >> BookCreditsOperator(
+            task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.CREDITS)], **TASK_ARGS
+        )
 
 
 def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
@@ -176,24 +201,40 @@ def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
 
 def payments_dag(config: TenantConfig) -> DAG:
     """Daily booking of payments."""
-    with _dag(config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
+    with _dag(
+        config, PAYMENTS, CronTriggerTimetable("0 6 * * *", timezone=config.tz), PAYMENTS_DOC.format(tenant=config.tenant), max_active_runs=1,
+        deadline=alerts_for(config, "payments"),
+    ) as dag:
         extract = ExtractPaymentsOperator(task_id="extract_payments", tenant=config.tenant, **TASK_ARGS)
         book = BookPaymentsOperator.partial(
             task_id="book_payments", tenant=config.tenant, pool=config.pool, map_index_template=BATCH_LABEL, **TASK_ARGS
         ).expand(order_ids=extract.output)
         report = ReportOperator(
             task_id="report", tenant=config.tenant, kind="payments", batches_task="extract_payments", work_task="book_payments", **TASK_ARGS,
-            trigger_rule="all_done", outlets=[Asset(name=f"{config.tenant}_payments_booked", uri=f"x-bookkeeping://{config.tenant}/payments")],
+            trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.PAYMENTS)],
         )
         book >> report
     return dag
 
 
+def reconcile_dag(config: TenantConfig) -> DAG:
+    """Daily reconciliation of yesterday (read only); any period through its params."""
+    with _dag(config, RECONCILE, CronTriggerTimetable("0 7 * * *", timezone=config.tz), RECONCILE_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
+        ReconcileOperator(
+            task_id="reconcile", tenant=config.tenant, pool=config.pool, outlets=[assets.alias(config.tenant, assets.DIFFERENCES)],  # when new differences
+            **TASK_ARGS, **_notifications(config, "reconcile", False),
+        )
+    dag.params.update(reconcile_params())
+    return dag
+
+
 def dags_for(config: TenantConfig) -> list[DAG]:
-    """The tenant's DAGs (the payments DAG only where payments are enabled)."""
+    """The tenant's DAGs (the payments DAG only where payments are enabled, the reconciliation unless disabled)."""
     dags = [hourly_dag(config), nightly_dag(config)]
     if config.payments.enabled:
         dags.append(payments_dag(config))
+    if config.reconcile.enabled:
+        dags.append(reconcile_dag(config))
     return dags
 
 

@@ -122,4 +122,6 @@ def get_provider_info() -> dict:
             {"integration-name": "VIES", "python-modules": ["prestashop_eboekhouden.hooks.vies"]},
         ],
         "connection-types": CONNECTION_TYPES,
+        # "Bookkeeping: this run" on every task of the tenant DAGs (the plugin attaches it to the operators)
+        "extra-links": ["prestashop_eboekhouden.links.DashboardRunLink"],
     }

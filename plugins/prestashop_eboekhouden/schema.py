@@ -241,3 +241,64 @@ probes = Table(
     Column("learnt", JSON, nullable=False),
     Index("ix_presta_eb_probes_tenant", "tenant", "probed_at"),
 )
+
+
+# ---- reconciliation (issue 26): each run over a period, the differences it found (each once, until a later run no
+# longer finds it), and when each booking was last compared in full with e-Boekhouden (the rotation); see store_reconcile.py
+
+reconcile_runs = Table(
+    "presta_eb_reconcile_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tenant", String(64), nullable=False),
+    Column("since", Date, nullable=False),
+    Column("until", Date, nullable=False),  # the last day, included
+    Column("dag_id", String(250)),
+    Column("run_id", String(250)),
+    Column("state", String(16), nullable=False),  # running | done | failed
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("summary", JSON),  # counts per kind, requests, how much was compared, the error of a failed run
+    Column("totals", JSON),  # shop / booked / e-Boekhouden per regime and VAT code (amounts as strings)
+    Column("vat_summary", JSON),  # the period's VAT return lines and OSS per member state
+    Index("ix_presta_eb_reconcile_runs_period", "tenant", "since", "until", "id"),
+)
+
+differences = Table(
+    "presta_eb_differences",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("subject", String(80), primary_key=True),  # "order 1041", "slip 12", "number DEMO-XKBKNABJK"
+    Column("doc_date", Date),  # the order's, slip's or booking's date: the period it belongs to
+    Column("order_id", BigInteger),
+    Column("slip_id", BigInteger),
+    Column("reference", String(64)),
+    Column("sales_number", String(64)),
+    Column("shop", Money),
+    Column("booked", Money),
+    Column("books", Money),
+    Column("detail", Text),
+    Column("next_step", Text),
+    Column("first_seen", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("resolved_at", DateTime),  # a later run looked again and no longer found it
+    Column("first_run", Integer),  # presta_eb_reconcile_runs.id
+    Column("last_run", Integer),
+    Index("ix_presta_eb_differences_open_date", "tenant", "resolved_at", "doc_date"),
+    Index("ix_presta_eb_differences_last_run", "tenant", "last_run"),
+)
+
+reconcile_checks = Table(
+    "presta_eb_reconcile_checks",
+    metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("sales_number", String(64), primary_key=True),
+    Column("eb_id", BigInteger),
+    Column("doc_date", Date),  # the booking's date in e-Boekhouden when read
+    Column("checked_at", DateTime, nullable=False),
+    Column("outcome", String(16), nullable=False),  # same | differs | missing
+    Column("total_incl", Money),
+    Column("breakdown", JSON),  # e-Boekhouden's rows as read: [[ledger, vat code, incl, excl, vat], ...] (strings)
+    Index("ix_presta_eb_reconcile_checks_checked", "tenant", "checked_at"),
+)

@@ -14,6 +14,10 @@ with pip, or plugins/ on PYTHONPATH).
   leave open (filters, page size, ledger categories, the key's resources and auth, VIES), one table of behaviour,
   expected, seen and what the integration does; kept in the state store for the hooks and the dashboard; exit 1 when
   something blocks booking (``probe.py``).
+- ``reconcile TENANT --since YYYY-MM-DD --until YYYY-MM-DD [--json] [--record]``: compare the shop, the state store
+  and e-Boekhouden for a period, read only (connections as for the tasks); prints the differences and the totals
+  (``--json``: as JSON); exit 1 when there are differences. Nothing is written anywhere unless ``--record``, which
+  keeps the result in the state store as the daily DAG does (for the dashboard's Reconcile tab).
 """
 
 from __future__ import annotations
@@ -55,7 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     probe.add_argument("--json", action="store_true", help="print the findings as JSON instead of the table")
     revision = sub.add_parser("revision", help="write a new migration from the changes in schema.py (developers)")
     revision.add_argument("-m", "--message", required=True)
+    reconcile = sub.add_parser("reconcile", help="compare the shop, the books and e-Boekhouden for a period (read only)")
+    reconcile.add_argument("tenant")
+    reconcile.add_argument("--since", required=True, type=_day, help="first day, YYYY-MM-DD")
+    reconcile.add_argument("--until", type=_day, help="last day (included), YYYY-MM-DD; default: since")
+    reconcile.add_argument("--json", action="store_true", help="print the differences and totals as JSON")
+    reconcile.add_argument("--record", action="store_true", help="keep the result in the state store (the Reconcile tab)")
     args = parser.parse_args(argv)
+    if args.command == "reconcile":
+        from prestashop_eboekhouden.reconcile_cli import run_reconcile
+
+        return run_reconcile(args.tenant, args.since, args.until or args.since, as_json=args.json, record=args.record)
     if args.command == "migrate":
         return migrate_store(args.url, args.revision)
     if args.command == "revision":
@@ -87,6 +101,15 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(wanted, handle)
         subprocess.run([sys.executable, "-m", "airflow", "pools", "import", handle.name], check=True, stdout=subprocess.DEVNULL)
     return 0
+
+
+def _day(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def validate_tenants(wanted: list[str]) -> int:

@@ -119,36 +119,23 @@ class _Claims:
     def booked(self, tenant: str, key: int, owner: str | None, run_id: str | None = None, reason: str | None = None, **values: Any) -> None:
         """The booking exists in e-Boekhouden: final (reason notes how, e.g. adopted after a lost answer)."""
         now = utcnow()
-        t = self.table
-        where = self._where(tenant, key)
-        if owner is not None:
-            where = and_(where, t.c.claim_owner == owner)
-        with self.store.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(where)
-                .values(
-                    state=BOOKED, reason=reason, error_code=None, booked_at=now, updated_at=now,
-                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id, **values,
-                )
-            )
+        self._outcome(tenant, key, owner, state=BOOKED, reason=reason, error_code=None, booked_at=now, updated_at=now, run_id=run_id, **values)
 
     def refused(self, tenant: str, key: int, owner: str | None, reason: str, code: str, run_id: str | None = None) -> None:
-        """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason."""
+        """e-Boekhouden or a check refused it: nothing was booked, it goes to Errors with the reason (a booked row stays)."""
         now = utcnow()
-        t = self.table
-        where = and_(self._where(tenant, key), t.c.state != BOOKED)
+        self._outcome(
+            tenant, key, owner, self.table.c.state != BOOKED,
+            state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now, run_id=run_id,
+        )  # fmt: skip
+
+    def _outcome(self, tenant: str, key: int, owner: str | None, *conditions: Any, **values: Any) -> None:
+        """Record an outcome and let go of the claim (only the claim's owner, when given, may)."""
+        where = and_(self._where(tenant, key), *conditions)
         if owner is not None:
-            where = and_(where, t.c.claim_owner == owner)
+            where = and_(where, self.table.c.claim_owner == owner)
         with self.store.begin() as conn:
-            conn.execute(
-                update(t)
-                .where(where)
-                .values(
-                    state=ERROR, reason=reason[:2000], error_code=code[:40], updated_at=now, last_try=now,
-                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id,
-                )
-            )
+            conn.execute(update(self.table).where(where).values(intent_at=None, claim_owner=None, claimed_at=None, **values))
 
     def waiting(self, tenant: str, key: int, owner: str | None, reason: str, run_id: str | None = None) -> None:
         """Not booked, and not to be booked now (looked up: e-Boekhouden has no such booking; the shop's data no longer

@@ -33,18 +33,18 @@ def test_dagbag_loads_the_repo_without_import_errors(monkeypatch):
     bag = _dagbag(monkeypatch)
     assert bag.import_errors == {}
     assert sorted(bag.dag_ids) == [
-        "demo__open_orders_nightly", "demo__orders_hourly", "demo__payments_daily",
-        "demo_legacy__open_orders_nightly", "demo_legacy__orders_hourly", "demo_legacy__payments_daily",
+        "demo__open_orders_nightly", "demo__orders_hourly", "demo__payments_daily", "demo__reconcile_daily",
+        "demo_legacy__open_orders_nightly", "demo_legacy__orders_hourly", "demo_legacy__payments_daily", "demo_legacy__reconcile_daily",
     ]  # fmt: skip
 
 
 def test_each_tenant_file_gives_exactly_its_dag_ids(tmp_path, monkeypatch):
     _write(tmp_path, "shop_a.yaml", {**DEMO, "tenant": "shop_a"})
-    _write(tmp_path, "shop_b.yaml", {**DEMO, "tenant": "shop_b", "payments": {"enabled": False}})
+    _write(tmp_path, "shop_b.yaml", {**DEMO, "tenant": "shop_b", "payments": {"enabled": False}, "reconcile": {"enabled": False}})
     bag = _dagbag(monkeypatch, tmp_path)
     assert bag.import_errors == {}
     assert sorted(bag.dag_ids) == [
-        "shop_a__open_orders_nightly", "shop_a__orders_hourly", "shop_a__payments_daily",
+        "shop_a__open_orders_nightly", "shop_a__orders_hourly", "shop_a__payments_daily", "shop_a__reconcile_daily",
         "shop_b__open_orders_nightly", "shop_b__orders_hourly",
     ]
 
@@ -53,7 +53,7 @@ def test_invalid_tenant_file_is_an_import_error_and_the_others_still_load(tmp_pa
     _write(tmp_path, "good.yaml", {**DEMO, "tenant": "good"})
     _write(tmp_path, "bad.yaml", {**DEMO, "tenant": "bad", "eboekhouden": {"book_as": "journal"}})
     bag = _dagbag(monkeypatch, tmp_path)
-    assert sorted(bag.dag_ids) == ["good__open_orders_nightly", "good__orders_hourly", "good__payments_daily"]
+    assert sorted(bag.dag_ids) == ["good__open_orders_nightly", "good__orders_hourly", "good__payments_daily", "good__reconcile_daily"]
     assert list(bag.import_errors) == [str(REPO / "dags/tenant_config_check.py")]
     message = next(iter(bag.import_errors.values()))
     assert f"Invalid tenant file {tmp_path / 'bad.yaml'}" in message
@@ -129,7 +129,7 @@ def test_parse_time_reads_only_tenant_files(tmp_path, monkeypatch):
     for i in range(20):
         _write(tmp_path, f"t{i}.yaml", {**DEMO, "tenant": f"t{i}"})
     monkeypatch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "sqlite:////nonexistent/dir/airflow.db")
-    assert len(build_tenant_dags(tmp_path)) == 60
+    assert len(build_tenant_dags(tmp_path)) == 80
     assert len(load_tenants(tmp_path).tenants) == 20
 
 

@@ -277,7 +277,7 @@ def test_notify_section_of_the_tenant_file(tmp_path):
     with pytest.raises(InvalidTenantFile) as caught:
         load_tenant_file(path)
     assert "notify.email: 'boekhouding' is not an e-mail address" in str(caught.value)
-    assert "notify.on.1: Input should be 'errors' or 'failure'" in str(caught.value)
+    assert "notify.on.1: Input should be 'errors', 'failure' or 'differences'" in str(caught.value)
 
 
 def test_failure_e_mail_names_the_failure_and_the_errors():

@@ -176,3 +176,16 @@ def customer(email: str, first: str, last: str, company: str = "", country: str 
         "customer": {"email": email, "firstname": first, "lastname": last, "company": company},
         "address": {"country": country, "firstname": first, "lastname": last, "company": company, "address1": "Dorpsstraat 1", "postcode": "1234 AB", "city": "Utrecht", **address},
     }
+
+
+def asset_events(uri: str) -> list:
+    """(source run id, source task id, extra) of each event of the asset with this URI, oldest first."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetEvent.source_run_id, AssetEvent.source_task_id, AssetEvent.extra).join(AssetModel, AssetModel.id == AssetEvent.asset_id).where(AssetModel.uri == uri).order_by(AssetEvent.id)
+        ).all()
+    return [tuple(r) for r in rows]

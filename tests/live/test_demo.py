@@ -28,6 +28,10 @@ def test_banner_says_where_to_log_in(demo: DemoStack):
     assert "A run of demo__orders_hourly is booking the seeded orders now" in out
     assert "Press Ctrl-C to stop everything this script started." in out
     assert requests.get(f"{demo.base_url}/api/v2/version", timeout=10).status_code == 200
+    # the dashboard plugin is registered one way (the package's entry point): Airflow finds it once
+    assert "already registered" not in out + (demo.home / "standalone.log").read_text(errors="replace")
+    plugins = demo.get("/api/v2/plugins")["plugins"]
+    assert [p["name"] for p in plugins].count("prestashop_eboekhouden") == 1
 
 
 @pytest.mark.timeout(300)

@@ -9,22 +9,34 @@ share the stack without sharing orders. The teardown checks that nothing the sta
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
+import socket
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from email import message_from_bytes
 from pathlib import Path
 
 import pendulum
 import psutil
 import pytest
 
-from .harness import Stack, StackUnavailable, leftovers, start_postgres, tenant_file
+from .harness import REPO, Stack, StackUnavailable, leftovers, start_postgres, tenant_file
 
 AMS = "Europe/Amsterdam"
 ANCHOR = dt.datetime(2026, 11, 20, 12, 0)
 # tenant → sales number prefix (all book the one emulated shop into the one emulated administration)
-TENANTS = {"alpha": "A-", "beta": "B-", "gamma": "G-", "bulk": "BF-", "crash": "CR-", "race": "RC-"}
+TENANTS = {"alpha": "A-", "beta": "B-", "gamma": "G-", "bulk": "BF-", "crash": "CR-", "race": "RC-", "lake": "LK-", "late": "LT-"}
+# beyond the demo tenant: late e-mails (smtp_stack, made by tests/stack/test_native.py) when an hourly run is 30 s late
+CHANGES = {
+    "late": {
+        "notify": {"email": ["boekhouding@late.example"], "smtp_conn_id": "smtp_stack", "from_email": "airflow@stack.example", "on": ["failure"]},
+        "deadlines": {"hourly_minutes": 0.5},
+    },
+}
+# include/examples/warehouse_load.py for the lake tenant, in a DAG bundle of its own (as a deployment would add it)
+EXAMPLE_TENANT = "lake"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,13 +72,55 @@ def postgres(stack_base):
     server.stop()
 
 
+class Inbox:
+    """What the local SMTP server received: (recipients, message)."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler name
+        self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def stack(stack_base, postgres) -> Iterator[Stack]:
+def smtp_inbox() -> Iterator[Inbox]:
+    """A local SMTP server (aiosmtpd) for the late tenant's notifier; the stack gets it as connection smtp_stack from
+    the environment (deadline callbacks cannot read connections kept in the metadata DB in Airflow 3.3.2)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        inbox.port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(stack_base, postgres, smtp_inbox) -> Iterator[Stack]:
     """The stack, started once; stopped at the end of the session, and checked for leftovers."""
     from sandbox import SandboxServers
 
     sandbox = SandboxServers(seed=42, orders=0, anchor=ANCHOR).start()
-    stack = Stack(base=stack_base, tenants={name: tenant_file(name, prefix) for name, prefix in TENANTS.items()}, sandbox=sandbox, postgres=postgres)
+    examples = stack_base / "examples"
+    examples.mkdir(exist_ok=True)
+    example = (REPO / "include/examples/warehouse_load.py").read_text()
+    (examples / "warehouse_load.py").write_text(example.replace('TENANT = "demo"', f'TENANT = "{EXAMPLE_TENANT}"', 1))
+    bundle = "airflow.dag_processing.bundles.local.LocalDagBundle"
+    bundles = [{"name": "dags-folder", "classpath": bundle, "kwargs": {}}, {"name": "examples", "classpath": bundle, "kwargs": {"path": str(examples)}}]
+    stack = Stack(
+        base=stack_base, tenants={name: tenant_file(name, prefix, **CHANGES.get(name, {})) for name, prefix in TENANTS.items()}, sandbox=sandbox,
+        postgres=postgres,
+        extra_env={
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps(bundles),
+            "AIRFLOW_CONN_SMTP_STACK": json.dumps(
+                {"conn_type": "smtp", "host": "127.0.0.1", "port": smtp_inbox.port, "extra": {"disable_tls": True, "disable_ssl": True}}
+            ),
+        },
+    )
     try:
         try:
             stack.start()

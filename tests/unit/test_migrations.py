@@ -95,7 +95,7 @@ def test_the_migrations_build_exactly_the_tables_of_store_py(tmp_path, no_auto_m
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert setup_main(["migrate", "--url", url]) == 0
     engine = sa.create_engine(url)
-    assert migrations.current(engine) == migrations.head() == "0005"
+    assert migrations.current(engine) == migrations.head() == "0006"
     assert schema_diff(engine) == []  # a change to store.py without a migration fails here
     StateStore(url)  # a task's check passes
 
@@ -119,7 +119,7 @@ def test_upgrade_from_the_schema_of_version_0_1_0_keeps_rows_and_drops_the_old_i
     assert migrations.current(engine) is None and LEGACY_INDEXES <= index_names(engine)
 
     assert setup_main(["migrate", "--url", url]) == 0
-    assert "migrated from no version to 0005" in capsys.readouterr().out
+    assert "migrated from no version to 0006" in capsys.readouterr().out
     assert not LEGACY_INDEXES & index_names(engine)
     assert {"ix_presta_eb_orders_state_date_id", "ix_presta_eb_orders_date_id", "ix_presta_eb_payments_state_date_id",
             "ix_presta_eb_payments_date_id", "ix_presta_eb_payments_sales_number"} <= index_names(engine)  # fmt: skip
@@ -129,7 +129,7 @@ def test_upgrade_from_the_schema_of_version_0_1_0_keeps_rows_and_drops_the_old_i
     assert booked[7]["state"] == BOOKED and str(booked[7]["amount_incl"]) == "121.00" and booked[7]["eb_id"] == 555
     assert booked[8]["state"] == OPEN
     assert setup_main(["migrate", "--url", url]) == 0  # again: nothing to do
-    assert "at revision 0005, nothing to do" in capsys.readouterr().out
+    assert "at revision 0006, nothing to do" in capsys.readouterr().out
 
 
 def test_upgrade_adds_columns_an_older_store_lacks(tmp_path, no_auto_migrate):
@@ -149,7 +149,7 @@ def test_a_task_fails_at_once_on_a_store_behind_the_code(tmp_path, no_auto_migra
     url = f"sqlite:///{tmp_path / 'behind.db'}"
     migrations.upgrade(sa.create_engine(url), "0001")  # deployed before credit slips (0002) came
     monkeypatch.setenv("PRESTA_EB_STATE_DB", url)
-    with pytest.raises(AirflowFailException, match=r"at revision 0001, behind this code \(needs 0005\): run `python -m prestashop_eboekhouden\.setup migrate`"):
+    with pytest.raises(AirflowFailException, match=r"at revision 0001, behind this code \(needs 0006\): run `python -m prestashop_eboekhouden\.setup migrate`"):
         TenantOperator.state_store()
 
 
@@ -182,4 +182,4 @@ def test_the_store_shares_a_database_with_airflow_without_touching_its_alembic_v
     migrations.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == "airflow-rev"
-    assert migrations.current(engine) == "0005"
+    assert migrations.current(engine) == "0006"

@@ -153,7 +153,7 @@ def test_tenant_file_vies_mode_yaml_off_is_off(written, mode):
     data = {"rates": {}} | ({} if written is None else {"vies": written})
     settings = VatSettings.model_validate(data)
     assert settings.vies == mode
-    assert settings.vies_settings() == ViesSettings(mode, 30, 1, 3) and settings.vies_time_budget_seconds == 60
+    assert ViesSettings.of(settings) == ViesSettings(mode, 30, 1, 3) and settings.vies_time_budget_seconds == 60
 
 
 def test_tenant_file_vies_keys_are_checked():
@@ -162,4 +162,4 @@ def test_tenant_file_vies_keys_are_checked():
     with pytest.raises(ValueError, match="vies_valid_days"):
         VatSettings.model_validate({"rates": {}, "vies_valid_days": 0})
     custom = VatSettings.model_validate({"rates": {}, "vies": "warn", "vies_valid_days": 7, "vies_invalid_days": 0, "vies_max_wait_days": 5})
-    assert custom.vies_settings() == ViesSettings("warn", 7, 0, 5)
+    assert ViesSettings.of(custom) == ViesSettings("warn", 7, 0, 5)

@@ -13,7 +13,7 @@ from prestashop_eboekhouden.contract.eboekhouden import VatCode
 from prestashop_eboekhouden.domain.classify import Regime, classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import ZERO, pct
+from prestashop_eboekhouden.domain.money import ZERO, pct, sum_excl, sum_incl
 from prestashop_eboekhouden.domain.prechecks import precheck
 from prestashop_eboekhouden.domain.relations import Debtor, debtor_for
 
@@ -32,6 +32,7 @@ class BookingRow:
     description: str
     quantity: Decimal = Decimal(1)
     sku: str = ""
+    vat_rate: Decimal | None = None  # the shop's VAT % of the line (the reconciliation's OSS summary per rate)
 
     @property
     def vat_amount(self) -> Decimal:
@@ -61,16 +62,17 @@ class BookingPlan:
     payment_reference: str = ""  # manual: the order number, or the invoice number on request
     kind: str = "sale"  # or "credit": a credit slip booked as a credit sale (negative rows)
     slip_id: int | None = None  # the credit slip's id (credits only)
+    delivery_country: str = ""  # ISO code (the reconciliation's OSS summary per member state)
 
     @property
     def total_incl(self) -> Decimal:
         """The sale incl VAT: the sum of the rows."""
-        return sum((row.amount_incl for row in self.rows), ZERO)
+        return sum_incl(self.rows)
 
     @property
     def total_excl(self) -> Decimal:
         """The sale excl VAT."""
-        return sum((row.amount_excl for row in self.rows), ZERO)
+        return sum_excl(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe data (amounts as strings, never floats)."""
@@ -92,6 +94,7 @@ class BookingPlan:
                 description=r["description"],
                 quantity=Decimal(r["quantity"]),
                 sku=r.get("sku", ""),
+                vat_rate=Decimal(r["vat_rate"]) if r.get("vat_rate") is not None else None,
             )
             for r in data["rows"]
         )
@@ -160,12 +163,12 @@ def vat_mapping(line: Line, number: int, order: Order, regime: Regime, config: T
 def booking_rows(line: Line, mapping: VatMapping) -> list[BookingRow]:
     """One row per line; OSS lines as two rows: net to revenue and VAT to the VAT ledger, both without e-Boekhouden VAT."""
     if mapping.vat_code != VAT_OSS:
-        return [BookingRow(mapping.revenue_ledger, mapping.vat_code, line.amount_incl, line.amount_excl, line.description, line.quantity, line.sku)]
+        return [BookingRow(mapping.revenue_ledger, mapping.vat_code, line.amount_incl, line.amount_excl, line.description, line.quantity, line.sku, line.vat_rate)]
     assert mapping.vat_ledger
     vat_text = f"VAT {pct(line.vat_rate)}% {line.description}"
-    rows = [BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku)]
+    rows = [BookingRow(mapping.revenue_ledger, NO_VAT, line.amount_excl, line.amount_excl, line.description, line.quantity, line.sku, line.vat_rate)]
     if line.vat_amount != 0:  # no 0.00 rows: a line whose VAT rounds to nothing has no VAT row
-        rows.append(BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255]))  # all of it is (foreign) VAT
+        rows.append(BookingRow(mapping.vat_ledger, NO_VAT, line.vat_amount, ZERO, vat_text[:255], vat_rate=line.vat_rate))  # all of it is (foreign) VAT
     return rows
 
 
@@ -215,4 +218,5 @@ def build_plan(order: Order, config: TenantConfig, ctx: ShopContext) -> BookingP
         invoice_number=order.invoice_number,
         notes=order.notes,
         payment_reference=payment_reference(order, config),
+        delivery_country=order.delivery_country,
     )

@@ -48,7 +48,7 @@ from prestashop_eboekhouden.domain.booking import (
 from prestashop_eboekhouden.domain.classify import classify
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder, OrderProblem
 from prestashop_eboekhouden.domain.model import Line, Order, ShopContext
-from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, pct, to_cents
+from prestashop_eboekhouden.domain.money import CENT, ZERO, allocate, fmt, parse_decimal, pct, sum_excl, sum_incl, to_cents
 from prestashop_eboekhouden.domain.normalize import (
     amount_field,
     discount_lines,
@@ -102,12 +102,12 @@ class Slip:
     @property
     def lines_incl(self) -> Decimal:
         """The refunded lines incl VAT, as the slip's lines say."""
-        return sum((line.amount_incl for line in self.lines), ZERO)
+        return sum_incl(self.lines)
 
     @property
     def lines_excl(self) -> Decimal:
         """The refunded lines excl VAT, as the slip's lines say."""
-        return sum((line.amount_excl for line in self.lines), ZERO)
+        return sum_excl(self.lines)
 
 
 @dataclass(frozen=True)
@@ -121,12 +121,12 @@ class Refund:
     @property
     def total_incl(self) -> Decimal:
         """The refund incl VAT."""
-        return sum((line.amount_incl for line in self.lines), ZERO)
+        return sum_incl(self.lines)
 
     @property
     def total_excl(self) -> Decimal:
         """The refund excl VAT."""
-        return sum((line.amount_excl for line in self.lines), ZERO)
+        return sum_excl(self.lines)
 
 
 def _positive(data: Mapping[str, Any], key: str, where: str) -> Decimal:
@@ -498,6 +498,7 @@ def build_credit_plan(
         notes=refund.notes,
         kind="credit",
         slip_id=slip.id,
+        delivery_country=order.delivery_country,
     )
     assert plan.total_incl == -refund.total_incl, (plan.total_incl, refund.total_incl)  # every credit balances
     assert abs(plan.total_incl) >= CENT

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Protocol
 
 from prestashop_eboekhouden.domain.errors import MalformedOrder
 
@@ -53,6 +54,26 @@ def allocate(total: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
     for i in order[:left]:
         floors[i] += 1
     return [sign * Decimal(n) * CENT for n in floors]
+
+
+class Amounts(Protocol):
+    """Anything with an amount incl and excl VAT (a line, a booking row)."""
+
+    @property
+    def amount_incl(self) -> Decimal: ...
+
+    @property
+    def amount_excl(self) -> Decimal: ...
+
+
+def sum_incl(items: Iterable[Amounts]) -> Decimal:
+    """The items' amounts incl VAT, added up."""
+    return sum((item.amount_incl for item in items), ZERO)
+
+
+def sum_excl(items: Iterable[Amounts]) -> Decimal:
+    """The items' amounts excl VAT, added up."""
+    return sum((item.amount_excl for item in items), ZERO)
 
 
 def pct(rate: Decimal) -> str:

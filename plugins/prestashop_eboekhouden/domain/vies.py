@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import Enum
 
+from prestashop_eboekhouden.config import VatSettings
 from prestashop_eboekhouden.domain.prechecks import VAT_COUNTRY_ADJECTIVE, vat_number_country
 
 VIES_URL = "https://ec.europa.eu/taxation_customs/vies/"
@@ -91,6 +92,11 @@ class ViesSettings:
     valid_days: int = 30
     invalid_days: int = 1
     max_wait_days: int = 3
+
+    @classmethod
+    def of(cls, vat: VatSettings) -> ViesSettings:
+        """The settings of a tenant file's ``vat`` section."""
+        return cls(vat.vies, vat.vies_valid_days, vat.vies_invalid_days, vat.vies_max_wait_days)
 
 
 @dataclass(frozen=True)

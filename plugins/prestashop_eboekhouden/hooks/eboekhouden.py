@@ -44,6 +44,7 @@ from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, SALE, to_js
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import ApiError, _Retryable, redact_url
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.eboekhouden_reconcile import RestReconciling
 from prestashop_eboekhouden.hooks.protocol import FoundPayment, FoundSale
 from prestashop_eboekhouden.masking import mask
 
@@ -137,7 +138,7 @@ class _Listing:
         return lambda item: str(item.get("invoiceNumber") or "").strip().casefold() == folded
 
 
-class EBoekhoudenHook(_Listing, EBoekhoudenBase):
+class EBoekhoudenHook(RestReconciling, _Listing, EBoekhoudenBase):
     """One administration; one session per hook (renewed on 401, revoked by :meth:`close_session`)."""
 
     conn_name_attr = "eboekhouden_conn_id"

@@ -39,6 +39,7 @@ from prestashop_eboekhouden.domain.payloads import SALE, can_be_invoice_number, 
 from prestashop_eboekhouden.domain.relations import normalize_email
 from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, TransientError, _Retryable
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
+from prestashop_eboekhouden.hooks.eboekhouden_reconcile import SoapReconciling
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
 from prestashop_eboekhouden.masking import mask
 
@@ -272,7 +273,7 @@ class _Invoices:
         return {"id": None, "invoiceNumber": str(result.get("Factuurnummer") or number)}
 
 
-class EBoekhoudenSoapHook(_Relations, _Invoices, EBoekhoudenBase):
+class EBoekhoudenSoapHook(SoapReconciling, _Relations, _Invoices, EBoekhoudenBase):
     """One administration over the legacy SOAP API; one session per hook (OpenSession … CloseSession)."""
 
     conn_name_attr = "eboekhouden_conn_id"

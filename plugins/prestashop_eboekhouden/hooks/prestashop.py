@@ -23,6 +23,7 @@ from requests.auth import HTTPBasicAuth
 from prestashop_eboekhouden.config import prestashop_connection_problems
 from prestashop_eboekhouden.domain.model import OrderState
 from prestashop_eboekhouden.hooks.base import ApiError, ApiHook, TransientError
+from prestashop_eboekhouden.hooks.prestashop_reconcile import ShopPeriods
 from prestashop_eboekhouden.masking import mask
 
 IDS_PER_REQUEST = 100
@@ -77,7 +78,7 @@ def _shop_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class PrestaShopHook(ApiHook):
+class PrestaShopHook(ShopPeriods, ApiHook):
     """Reads orders and what they need from one shop; counts its requests per resource."""
 
     conn_name_attr = "prestashop_conn_id"

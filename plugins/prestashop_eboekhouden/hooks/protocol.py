@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Protocol, TypedDict
 
@@ -19,6 +19,7 @@ from prestashop_eboekhouden.contract.eboekhouden import CODE_TAKEN as CODE_TAKEN
 from prestashop_eboekhouden.contract.eboekhouden import DUPLICATE_NUMBER as DUPLICATE_NUMBER
 from prestashop_eboekhouden.contract.eboekhouden import RELATION_GONE as RELATION_GONE
 from prestashop_eboekhouden.contract.eboekhouden import SESSION_EXPIRED as SESSION_EXPIRED
+from prestashop_eboekhouden.domain.reconcile import InBooks
 
 # How many unknown debtors (or relation ids) make one listing of all relations cheaper than a request each;
 # shared by the booking and payment code and the legacy SOAP hook.
@@ -99,6 +100,18 @@ class BookkeepingApi(Protocol):
 
     def all_outstanding(self) -> Iterator[dict]:
         """Every outstanding debtor item."""
+
+    # ---- what the reconciliation reads (never a write) ---------------------------------------------------------
+
+    def bookings_between(self, since: dt.date, until: dt.date) -> Iterator[InBooks]:
+        """Sales and credits (type 2) and payments (type 3) dated in [since, until]: whole where the backend lists them
+        whole (SOAP), else number, id and date only (REST: a list item's amount is not documented)."""
+
+    def invoices_between(self, since: dt.date, until: dt.date) -> Iterator[InBooks]:
+        """Invoices dated in [since, until], with their totals."""
+
+    def read_bookings(self, wanted: Sequence[tuple[str, int | None, dt.date | None]], invoices: bool = False) -> dict[str, InBooks | None]:
+        """The bookings of these (number, id or None, date or None) read whole: number → booking, None when there is none."""
 
     def close_session(self) -> None:
         """End the session (revoke tokens)."""

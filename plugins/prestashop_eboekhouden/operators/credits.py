@@ -6,6 +6,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
+from prestashop_eboekhouden.assets import CREDITS, booked_count, emit_if_booked, origin
 from prestashop_eboekhouden.operators.tasks import TenantOperator, order_ids_param, shop_window
 
 
@@ -46,6 +47,7 @@ class BookCreditsOperator(TenantOperator):
         checked = check_slips(config, shop, store, ids, run_id, raws)
         self.log.info("Credit slips: %s; PrestaShop requests: %s", checked.counts(), dict(shop.requests_made))
         counts = checked.counts()
+        self.note_lineage(shop=shop, inputs={"order_slip": checked.seen or len(ids)}, counts=counts)
         if not checked.ready:
             return counts
         eb = self.eboekhouden(config)
@@ -54,10 +56,17 @@ class BookCreditsOperator(TenantOperator):
         finally:
             eb.close_session()
         counts.update({f"credits_{k}": v for k, v in outcome.as_xcom().items()})
+        booked = outcome.as_xcom()
+        self.note_lineage(
+            shop=shop, eb=eb, inputs={"order_slip": checked.seen or len(ids)}, outputs={"sales": booked_count(booked), "relations": booked["relations_created"]}, counts=counts
+        )
         self.log.info("Credit slips booked: %s; e-Boekhouden requests: %s", outcome.as_xcom(), dict(eb.requests_made))
         if outcome.pending:
             raise BookingIncomplete(
                 f"{len(outcome.pending)} credit slips could not be booked yet (e-Boekhouden unreachable or its answer lost); "
                 f"a retry books only what is not booked: {outcome.pending[:20]}"
             )
+        # the asset event of booked credit slips, only when this task booked one (assets.py)
+        extra = {"tenant": self.tenant, "kind": CREDITS, "counters": booked, "slips": checked.counts(), **origin(context)}
+        emit_if_booked(context, self.outlets, self.tenant, CREDITS, extra, booked_count(booked))
         return counts

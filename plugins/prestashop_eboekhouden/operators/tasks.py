@@ -16,8 +16,10 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.bases.skipmixin import SkipMixin
 from airflow.sdk.exceptions import AirflowFailException
 
+from prestashop_eboekhouden.assets import booked_count, emit_if_booked, origin
 from prestashop_eboekhouden.config import InvalidTenantFile, TenantConfig, get_tenant
 from prestashop_eboekhouden.inputs import InputError, order_ids
+from prestashop_eboekhouden.lineage import LineageMixin
 from prestashop_eboekhouden.store import ERROR, StateStore, get_store
 
 # The shop's reference data (order states, countries, taxes, currencies, settings) is read once per run: the task that
@@ -27,8 +29,8 @@ REFERENCE_XCOM = "shop_reference"
 REFERENCE_TASKS = ("extract_orders", "recheck_open_orders", "validate_orders")
 
 
-class TenantOperator(BaseOperator):
-    """Base: knows its tenant, its store, and its identity as a claim owner."""
+class TenantOperator(LineageMixin, BaseOperator):
+    """Base: knows its tenant, its store, and its identity as a claim owner (and answers OpenLineage, lineage.py)."""
 
     ui_color = "#e8f0fe"
 
@@ -178,6 +180,7 @@ class ExtractOrdersOperator(TenantOperator, SkipMixin):
         context["ti"].xcom_push(key="order_ids", value=result.to_process)
         self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"}
+        self.note_lineage(shop=shop, inputs={"orders": result.seen}, counts=counts)
         if not (result.to_process or result.seen or result.unreadable):
             # Nothing to validate, book or report. skip() raises, so the counts are pushed here first.
             context["ti"].xcom_push(key="return_value", value=counts)
@@ -225,6 +228,7 @@ class RecheckOpenOrdersOperator(TenantOperator):
         context["ti"].xcom_push(key="order_ids", value=to_process)
         self.share_reference(context, shop)
         counts = {k: v for k, v in result.as_xcom().items() if k != "order_ids"} if result else {}
+        self.note_lineage(shop=shop, inputs={"orders": len(candidates)}, counts={**counts, "expired": expired})
         self.log.info("Now in a status to book: %d; PrestaShop requests: %s", len(to_process), dict(shop.requests_made))
         return {**counts, "expired": expired, "rechecked": len(candidates)}
 
@@ -248,6 +252,7 @@ class ValidateOrdersOperator(TenantOperator):
         ids = [int(i) for i in self.order_ids or []]
         result = validate(config, shop, store, ids, context["run_id"])
         self.share_reference(context, shop)
+        self.note_lineage(shop=shop, inputs={"orders": len(ids)}, counts={"ready": result.ready, "refused": result.refused, "waiting": result.waiting})
         self.log.info(
             "%d orders ready to book in %d batches, %d refused by prechecks (see the Errors tab), %d ICP orders wait in Open for VIES; "
             "PrestaShop requests: %s",
@@ -266,6 +271,7 @@ class _BookBatchOperator(TenantOperator):
     template_fields: Sequence[str] = ("order_ids",)
     ui_color = "#fde8e8"
     what = "orders"
+    lineage_input, lineage_output = "orders", "sales"  # the shop's resource read, the administration's records written
 
     def __init__(self, *, order_ids: Any, **kwargs: Any):
         super().__init__(**kwargs)
@@ -292,6 +298,10 @@ class _BookBatchOperator(TenantOperator):
         finally:
             eb.close_session()
         counts = outcome.as_xcom()
+        self.note_lineage(
+            shop=config.prestashop_conn_id, eb=eb, inputs={self.lineage_input: len(ids)},
+            outputs={self.lineage_output: booked_count(counts), **({"relations": counts.get("relations_created", 0)} if self.lineage_output == "sales" else {})}, counts=counts,
+        )
         self.log.info(
             "Booking batch of %s (%s): %s; e-Boekhouden requests: %s",
             self.what, label, ", ".join(f"{k} {v}" for k, v in counts.items()), dict(eb.requests_made),
@@ -343,8 +353,8 @@ class ReportOperator(TenantOperator):
         self.log.info("Run summary for %s (%s): %s\n%s", self.tenant, self.kind, summary["note"], table)
         cast(dict, context)["run_note"] = summary["note"]  # the run's note (set by the plugin's listener) and the notification
         store.record_run(self.tenant, ti.dag_id, context["run_id"], summary)
-        for outlet in self.outlets:
-            context["outlet_events"][outlet].extra = summary
+        # the asset event, only when the run booked something (assets.py): an hour that booked nothing wakes no one
+        emit_if_booked(context, self.outlets, self.tenant, self.kind, {**summary, **origin(context)}, booked_count(summary["counters"]))
         if batches is None:
             raise RuntimeError("Extract or validate did not finish; nothing was booked in this run (see their logs)")
         done = len([r for r in results if r])
@@ -362,6 +372,7 @@ class ExtractPaymentsOperator(TenantOperator):
         config = self.tenant_config()
         shop = self.prestashop(config)
         result = extract_payments(config, shop, self.state_store(), pendulum.now(config.tz).date(), context["run_id"])
+        self.note_lineage(shop=shop, inputs={"order_payments": result.payments_seen}, counts={"orders_checked": result.orders_checked, "not_paid": result.not_paid})
         self.log.info(
             "Checked %d booked orders awaiting payment: %d not paid in the shop yet, %d payments registered, %d batches; PrestaShop requests: %s",
             result.orders_checked, result.not_paid, result.payments_seen, len(result.batches), dict(shop.requests_made),
@@ -373,6 +384,7 @@ class BookPaymentsOperator(_BookBatchOperator):
     """Books the payments of one batch of orders against their outstanding items."""
 
     what = "payments"
+    lineage_input, lineage_output = "order_payments", "payments"
 
     def booker(self, config: TenantConfig, eb: Any, context: Context) -> Any:
         from prestashop_eboekhouden.pipeline.payments import PaymentBooker

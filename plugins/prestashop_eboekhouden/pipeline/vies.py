@@ -248,7 +248,7 @@ def vies_gate(config: TenantConfig, store: StateStore, numbers: dict[int, str], 
     booked with a note. An order whose booking may already have been sent (an intent without an outcome: in doubt)
     passes: the exactly-once lookup comes first. Every checked order remembers its number (the dashboard's column)."""
     outcome = ViesOutcome()
-    settings = config.vat.vies_settings()
+    settings = ViesSettings.of(config.vat)
     if settings.mode == "off" or not numbers:
         return outcome
     in_doubt = {oid for oid, row in store.get_orders(config.tenant, numbers).items() if row["intent_at"] is not None}

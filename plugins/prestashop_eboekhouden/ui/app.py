@@ -28,7 +28,9 @@ from prestashop_eboekhouden.inputs import MAX_ORDER_IDS, InputError, OrderIds
 from prestashop_eboekhouden.inputs import order_ids as parse_order_ids
 from prestashop_eboekhouden.store import BOOKED, ERROR, OPEN, StateStore, get_store
 from prestashop_eboekhouden.ui.queries import DashboardQueries
+from prestashop_eboekhouden.ui.reconcile import add_reconcile_routes
 from prestashop_eboekhouden.ui.rows import csv_lines, order_row, payment_row, plain, refund_row
+from prestashop_eboekhouden.ui.run_view import MAX_RUN_ID, run_listing, with_admin_links
 from prestashop_eboekhouden.ui.vies import with_vies
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,20 @@ def _state(state: str | None) -> str | None:
     return state
 
 
-def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int) -> dict:
+def _listing(
+    store: StateStore, kind: str, tenant: str, state: str | None, since: str | None, until: str | None, q: str | None, limit: int, offset: int,
+    run_id: str | None = None, admin_url: str | None = None,
+) -> dict:
     state = _state(state)
+    if run_id:  # one run's rows (the "Bookkeeping: this run" link of its tasks); period and search do not apply
+        found = run_listing(store, kind, tenant, run_id, state, limit, offset)
+        shape = order_row if kind == "orders" else payment_row
+        rows = [shape(r) for r in found.pop("rows")]
+        rows = with_admin_links(admin_url, with_vies(store, tenant, rows)) if kind == "orders" else rows
+        totals = found.pop("totals", None)
+        if totals is not None and state == BOOKED:
+            found["totals"] = {k: plain(v) for k, v in totals.items()}
+        return {"tenant": tenant, "state": state, "limit": limit, "offset": offset, **found, "rows": rows, "run_id": run_id}
     since_d, until_d = _date(since, "since"), _date(until, "until")
     queries = DashboardQueries(store)
     if kind == "orders":  # orders and credit slips together, each row with its kind
@@ -107,11 +121,11 @@ def _listing(store: StateStore, kind: str, tenant: str, state: str | None, since
         counts, shape = queries.entries_counts(tenant, since_d, until_d, q), order_row
         return {
             "tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts,
-            "kinds": kinds, "rows": with_vies(store, tenant, [shape(r) for r in rows]),
+            "kinds": kinds, "rows": with_admin_links(admin_url, with_vies(store, tenant, [shape(r) for r in rows])), "run_id": None,
         }
     rows, total = queries.payment_rows(tenant, state, since_d, until_d, q, limit, offset)
     counts = queries.payment_counts(tenant, since_d, until_d, q)
-    return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "rows": [payment_row(r) for r in rows]}
+    return {"tenant": tenant, "state": state, "total": total, "limit": limit, "offset": offset, "counts": counts, "rows": [payment_row(r) for r in rows], "run_id": None}
 
 
 # ---- connection checks, cached per tenant ------------------------------------------------------
@@ -199,10 +213,11 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_orders(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
-        _tenant(tenant, await current_user(request))
-        answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset)
-        if state == BOOKED:
+        config = _tenant(tenant, await current_user(request))
+        answer = _listing(db(), "orders", tenant, state, since, until, q, limit, offset, run_id, config.prestashop.admin_url)
+        if state == BOOKED and not run_id:
             answer["totals"] = {k: plain(v) for k, v in DashboardQueries(db()).entries_totals(tenant, _date(since, "since"), _date(until, "until"), q).items()}
         return answer
 
@@ -210,9 +225,10 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     async def api_payments(
         request: Request, tenant: str, state: str | None = None, since: str | None = None, until: str | None = None,
         q: str | None = None, limit: int = Query(PAGE, ge=1, le=MAX_PAGE), offset: int = Query(0, ge=0, le=MAX_OFFSET),
+        run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ) -> dict:
         _tenant(tenant, await current_user(request))
-        answer = _listing(db(), "payments", tenant, state, since, until, q, limit, offset)
+        answer = _listing(db(), "payments", tenant, state, since, until, q, limit, offset, run_id)
         answer["refunds"] = [refund_row(r) for r in DashboardQueries(db()).booked_credits(tenant, _date(since, "since"), _date(until, "until"), q)]
         return answer
 
@@ -297,7 +313,7 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.get("/tenants/{tenant}", response_class=HTMLResponse)
     async def tenant_page(
         request: Request, tenant: str, tab: str = "booked", since: str | None = None, until: str | None = None,
-        q: str | None = None, page: str = "1",
+        q: str | None = None, page: str = "1", run_id: str | None = Query(None, max_length=MAX_RUN_ID),
     ):
         user = await current_user(request)
         config = _tenant(tenant, user)
@@ -315,6 +331,11 @@ def create_app(store: StateStore | None = None) -> FastAPI:
             "hourly_dag": HOURLY.format(tenant=tenant), "filtered": bool(since or until or (q or "").strip()),
             "payments_enabled": config.payments.enabled,
         }
+        if run_id:  # one run's rows: its counts per tab, its DAG (from its report, else the tab's DAG)
+            context["order_counts"] = run_listing(store, "orders", tenant, run_id, None, 1, 0)["counts"]
+            context["payment_counts"] = run_listing(store, "payments", tenant, run_id, None, 1, 0)["counts"]
+            fallback = f"{tenant}__payments_daily" if tab == "payments" else context["hourly_dag"]
+            context.update(run_id=run_id, run_dag=queries.run_dag_ids(tenant, [run_id]).get(run_id, fallback), filtered=True)
         if tab == "config":
             context["config"] = config.public_dict()
             context["runs"] = queries.last_runs(tenant)
@@ -323,11 +344,11 @@ def create_app(store: StateStore | None = None) -> FastAPI:
         else:
             kind = "payments" if tab == "payments" else "orders"
             state = None if kind == "payments" else tab
-            listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE)
+            listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE, run_id, config.prestashop.admin_url)
             pages = max(1, -(-listing["total"] // PAGE))
             if number > pages:  # past the last page: show the last
                 number = pages
-                listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE)
+                listing = _listing(store, kind, tenant, state, since, until, q, PAGE, (number - 1) * PAGE, run_id, config.prestashop.admin_url)
             today = dt.date.today()
             for row in listing["rows"]:
                 row["age_days"] = (today - dt.date.fromisoformat(row["order_date"][:10])).days if row.get("order_date") else None
@@ -336,12 +357,13 @@ def create_app(store: StateStore | None = None) -> FastAPI:
                 for row in listing["rows"]:
                     row["run_dag_id"] = dag_ids.get(row.get("run_id") or "", context["hourly_dag"])
             if tab == "booked":
-                context["totals"] = {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
+                context["totals"] = listing.get("totals") or {k: plain(v) for k, v in queries.entries_totals(tenant, since_d, until_d, q).items()}
             if tab == "payments":
                 context["refunds"] = [refund_row(r) for r in queries.booked_credits(tenant, since_d, until_d, q)]
             context.update(listing=listing, pages=pages, page=number)
         return templates.TemplateResponse(request, "tenant.html", context)
 
+    add_reconcile_routes(app, templates, db)  # the Reconcile tab (ui/reconcile.py)
     return app
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from prestashop_eboekhouden.deadlines import BookkeepingDue
+from prestashop_eboekhouden.links import DashboardRunLink, linked_operators
 from prestashop_eboekhouden.masking import register_sensitive_names
 from prestashop_eboekhouden.ui import run_notes
 from prestashop_eboekhouden.ui.app import create_app
@@ -11,6 +13,7 @@ from prestashop_eboekhouden.ui.app import create_app
 register_sensitive_names()  # the API server loads this plugin: GET /api/v2/connections hides the SOAP codes
 
 PREFIX = "/bookkeeping"
+DashboardRunLink.operators = linked_operators()
 
 
 class SlashRedirect:
@@ -37,6 +40,11 @@ class BookkeepingPlugin(AirflowPlugin):
     listeners = [run_notes]  # each finished run's note: what it booked and what went to Errors
     fastapi_apps = [{"app": create_app(), "url_prefix": PREFIX, "name": "Bookkeeping"}]
     fastapi_root_middlewares = [{"middleware": SlashRedirect, "args": [], "kwargs": {}, "name": "Bookkeeping: /bookkeeping → /bookkeeping/"}]
+    # "Bookkeeping: this run" on every task of the tenant DAGs (made by the API server from the task instance's key)
+    operator_extra_links = [DashboardRunLink()]
+    # the deadline reference of the tenants' deadline alerts: the scheduler (and the API server, for triggered runs)
+    # evaluates it when it creates a run (prestashop_eboekhouden.deadlines)
+    deadline_references = [BookkeepingDue]
     external_views = [
         {"name": "Bookkeeping", "href": "/bookkeeping/", "destination": "nav", "url_route": "bookkeeping", "icon": None},
     ]

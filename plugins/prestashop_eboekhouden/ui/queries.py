@@ -156,7 +156,7 @@ class DashboardQueries:
             where.append(or_(*match))
         return and_(*where)
 
-    def _entry_sides(self, tenant: str, state: str | None, since, until, q, prefix: bool):
+    def entry_sides(self, tenant: str, state: str | None, since, until, q, prefix: bool):
         """Orders and credit slips of a listing as two selects with the order rows' columns plus kind and slip_id (a
         slip's order_date is its own date; its reference and customer are its order's), each with its WHERE."""
         o_where, _ = self._listing(orders, tenant, state, since, until, q, prefix=prefix)
@@ -195,7 +195,7 @@ class DashboardQueries:
         slips), else what starts with it."""
         prefixes = (False, True) if q and q.strip() else (True,)
         for prefix in prefixes:
-            order_side, o_where, credit_side, c_where = self._entry_sides(tenant, state, since, until, q, prefix)
+            order_side, o_where, credit_side, c_where = self.entry_sides(tenant, state, since, until, q, prefix)
             kinds = self._kind_counts(o_where, c_where)
             if sum(kinds.values()):
                 break
@@ -263,7 +263,7 @@ class DashboardQueries:
             orders_found, credits_found = self.counts(tenant, orders), self.counts(tenant, credits)
         else:
             for prefix in ((False, True) if q and q.strip() else (True,)):
-                _, o_where, _, c_where = self._entry_sides(tenant, None, since, until, q, prefix)
+                _, o_where, _, c_where = self.entry_sides(tenant, None, since, until, q, prefix)
                 if prefix or any(self._kind_counts(o_where, c_where).values()):
                     break
             with self.engine.connect() as conn:

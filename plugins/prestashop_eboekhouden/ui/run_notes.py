@@ -13,7 +13,7 @@ import logging
 from airflow.listeners import hookimpl
 
 log = logging.getLogger(__name__)
-SUFFIXES = ("__orders_hourly", "__open_orders_nightly", "__payments_daily")
+SUFFIXES = ("__orders_hourly", "__open_orders_nightly", "__payments_daily", "__reconcile_daily")
 
 
 IDLE_NOTE = "No orders in this run"

@@ -1,0 +1,113 @@
+"""The reconciliation's part of the state store: each difference once across runs, resolved when a run looks again and
+no longer finds it, opened again when it comes back (new for the notifier); book again only what is missing; the e-mail
+and the run's period."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pendulum
+import pytest
+
+from prestashop_eboekhouden.domain.reconcile import Difference, Found
+from prestashop_eboekhouden.notify_reconcile import compose_differences
+from prestashop_eboekhouden.operators.reconcile import reconcile_period
+from prestashop_eboekhouden.operators.tasks import CannotRun
+from prestashop_eboekhouden.store import StateStore
+from prestashop_eboekhouden.store_reconcile import ReconcileLedger
+
+DAY = dt.date(2026, 11, 20)
+D = Decimal
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return ReconcileLedger(StateStore(f"sqlite:///{tmp_path / 'state.db'}"))
+
+
+def found(*differences: Difference, looked: tuple[str, ...] = ()) -> Found:
+    result = Found()
+    for d in differences:
+        result.add(d)
+        result.looked_at([d.kind], d.subject)
+    for subject in looked:
+        result.looked_at(["not_seen", "changed_in_books"], subject)
+    return result
+
+
+def diff(kind: str, subject: str, booked: str | None = "24.20") -> Difference:
+    return Difference(kind, subject, DAY, int(subject.split()[-1]) if subject.startswith("order") else None, None, "REF", "S-1", None, D(booked) if booked else None, None, "what", "next")
+
+
+def run(ledger: ReconcileLedger, result: Found) -> tuple[int, dict]:
+    number = ledger.start("demo", DAY, DAY, "demo__reconcile_daily", f"run-{id(result)}")
+    return number, ledger.finish(number, "demo", result, {}, [], {})
+
+
+def test_each_difference_once_resolved_and_opened_again(ledger):
+    first, counts = run(ledger, found(diff("not_seen", "order 1"), diff("changed_in_books", "order 2")))
+    assert counts == {"new": 2, "resolved": 0, "found": 2}
+    second, counts = run(ledger, found(diff("not_seen", "order 1"), diff("changed_in_books", "order 2", "25.00")))
+    assert counts == {"new": 0, "resolved": 0, "found": 2}
+    assert [r["subject"] for r in ledger.new_in_run("demo", second)] == []
+    # a run that did not read order 2 again leaves it open; one that looked at order 1 and no longer found it resolves it
+    third, counts = run(ledger, found(looked=("order 1",)))
+    assert counts == {"new": 0, "resolved": 1, "found": 0}
+    with ledger.engine.connect() as conn:
+        from sqlalchemy import select
+
+        from prestashop_eboekhouden.schema import differences
+
+        rows = {r["subject"]: r for r in conn.execute(select(differences)).mappings()}
+    assert rows["order 1"]["resolved_at"] is not None and rows["order 2"]["resolved_at"] is None
+    assert rows["order 2"]["booked"] == D("25.00") and rows["order 2"]["first_run"] == first and rows["order 2"]["last_run"] == second
+    fourth, counts = run(ledger, found(diff("not_seen", "order 1")))
+    assert counts["new"] == 1 and [r["subject"] for r in ledger.new_in_run("demo", fourth)] == ["order 1"]  # it came back
+
+
+def test_book_again_only_a_sale_with_an_open_missing_difference(ledger):
+    store = ledger.store
+    store.record_seen("demo", [{"order_id": o, "reference": f"R{o}", "shop_status": 2, "date_upd": None, "order_date": DAY} for o in (1, 2)])
+    store.save_plans("demo", [{"order_id": o, "sales_number": f"S-{o}", "total_incl": "1.00", "total_excl": "1.00", "rows": []} for o in (1, 2)])
+    for o in (1, 2):
+        store.order_claims.claim("demo", o, "t")
+        store.order_claims.booked("demo", o, "t", "r", eb_kind="mutation", eb_id=10 + o, eb_number=f"S-{o}")
+    run(ledger, found(diff("missing_in_books", "order 1"), diff("changed_in_books", "order 2")))
+    assert ledger.book_again("demo", [1, 2, 3], [], "anna") == ([1], [])
+    row = store.get_orders("demo", [1, 2])
+    assert (row[1]["state"], row[1]["eb_id"], row[1]["plan"]["sales_number"]) == ("open", None, "S-1")
+    assert row[1]["reason"].startswith("Deleted in e-Boekhouden (confirmed by anna on ")
+    assert row[2]["state"] == "booked"
+    assert ledger.book_again("demo", [1], [], "anna") == ([], [])  # once
+
+
+def test_the_e_mail_names_each_new_difference_and_links_the_tab():
+    rows = [{"kind": "missing_in_books", "order_id": 1041, "slip_id": None, "reference": "XKBKNABJK", "sales_number": "DEMO-XKBKNABJK",
+             "shop": None, "booked": D("42.80"), "books": None, "detail": "Booked by us", "next_step": "Deleted in e-Boekhouden? Confirm it here"}]  # fmt: skip
+    subject, body = compose_differences("demo", rows, base="https://airflow.example", dag_id="demo__reconcile_daily", run_id="r1", since="2026-11-20", until="2026-11-20")
+    assert subject == "[demo] 1 new difference between the shop, the books and e-Boekhouden (2026-11-20)"
+    assert "<td>Missing in e-Boekhouden</td><td>1041</td><td>XKBKNABJK</td><td>DEMO-XKBKNABJK</td><td></td><td>42.80</td>" in body
+    assert "https://airflow.example/bookkeeping/tenants/demo/reconcile?since=2026-11-20&amp;until=2026-11-20" in body
+
+
+@pytest.mark.parametrize(
+    ("params", "logical", "period"),
+    [
+        ({}, "2026-11-21T06:00:00+00:00", (DAY, DAY)),  # 07:00 in Amsterdam: yesterday
+        ({}, "2026-11-20T23:30:00+00:00", (dt.date(2026, 11, 20), dt.date(2026, 11, 20))),  # already the 21st in Amsterdam
+        ({"since": "2026-10-01", "until": "2026-12-31"}, None, (dt.date(2026, 10, 1), dt.date(2026, 12, 31))),
+        ({"since": "2026-11-20"}, None, (DAY, DAY)),
+    ],
+)
+def test_the_runs_period(params, logical, period):
+    config = SimpleNamespace(tz=pendulum.timezone("Europe/Amsterdam"))
+    context = {"params": params, "logical_date": pendulum.parse(logical) if logical else None}
+    assert reconcile_period(context, config) == period
+
+
+@pytest.mark.parametrize("params", [{"since": "2026-12-01", "until": "2026-11-01"}, {"since": "last week"}, {"since": "2024-01-01", "until": "2026-01-01"}])
+def test_a_period_it_cannot_use_fails_at_once(params):
+    with pytest.raises(CannotRun):
+        reconcile_period({"params": params}, SimpleNamespace(tz=pendulum.timezone("Europe/Amsterdam")))
