@@ -10,6 +10,7 @@ never both; every booked amount is what the shop's data determined; the store an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from decimal import Decimal
 from typing import Any
@@ -173,4 +174,47 @@ def check(world: World) -> list[str]:
             problems.append(f"payment {payment_id} is still in doubt after settling ({row['state']})")
         if row["state"] == ERROR and row["error_code"] not in PAYMENT_CODES:
             problems.append(f"payment {payment_id} in Errors for a reason that is not the data: {row['error_code']} {row['reason']}")
+    return problems + reconciliation(world, orders, credits, shop_orders)
+
+
+# What the world injects that the reconciliation must report, and nothing else: a sale the bookkeeper deleted
+# (missing in the books), an order cancelled or its total edited after booking, a payment the shop has and the books
+# have not (refused for its amount or reference, or its sale deleted). The simulation never edits or adds a booking
+# in e-Boekhouden, pays twice or hides an order from the runs: those kinds must never show.
+NEVER_INJECTED = frozenset({"not_seen", "changed_in_books", "unknown_in_books", "paid_twice"})
+
+
+def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dict[int, dict[str, Any]], shop_orders: dict[int, dict[str, Any]]) -> list[str]:
+    """The reconciliation over the whole simulated period (read only, nothing recorded) reports exactly the drift the
+    world injected."""
+    from prestashop_eboekhouden.pipeline.reconcile import reconcile
+
+    from .world import T0
+
+    since = (T0 - dt.timedelta(days=5)).date()
+    found = reconcile(world.config, world.shop_hook(), world.books_hook(), world.real_store, since, world.today, today=world.today, record=False)
+    problems = [f"the reconciliation reports {d.kind} on {d.sales_number or d.subject}: {d.detail}" for d in found.differences if d.kind in NEVER_INJECTED]
+    of_kind: dict[str, set[Any]] = defaultdict(set)
+    for d in found.differences:
+        of_kind[d.kind].add(d.sales_number if d.kind == "missing_in_books" else d.order_id)
+    in_books = {m["invoiceNumber"] for m in world.books.mutations() if m["type"] == 2}
+    ours = {row["sales_number"] for row in [*orders.values(), *credits.values()] if row["state"] == BOOKED}  # a row moved
+    deleted = ({m["invoiceNumber"] for m in world.oracle.deleted_mutations} & ours) - in_books  # to Errors since is not ours
+    if of_kind["missing_in_books"] != deleted:
+        problems.append(f"the reconciliation reports missing in the books {sorted(of_kind['missing_in_books'])}, the bookkeeper deleted {sorted(deleted)}")
+    booked = {order_id: row for order_id, row in orders.items() if row["state"] == BOOKED}
+    cancelled = {order_id for order_id in booked if int(shop_orders[order_id]["current_state"]) == 6}
+    if of_kind["cancelled_after_booking"] != cancelled:
+        problems.append(f"the reconciliation reports cancelled after booking {sorted(of_kind['cancelled_after_booking'])}, the shop cancelled {sorted(cancelled)}")
+    changed = {
+        order_id for order_id, row in booked.items()
+        if order_id in world.oracle.edited and order_id not in cancelled and Decimal(str(shop_orders[order_id]["total_paid_tax_incl"])) != row["amount_incl"]
+    }  # fmt: skip
+    if of_kind["changed_after_booking"] != changed:
+        problems.append(f"the reconciliation reports changed after booking {sorted(of_kind['changed_after_booking'])}, the shop edited {sorted(changed)}")
+    paid_in_books = {m["invoiceNumber"] for m in _payments(world)}
+    for order_id in sorted(of_kind["paid_not_booked"]):
+        row = booked.get(order_id)
+        if row is None or row["sales_number"] in paid_in_books:
+            problems.append(f"the reconciliation reports order {order_id} paid and not booked; e-Boekhouden has its payment")
     return problems
