@@ -187,12 +187,18 @@ NEVER_INJECTED = frozenset({"not_seen", "changed_in_books", "unknown_in_books", 
 def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dict[int, dict[str, Any]], shop_orders: dict[int, dict[str, Any]]) -> list[str]:
     """The reconciliation over the whole simulated period (read only, nothing recorded) reports exactly the drift the
     world injected."""
+    from prestashop_eboekhouden.domain import vat_totals
     from prestashop_eboekhouden.pipeline.reconcile import reconcile
 
     from .world import T0
 
     since = (T0 - dt.timedelta(days=5)).date()
-    found = reconcile(world.config, world.shop_hook(), world.books_hook(), world.real_store, since, world.today, today=world.today, record=False)
+    summaries = vat_totals.totals, vat_totals.vat_summary  # pandas' totals and VAT return: 70 % of its time, and not
+    vat_totals.totals, vat_totals.vat_summary = (lambda lines: []), (lambda lines: {})  # what the invariant is on
+    try:
+        found = reconcile(world.config, world.shop_hook(), world.books_hook(), world.real_store, since, world.today, today=world.today, record=False)
+    finally:
+        vat_totals.totals, vat_totals.vat_summary = summaries
     problems = [f"the reconciliation reports {d.kind} on {d.sales_number or d.subject}: {d.detail}" for d in found.differences if d.kind in NEVER_INJECTED]
     of_kind: dict[str, set[Any]] = defaultdict(set)
     for d in found.differences:
