@@ -172,7 +172,7 @@ def fill_month(store, orders: int, differences: int) -> tuple[dt.date, dt.date]:
     return first, last
 
 
-def tab(orders: int, differences: int, repeat: int) -> list[dict]:
+def tab(orders: int, differences: int, repeat: int, postgres: bool = False) -> list[dict]:
     from jinja2 import Environment, FileSystemLoader
     from starlette.datastructures import URL
 
@@ -184,12 +184,21 @@ def tab(orders: int, differences: int, repeat: int) -> list[dict]:
     templates = Environment(loader=FileSystemLoader(str(Path(__file__).resolve().parents[1] / "plugins/prestashop_eboekhouden/ui/templates")), autoescape=True)
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/state.db"
+        url, server = f"sqlite:///{tmp}/state.db", None
+        if postgres:  # a throwaway PostgreSQL server, as the stack tests start one (tests/stack/harness.py)
+            from tests.stack.harness import create_databases, start_postgres
+
+            server = start_postgres(Path(tmp))
+            create_databases(server.port, ["bench"])
+            url = f"postgresql+psycopg2://postgres@127.0.0.1:{server.port}/bench"
         migrations.upgrade(StateStore._make_engine(url))
         store = StateStore(url)
         started = time.perf_counter()
         first, last = fill_month(store, orders, differences)
         filled = time.perf_counter() - started
+        if postgres:  # as autovacuum leaves a table in production: statistics and a visibility map (index-only counts)
+            with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
         queries = ReconcileQueries(store)
 
         def json_answer() -> dict:
@@ -214,8 +223,12 @@ def tab(orders: int, differences: int, repeat: int) -> list[dict]:
                 begun = time.perf_counter()
                 call()
                 samples.append((time.perf_counter() - begun) * 1000)
-            results.append({"answer": name, "ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)})
-    print(f"\nThe Reconcile tab over {orders:,} orders in one month and {differences:,} open differences (SQLite, filled in {filled:.0f} s; median of {repeat}):")
+            results.append({"answer": name, "database": "PostgreSQL" if postgres else "SQLite", "ms": round(statistics.median(samples), 1), "max_ms": round(max(samples), 1)})
+        store.engine.dispose()
+        if server is not None:
+            server.stop()
+    what = "PostgreSQL" if postgres else "SQLite"
+    print(f"\nThe Reconcile tab over {orders:,} orders in one month and {differences:,} open differences ({what}, filled in {filled:.0f} s; median of {repeat}):")
     print(table(results, [("answer", "answer"), ("ms", "ms (median)"), ("max_ms", "max")]))
     return results
 
@@ -233,6 +246,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--tab-only", action="store_true")
     parser.add_argument("--no-tab", action="store_true")
+    parser.add_argument("--postgres", action="store_true", help="the tab on a throwaway PostgreSQL server (as tests/stack starts one) instead of SQLite")
     args = parser.parse_args()
     sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "plugins"), str(Path(__file__).resolve().parents[1])]
     rows: list[dict] = []
@@ -247,7 +261,7 @@ def main() -> None:
                            ("eb_full_reads", "e-B full reads"), ("eb_session", "session"), ("seconds", "s")]))  # fmt: skip
         for row in rows:
             print(f"  {row['backend']} {row['orders']} {row['run']}: differences {row['differences']}; compared {row['compared']}; writes {row['writes']}")
-    tab_rows = [] if args.no_tab else tab(args.tab_orders, args.tab_differences, args.repeat)
+    tab_rows = [] if args.no_tab else tab(args.tab_orders, args.tab_differences, args.repeat, args.postgres)
     print(f"\nwritten to {save('reconcile', {'requests': rows, 'tab': tab_rows})}")
 
 

@@ -194,6 +194,10 @@ def _notifications(config: TenantConfig, kind: str, digest_run: bool) -> dict:
     """The report task's notifier callbacks (e-mail on new Errors / failure), when the tenant file asks for them."""
     if config.notify is None:
         return {}
+    if kind == "reconcile":
+        from prestashop_eboekhouden.notify_reconcile import reconcile_callbacks
+
+        return reconcile_callbacks(config)
     from prestashop_eboekhouden.notify import report_callbacks  # the SMTP provider only for tenants that notify
 
     return report_callbacks(config, kind, digest_run)

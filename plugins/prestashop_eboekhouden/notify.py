@@ -89,10 +89,6 @@ class BookkeepingNotifier(SmtpNotifier):
         from prestashop_eboekhouden.store import get_store, utcnow
 
         settings = config.notify
-        if settings is not None and self.kind == "reconcile":
-            from prestashop_eboekhouden.notify_reconcile import reconcile_message
-
-            return reconcile_message(context, config, on_failure=self.on_failure)
         if settings is None or self.kind != "orders":
             return None
         store = get_store()
@@ -133,8 +129,9 @@ class BookkeepingNotifier(SmtpNotifier):
 
 
 def report_callbacks(config: TenantConfig, kind: str, digest_run: bool = False) -> dict[str, list]:
-    """on_success_callback / on_failure_callback for a report task, or the reconciliation's (none without a notify section)."""
-    if config.notify is None or kind not in ("orders", "reconcile"):
+    """on_success_callback / on_failure_callback for a report task (none without a notify section; the
+    reconciliation's: notify_reconcile.reconcile_callbacks)."""
+    if config.notify is None or kind != "orders":
         return {}
     return {
         "on_success_callback": [BookkeepingNotifier(tenant=config.tenant, kind=kind, digest_run=digest_run)],

@@ -9,7 +9,7 @@ from airflow.sdk import Context
 
 from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.reconcile import LABELS
-from prestashop_eboekhouden.notify import MAX_LISTED, compose, dashboard_base
+from prestashop_eboekhouden.notify import MAX_LISTED, BookkeepingNotifier, compose, dashboard_base
 
 
 def reconcile_url(base: str, tenant: str, since: str = "", until: str = "") -> str:
@@ -65,3 +65,20 @@ def reconcile_message(context: Context, config: TenantConfig, *, on_failure: boo
     if not rows:
         return None
     return compose_differences(config.tenant, rows, base=base, dag_id=dag_id, run_id=run_id, since=run["since"].isoformat(), until=run["until"].isoformat())
+
+
+class ReconcileNotifier(BookkeepingNotifier):
+    """Sends a reconciliation run's new differences (or its failure) by e-mail."""
+
+    def message(self, context: Context, config: TenantConfig) -> tuple[str, str] | None:
+        return reconcile_message(context, config, on_failure=self.on_failure) if config.notify is not None else None
+
+
+def reconcile_callbacks(config: TenantConfig) -> dict[str, list]:
+    """on_success_callback / on_failure_callback of the reconcile task (none without a notify section)."""
+    if config.notify is None:
+        return {}
+    return {
+        "on_success_callback": [ReconcileNotifier(tenant=config.tenant, kind="reconcile")],
+        "on_failure_callback": [ReconcileNotifier(tenant=config.tenant, kind="reconcile", on_failure=True)],
+    }

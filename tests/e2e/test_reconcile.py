@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from prestashop_eboekhouden.schema import differences, reconcile_runs
 from prestashop_eboekhouden.store_reconcile import ReconcileLedger
+from tests.dags.test_daily_experience import smtp_server  # noqa: F401 - fixture
 
-from .conftest import asset_events, customer, line, run_dag
+from .conftest import asset_events, customer, line, run_dag, write_tenant
 
 pytestmark = pytest.mark.airflow
 HOURLY, PAYMENTS, RECONCILE = "demo__orders_hourly", "demo__payments_daily", "demo__reconcile_daily"
@@ -144,3 +145,27 @@ def test_every_kind_of_difference_once_and_nothing_written(make_sandbox, state_s
     now = {(r["kind"], r["subject"]): r for r in stored_differences(state_store)}
     assert now[("missing_in_books", f"order {a}")]["resolved_at"] is not None
     assert all(r["resolved_at"] is None for key, r in now.items() if key != ("missing_in_books", f"order {a}"))
+
+
+def test_new_differences_are_e_mailed_once(make_sandbox, state_store, tenants_dir, smtp_server):
+    """The reconcile task's notifier (notify.on: differences): a run that finds a difference mails it, with what to do
+    and the Reconcile tab's link; the next run that finds only the same sends nothing."""
+    write_tenant(tenants_dir, {"notify": {"email": ["boekhouding@shop.example"], "smtp_conn_id": "smtp_test", "dashboard_url": "https://airflow.shop.example"}})
+    sandbox = make_sandbox()
+    gone = order(sandbox, "Anna", "20.00")
+    assert run_dag(HOURLY, hour=H11).state == "success"
+    row = state_store.get_orders("demo", [gone])[gone]
+    sandbox.books.delete_mutation(row["eb_id"] or sandbox.books.mutations_numbered(row["sales_number"])[0]["id"])
+    first = run_dag(RECONCILE, hour=NEXT_MORNING)
+    assert first.state == "success"
+    ((to, message),) = smtp_server.messages
+    assert to == ["boekhouding@shop.example"]
+    # its sale deleted, and its payment (the shop marks it paid) not booked: the payments DAG has not run
+    assert message["Subject"] == "[demo] 2 new differences between the shop, the books and e-Boekhouden (2026-11-20)"
+    body = next(p for p in message.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert f"<td>Missing in e-Boekhouden</td><td>{gone}</td>" in body and "<td>Paid, payment not booked</td>" in body
+    assert row["sales_number"] in body and "20.00" in body and "Confirm it here" in body
+    assert 'href="https://airflow.shop.example/bookkeeping/tenants/demo/reconcile?since=2026-11-20&amp;until=2026-11-20"' in body
+    assert f"https://airflow.shop.example/dags/{RECONCILE}/runs/{first.run_id}" in body
+    assert run_dag(RECONCILE, conf={"since": "2026-11-20", "until": "2026-11-20"}, hour=NEXT_MORNING).state == "success"
+    assert len(smtp_server.messages) == 1  # the same difference again: not new, no e-mail

@@ -22,6 +22,8 @@ from prestashop_eboekhouden.domain.money import to_cents
 from prestashop_eboekhouden.domain.payloads import PAYMENT_RECEIVED, SALE, VAT_CODE_RATES, vat_split
 from prestashop_eboekhouden.domain.reconcile import BooksRow, InBooks
 from prestashop_eboekhouden.hooks.base import ApiError
+from prestashop_eboekhouden.hooks.soap_values import SOORT_TYPES, at, items, lookup_window
+from prestashop_eboekhouden.hooks.soap_values import day as soap_day
 
 WANTED_TYPES = (SALE, PAYMENT_RECEIVED)
 # A SOAP listing with fewer mutations than this is complete (no server caps that low; the REST API's documented
@@ -143,14 +145,12 @@ class SoapReconciling:
 
     def _mutaties(self, since: dt.date, until: dt.date, number: str | None = None) -> Iterator[dict]:
         """Every cMutatieList of a date range (and number), read on by MutatieNr ranges while a call may have been cut."""
-        from prestashop_eboekhouden.hooks.eboekhouden_soap import _at, _items
-
-        base = {"MutatieNr": 0, "Factuurnummer": number, "DatumVan": _at(since), "DatumTm": _at(until)}
+        base = {"MutatieNr": 0, "Factuurnummer": number, "DatumVan": at(since), "DatumTm": at(until)}
         seen: set[int] = set()
 
         def call(**bounds: int) -> list[dict]:
             result = self.call("GetMutaties", cFilter={**base, **bounds})
-            fresh = [m for m in _items(result, "Mutaties", "cMutatieList") if int(m["MutatieNr"]) not in seen]
+            fresh = [m for m in items(result, "Mutaties", "cMutatieList") if int(m["MutatieNr"]) not in seen]
             seen.update(int(m["MutatieNr"]) for m in fresh)
             return fresh
 
@@ -168,15 +168,13 @@ class SoapReconciling:
 
     @staticmethod
     def _whole(item: dict) -> InBooks:
-        from prestashop_eboekhouden.hooks.eboekhouden_soap import SOORT_TYPES, _day, _items
-
         rows = tuple(
             BooksRow(str(row.get("TegenrekeningCode") or ""), str(row.get("BTWCode") or ""), _money(row.get("BedragInclBTW")),
                      _money(row.get("BedragExclBTW")), _money(row.get("BedragBTW")))
-            for row in _items(item, "MutatieRegels", "cMutatieListRegel")
+            for row in items(item, "MutatieRegels", "cMutatieListRegel")
         )  # fmt: skip
         return InBooks(
-            number=str(item.get("Factuurnummer") or ""), id=int(item["MutatieNr"]), date=_day(item.get("Datum")),
+            number=str(item.get("Factuurnummer") or ""), id=int(item["MutatieNr"]), date=soap_day(item.get("Datum")),
             type=SOORT_TYPES.get(str(item.get("Soort")), 0), total_incl=sum((r.incl for r in rows), Decimal("0.00")), rows=rows,
             relation=str(item.get("RelatieCode") or ""), entry=str(item.get("Boekstuk") or ""),
         )  # fmt: skip
@@ -193,20 +191,16 @@ class SoapReconciling:
         yield from self._facturen(since, until)
 
     def _facturen(self, since: dt.date, until: dt.date, number: str | None = None) -> Iterator[InBooks]:
-        from prestashop_eboekhouden.hooks.eboekhouden_soap import _at, _day, _items
-
-        result = self.call("GetFacturen", cFilter={"Factuurnummer": number, "Relatiecode": None, "DatumVan": _at(since), "DatumTm": _at(until)})
-        for item in _items(result, "Facturen", "cFactuurList"):
+        result = self.call("GetFacturen", cFilter={"Factuurnummer": number, "Relatiecode": None, "DatumVan": at(since), "DatumTm": at(until)})
+        for item in items(result, "Facturen", "cFactuurList"):
             yield InBooks(
-                number=str(item.get("Factuurnummer") or ""), id=None, date=_day(item.get("Datum")), type=0,
+                number=str(item.get("Factuurnummer") or ""), id=None, date=soap_day(item.get("Datum")), type=0,
                 total_incl=_money(item.get("TotaalInclBTW")), relation=str(item.get("Relatiecode") or ""),
             )  # fmt: skip
 
     def read_bookings(self, wanted: Sequence[tuple[str, int | None, dt.date | None]], invoices: bool = False) -> dict[str, InBooks | None]:
         """The bookings of these numbers, whole: one listing per day they are dated (a day's listing has every booking of it),
         then a lookup by number (a year around its date) for each not found on its day."""
-        from prestashop_eboekhouden.hooks.eboekhouden_soap import lookup_window
-
         found: dict[str, InBooks | None] = {}
         by_day: dict[dt.date, list[str]] = defaultdict(list)
         for number, _id, day in wanted:

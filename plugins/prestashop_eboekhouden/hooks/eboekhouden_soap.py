@@ -41,24 +41,16 @@ from prestashop_eboekhouden.hooks.base import AmbiguousWrite, ApiError, Transien
 from prestashop_eboekhouden.hooks.eboekhouden_base import DEFAULT_SOURCE, EBoekhoudenBase
 from prestashop_eboekhouden.hooks.eboekhouden_reconcile import SoapReconciling
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, DUPLICATE_NUMBER, RELATION_GONE, SESSION_EXPIRED, FoundPayment, FoundSale
+from prestashop_eboekhouden.hooks.soap_values import SOORT_TYPES, SOORTEN, lookup_window
+from prestashop_eboekhouden.hooks.soap_values import at as _at
+from prestashop_eboekhouden.hooks.soap_values import day as _day
+from prestashop_eboekhouden.hooks.soap_values import items as _items
 from prestashop_eboekhouden.masking import mask
 
 WSDL = Path(__file__).with_name("eboekhouden_soap.wsdl")
 NS = "http://www.e-boekhouden.nl/soap"
 BINDING = f"{{{NS}}}soapAppSoap"
 ENDPOINT = "soap.asmx"
-SOORTEN = {
-    MutationType.INVOICE_RECEIVED: "FactuurOntvangen", MutationType.INVOICE_SENT: "FactuurVerstuurd",
-    MutationType.PAYMENT_RECEIVED: "FactuurbetalingOntvangen", MutationType.PAYMENT_SENT: "FactuurbetalingVerstuurd",
-    MutationType.MONEY_RECEIVED: "GeldOntvangen", MutationType.MONEY_SENT: "GeldUitgegeven", MutationType.MEMORIAL: "Memoriaal",
-}  # fmt: skip
-SOORT_TYPES = {name: int(kind) for kind, name in SOORTEN.items()}
-# GetMutaties / GetFacturen need both dates. Real clients never ask outside 1980–2049; we ask much less: around the
-# order's date when we know it (a year either side: a bookkeeper may re-date a sale, a nearby number may clash), else
-# the last ten years up to a year ahead.
-DATE_BOUNDS = (dt.date(1980, 1, 1), dt.date(2049, 12, 31))
-LOOKUP_MARGIN = dt.timedelta(days=366)
-LOOKUP_BACK = dt.timedelta(days=3653)  # ten years
 # A session is renewed well before e-Boekhouden could expire it (connection extra "session_max_age", seconds) and
 # after any answer whose error text speaks of the session: the real expiry answer is not published.
 SESSION_MAX_AGE = 15 * 60.0
@@ -71,17 +63,6 @@ SOAP_MEANINGS = {"SOAP_SESSION_001": SESSION_EXPIRED}
 
 class SessionFault(TransientError):
     """A soap:Fault (HTTP 500) whose text speaks of the session: open a new one and repeat the call."""
-
-
-def lookup_window(around: dt.date | str | None = None, today: dt.date | None = None) -> tuple[dt.datetime, dt.datetime]:
-    """DatumVan / DatumTm for an "already booked?" lookup: around the order date, inside real clients' 1980–2049."""
-    today = today or dt.date.today()
-    if around is None:
-        low, high = today - LOOKUP_BACK, today + LOOKUP_MARGIN
-    else:
-        day = dt.date.fromisoformat(around[:10]) if isinstance(around, str) else around
-        low, high = day - LOOKUP_MARGIN, max(day, today) + LOOKUP_MARGIN
-    return _at(max(low, DATE_BOUNDS[0])), _at(min(high, DATE_BOUNDS[1]))
 
 
 def _session_fault(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -103,23 +84,6 @@ def soap_client() -> Any:
 
     settings = zeep.Settings(strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     return zeep.Client(str(WSDL), settings=settings)
-
-
-def _items(data: dict | None, array: str, item: str) -> list[dict]:
-    """The items of a SOAP array field (absent or empty arrays are empty lists)."""
-    holder = (data or {}).get(array) or {}
-    return [entry for entry in (holder.get(item) or []) if entry is not None]
-
-
-def _day(value: Any) -> str:
-    """A SOAP dateTime as YYYY-MM-DD."""
-    return value.date().isoformat() if isinstance(value, dt.datetime) else str(value or "")[:10]
-
-
-def _at(day: str | dt.date) -> dt.datetime:
-    """YYYY-MM-DD as the midnight dateTime the SOAP API wants."""
-    date = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    return dt.datetime.combine(date, dt.time())
 
 
 def _money(value: Any) -> Decimal:
