@@ -413,14 +413,6 @@ class BooksState:
             self._codes.pop(record["code"].casefold(), None)
             return dict(record)
 
-    def delete_mutation(self, mutation_id: int) -> dict[str, Any]:
-        """The bookkeeper deletes a mutation in e-Boekhouden (its id is never given again)."""
-        with self.lock:
-            record = self._mutations.pop(mutation_id)
-            for index, key in ((self._by_number, (record["type"], record["invoiceNumber"])), (self._by_folded_number, str(record["invoiceNumber"]).casefold())):
-                index[key] = [i for i in index.get(key, []) if i != mutation_id]  # type: ignore[index]
-            return _copy_mutation(record)
-
     def update_relation(self, relation_id: int, payload: Mapping[str, Any]) -> None:
         """PATCH /v1/relation/{id}: change fields (counted in relation_patches: the integration never does this)."""
         with self.lock:
@@ -497,7 +489,8 @@ class BooksState:
     # ---- what the bookkeeper does by hand in e-Boekhouden (the reconciliation's knobs) ---------------------------
 
     def delete_mutation(self, mutation_id: int) -> dict[str, Any]:
-        """The bookkeeper deletes a mutation (KeyError when there is none); returns it as it was."""
+        """The bookkeeper deletes a mutation (KeyError when there is none; its id is never given again); returns it as
+        it was."""
         with self.lock:
             record = self._mutations.pop(int(mutation_id))
             self._by_number[(record["type"], record["invoiceNumber"])].remove(record["id"])
