@@ -184,3 +184,20 @@ def test_a_payment_in_doubt_whose_sale_the_bookkeeper_deleted_is_refused_without
     )
     payment = result.world.real_store.get_payments("sim", [1])[1]
     assert (payment["state"], payment["error_code"], payment["intent_at"]) == ("error", "OUTSTANDING", None)
+
+
+def test_a_payment_in_doubt_whose_order_is_cancelled_is_still_looked_up():
+    """Seed 9354 (the soak): every attempt of the payments task was killed right after recording a payment's intent,
+    then the merchant cancelled the order. The payments runs took only orders the shop calls paid, so the payment
+    stayed in doubt for ever. An order with a payment in doubt is now taken whatever its status, and the booking step
+    looks the payment up first."""
+    killed = [["payments.record_intent", n, "kill"] for n in range(4)]
+    result = replay(
+        place(5, state=2, payment="iDEAL", payments=[{"amount": "20.85", "payment_method": "iDEAL", "transaction_id": "tr_doubt"}]),
+        hourly(60),
+        payments(120, plan=killed),
+        cancel(150),
+        payments(180),
+    )
+    assert [f.kind for f in result.fired] == ["kill"] * 4
+
