@@ -237,6 +237,7 @@ class BooksState:
         self._ledgers: dict[int, dict[str, Any]] = {}
         self._relations: dict[int, dict[str, Any]] = {}
         self._mutations: dict[int, dict[str, Any]] = {}
+        self._last_ids = {"relation": 1000, "mutation": 0}  # ids are never given twice, also after a deletion
         # indexes, so a book of tens of thousands of records answers in constant time per write
         self._codes: dict[str, int] = {}  # relation code (case-folded) → relation id
         self._by_number: dict[tuple[int, str], list[int]] = {}
@@ -395,12 +396,22 @@ class BooksState:
                 raise ApiProblem("REL_006", "Code is too long", f"a code has at most {MAX_CODE} characters", property_name="code")
             if self._code_taken(code):
                 raise ApiProblem("REL_049", "Code already exists", f"a relation with code {code} exists", property_name="code")
-            relation_id = next(reversed(self._relations), 1000) + 1  # ids only grow: the last key is the highest
+            relation_id = self._last_ids["relation"] = max(next(reversed(self._relations), 1000), self._last_ids["relation"]) + 1
             record = {"id": relation_id, **{key: _text(payload, key) for key in RELATION_FIELDS}, "type": kind, "name": name, "code": code}
             self._relations[relation_id] = record
             self._codes[code.casefold()] = relation_id
             self._relation_dates[relation_id] = dt.date.today().isoformat()
             return {"id": relation_id, "code": code}
+
+    def delete_relation(self, relation_id: int) -> dict[str, Any]:
+        """The bookkeeper deletes a relation in e-Boekhouden (its id is never given again); e-Boekhouden refuses when
+        it has bookings (ValueError)."""
+        with self.lock:
+            if any(m["relationId"] == relation_id for m in self._mutations.values()) or any(i["relationId"] == relation_id for i in self._invoices.values()):
+                raise ValueError(f"relation {relation_id} has bookings")
+            record = self._relations.pop(relation_id)
+            self._codes.pop(record["code"].casefold(), None)
+            return dict(record)
 
     def update_relation(self, relation_id: int, payload: Mapping[str, Any]) -> None:
         """PATCH /v1/relation/{id}: change fields (counted in relation_patches: the integration never does this)."""
@@ -468,7 +479,7 @@ class BooksState:
 
     def _store_mutation(self, record: dict[str, Any]) -> int:
         """Give a validated mutation the next number and keep it."""
-        mutation_id = next(reversed(self._mutations), 0) + 1  # ids only grow: the last key is the highest
+        mutation_id = self._last_ids["mutation"] = max(next(reversed(self._mutations), 0), self._last_ids["mutation"]) + 1
         record["id"] = mutation_id
         self._mutations[mutation_id] = record
         self._by_number.setdefault((record["type"], record["invoiceNumber"]), []).append(mutation_id)
@@ -478,7 +489,8 @@ class BooksState:
     # ---- what the bookkeeper does by hand in e-Boekhouden (the reconciliation's knobs) ---------------------------
 
     def delete_mutation(self, mutation_id: int) -> dict[str, Any]:
-        """The bookkeeper deletes a mutation (KeyError when there is none); returns it as it was."""
+        """The bookkeeper deletes a mutation (KeyError when there is none; its id is never given again); returns it as
+        it was."""
         with self.lock:
             record = self._mutations.pop(int(mutation_id))
             self._by_number[(record["type"], record["invoiceNumber"])].remove(record["id"])

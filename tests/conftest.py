@@ -29,6 +29,14 @@ os.environ.pop("PRESTA_EB_TENANTS_DIR", None)
 os.environ["PRESTA_EB_DEADLINES"] = "off"
 
 
+def pytest_addoption(parser):
+    """The simulation's options (tests/simulation): replay one seed, or change the budget of seeds it covers."""
+    group = parser.getgroup("simulation")
+    group.addoption("--seed", type=int, default=None, help="simulation: run only this seed (its events, faults and violations on failure)")
+    group.addoption("--sim-schedules", type=int, default=None, help="simulation: how many seeds (default 2000)")
+    group.addoption("--sim-start", type=int, default=None, help="simulation: the first seed (default 1)")
+
+
 @pytest.fixture(scope="session")
 def airflow_home() -> Path:
     """The test session's Airflow home."""

@@ -13,6 +13,7 @@ asks e-Boekhouden whether the sales number exists and adopts it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -34,9 +35,21 @@ from prestashop_eboekhouden.schema import (  # noqa: F401 - states re-exported
     relations,
     utcnow,
 )
-from prestashop_eboekhouden.store_base import AUTO_MIGRATE_ENV, STATE_DB_ENV, Claim, StoreBase, _Claims, chunks, default_url, insert_new  # noqa: F401 - re-exported
+from prestashop_eboekhouden.store_base import (  # noqa: F401 - re-exported
+    AUTO_MIGRATE_ENV,
+    DEFAULT_LEASE,
+    STATE_DB_ENV,
+    Claim,
+    StoreBase,
+    _Claims,
+    chunks,
+    default_url,
+    insert_new,
+)
 from prestashop_eboekhouden.store_runs import RunLog
 from prestashop_eboekhouden.store_worked_off import WorkedOff
+
+CREATING = 0  # relation id of a debtor being created (claim_relation)
 
 
 class StateStore(RunLog, WorkedOff, StoreBase):
@@ -245,6 +258,14 @@ class StateStore(RunLog, WorkedOff, StoreBase):
         """Slips refused (their order was refused, a precheck): Errors with reason and code, unless booked."""
         self._set_state(credits, tenant, problems, ERROR, run_id)
 
+    def set_credit_relation(self, tenant: str, slip_id: int, relation_id: int, code: str) -> None:
+        """The debtor a credit slip is (being) booked on, when the order's was deleted in e-Boekhouden and found again."""
+        with self.begin() as conn:
+            conn.execute(
+                update(credits).where(credits.c.tenant == tenant, credits.c.slip_id == slip_id, not_final(credits.c.state))
+                .values(relation_id=relation_id, relation_code=code, updated_at=utcnow())
+            )  # fmt: skip
+
     def save_credit_plans(self, tenant: str, plans: Sequence[dict], run_id: str | None = None) -> None:
         """Store validated credit plans (Open, ready to book) with their sales numbers and the order's relation (a slip
         whose booking may have reached e-Boekhouden keeps the number it was sent under, as orders do)."""
@@ -253,7 +274,12 @@ class StateStore(RunLog, WorkedOff, StoreBase):
         now = utcnow()
         with self.engine.connect() as conn:
             sent = in_doubt_numbers(conn, credits, credits.c.slip_id, tenant, [p["slip_id"] for p in plans])
-        plans = [{**p, "sales_number": sent[p["slip_id"]]} if p["slip_id"] in sent else p for p in plans]
+            # ... and the debtor it was sent to (the order's, or the one found again after it was deleted in e-Boekhouden)
+            stmt = select(credits.c.slip_id, credits.c.relation_id, credits.c.relation_code).where(
+                credits.c.tenant == tenant, credits.c.slip_id.in_(list(sent)), credits.c.relation_id.is_not(None)
+            )
+            sent_to = {int(r[0]): {"relation_id": r[1], "relation_code": r[2]} for r in conn.execute(stmt)} if sent else {}
+        plans = [{**p, "sales_number": sent[p["slip_id"]], **sent_to.get(p["slip_id"], {})} if p["slip_id"] in sent else p for p in plans]
         rows = [
             {
                 "b_slip_id": plan["slip_id"], "plan": plan, "sales_number": plan["sales_number"],
@@ -290,7 +316,7 @@ class StateStore(RunLog, WorkedOff, StoreBase):
         found: dict[str, dict] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(keys):
-                stmt = select(relations).where(relations.c.tenant == tenant, relations.c.email_key.in_(chunk))
+                stmt = select(relations).where(relations.c.tenant == tenant, relations.c.email_key.in_(chunk), relations.c.relation_id != CREATING)
                 found.update({r["email_key"]: dict(r) for r in conn.execute(stmt).mappings()})
         return found
 
@@ -302,6 +328,24 @@ class StateStore(RunLog, WorkedOff, StoreBase):
             if conn.execute(update(relations).where(where).values(relation_id=relation_id, code=code, updated_at=now)).rowcount == 0:
                 row = {"tenant": tenant, "email_key": email_key, "relation_id": relation_id, "code": code, "created_by_us": created, "updated_at": now}
                 insert_new(conn, relations, [row])
+
+    def claim_relation(self, tenant: str, email_key: str, owner: str, lease: dt.timedelta = DEFAULT_LEASE) -> str | None:
+        """Take the right to create the debtor of an e-mail address, so two runs never both create it: a row with
+        relation id 0 (CREATING) until remember_relation fills it in. "new" (nobody tried before), "again" (an
+        earlier try — ours, or another's whose lease ran out — may have created it: look it up again first), None
+        (another live run is creating it, or it is known by now)."""
+        now, token = utcnow(), "~" + hashlib.sha1(owner.encode()).hexdigest()[:30]
+        where = and_(relations.c.tenant == tenant, relations.c.email_key == email_key)
+        with self.begin() as conn:
+            row = conn.execute(select(relations).where(where)).mappings().first()
+            if row is None:
+                insert_new(conn, relations, [{"tenant": tenant, "email_key": email_key, "relation_id": CREATING, "code": token, "created_by_us": True, "updated_at": now}])
+                mine = conn.execute(select(relations.c.code).where(where)).scalar() == token
+                return "new" if mine else None
+            if row["relation_id"] != CREATING or (row["code"] != token and row["updated_at"] >= now - lease):
+                return None
+            conn.execute(update(relations).where(where, relations.c.relation_id == CREATING, relations.c.code == row["code"]).values(code=token, updated_at=now))
+            return "again"
 
     def forget_relation(self, tenant: str, email_key: str) -> None:
         """Drop a remembered relation (it no longer exists in e-Boekhouden)."""

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from prestashop_eboekhouden.schema import BOOKED, ERROR, KEYS, not_final, utcnow
+from prestashop_eboekhouden.schema import BOOKED, ERROR, KEYS, OPEN, not_final, utcnow
 
 STATE_DB_ENV = "PRESTA_EB_STATE_DB"
 AUTO_MIGRATE_ENV = "PRESTA_EB_STATE_AUTO_MIGRATE"
@@ -136,6 +136,24 @@ class _Claims:
             where = and_(where, self.table.c.claim_owner == owner)
         with self.store.begin() as conn:
             conn.execute(update(self.table).where(where).values(intent_at=None, claim_owner=None, claimed_at=None, **values))
+
+    def waiting(self, tenant: str, key: int, owner: str | None, reason: str, run_id: str | None = None) -> None:
+        """Not booked, and not to be booked now (looked up: e-Boekhouden has no such booking; the shop's data no longer
+        says to book it): Open with the reason, the intent resolved."""
+        now = utcnow()
+        t = self.table
+        where = and_(self._where(tenant, key), t.c.state != BOOKED)
+        if owner is not None:
+            where = and_(where, t.c.claim_owner == owner)
+        with self.store.begin() as conn:
+            conn.execute(
+                update(t)
+                .where(where)
+                .values(
+                    state=OPEN, reason=reason[:2000], error_code=None, updated_at=now, last_try=now,
+                    intent_at=None, claim_owner=None, claimed_at=None, run_id=run_id,
+                )
+            )
 
     def release(self, tenant: str, key: int, owner: str) -> None:
         """Let go without an outcome (a transient failure): the intent stays, so the retry looks first."""

@@ -113,8 +113,8 @@ class DebtorResolver:
     debtors of the batch are unknown, from one paged listing of all codes made once for the batch.
     """
 
-    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True):
-        self.config, self.eb, self.store, self.outcome = config, eb, store, outcome
+    def __init__(self, config: TenantConfig, eb: BookkeepingApi, store: StateStore, outcome: BookOutcome, bulk: bool = True, owner: str = "debtors"):
+        self.config, self.eb, self.store, self.outcome, self.owner = config, eb, store, outcome, owner
         self.bulk = bulk  # list all codes once when many debtors are unknown (cheaper than one code[like] per new debtor)
         self._lock = threading.Lock()
         self._base_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
@@ -197,9 +197,18 @@ class DebtorResolver:
         if known:
             return int(known["relation_id"]), known["code"]
         relation = self._find(debtor)
-        created = relation is None
+        created = False
         if relation is None:
-            relation = self._create(debtor)
+            # Claimed in the store first: two runs with orders of one new customer would both create the debtor.
+            claimed = self.store.claim_relation(self.config.tenant, debtor.key, self.owner)
+            if claimed is None:
+                known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
+                if known:
+                    return int(known["relation_id"]), known["code"]
+                raise TransientError(f"Another run is creating the debtor for {debtor.email}; booked on the retry")
+            relation = self._find(debtor) if claimed == "again" else None  # an earlier try may have created it
+            if relation is None:
+                relation, created = self._create(debtor), True
         self.store.remember_relation(self.config.tenant, debtor.key, int(relation["id"]), str(relation.get("code", "")), created)
         return int(relation["id"]), str(relation.get("code", ""))
 
@@ -236,7 +245,7 @@ class SaleBooker:
         self.config, self.eb, self.store, self.owner, self.run_id = config, eb, store, owner, run_id
         self.claims = store.order_claims
         self.outcome = BookOutcome()
-        self.debtors = DebtorResolver(config, eb, store, self.outcome, bulk=bulk_lookups)
+        self.debtors = DebtorResolver(config, eb, store, self.outcome, bulk=bulk_lookups, owner=owner)
         self._sleep = sleep
         self._template_id: int | None = None
 
@@ -312,6 +321,9 @@ class SaleBooker:
             return "invoice", fits("CreateInvoice", body, subject)
         return "mutation", fits("CreateMutation", mutation_payload(plan, ledger_ids, debtor_ledger, relation_id), subject)
 
+    def _relation_renewed(self, key: int, relation: tuple[int, str]) -> None:
+        """The debtor was deleted in e-Boekhouden and found or created again (an order's is kept with its e-mail key)."""
+
     def _relation(self, plan: BookingPlan) -> tuple[int, str]:
         if plan.fixed_debtor:
             return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
@@ -342,6 +354,10 @@ class SaleBooker:
         plan = BookingPlan.from_dict(claim.row["plan"])
         tenant = self.config.tenant
         try:
+            deferred = claim.row["plan"].get("deferred")
+            if deferred:  # in doubt, and its data no longer says to book this plan: look it up, never send it
+                self._resolve_deferred(order_id, plan, claim.had_intent, deferred)
+                return
             relation = self._relation(plan)
             if claim.had_intent:
                 existing = self.find_existing(plan, relation)
@@ -360,6 +376,31 @@ class SaleBooker:
             self.claims.release(tenant, order_id, self.owner)
             with self.outcome.lock:
                 self.outcome.pending.append(order_id)
+
+    def _resolve_deferred(self, order_id: int, plan: BookingPlan, had_intent: bool, deferred: dict[str, Any]) -> None:
+        """An order in doubt that is not to be booked now (validate's ``held_in_doubt``): adopted when e-Boekhouden has its
+        sale, else Open or Errors as its data says now. Its debtor is only looked up, never created: without it there
+        is no sale either."""
+        relation = self._existing_relation(plan) if had_intent else None
+        existing = self.find_existing(plan, relation) if relation is not None else None
+        if existing is not None and relation is not None:
+            self._booked(order_id, plan, existing["kind"], existing, relation, adopted=True)
+        elif deferred.get("state") == "error":
+            self.claims.refused(self.config.tenant, order_id, self.owner, str(deferred.get("reason") or ""), str(deferred.get("code") or "PRECHECK"), self.run_id)
+            self.outcome.add("refused")
+        else:
+            self.claims.waiting(self.config.tenant, order_id, self.owner, str(deferred.get("reason") or "Waiting"), self.run_id)
+            self.outcome.add("skipped")
+
+    def _existing_relation(self, plan: BookingPlan) -> tuple[int, str] | None:
+        """The plan's debtor when it exists (remembered in the store, or found by e-mail); None when it does not."""
+        if plan.fixed_debtor:
+            return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
+        known = self.store.known_relations(self.config.tenant, [plan.debtor.key]).get(plan.debtor.key)
+        if known:
+            return int(known["relation_id"]), known["code"]
+        found = self.debtors._find(plan.debtor)
+        return (int(found["id"]), str(found.get("code", ""))) if found is not None else None
 
     def _send_with_lookup(self, order_id: int, plan: BookingPlan, relation: tuple[int, str]) -> None:
         """Send the sale exactly once; a duplicate number that is this sale is adopted; a vanished debtor is renewed once."""
@@ -383,6 +424,7 @@ class SaleBooker:
             elif exc.meaning == RELATION_GONE and not plan.fixed_debtor:
                 self.debtors.forget(plan.debtor)
                 relation = self.debtors.resolve(plan.debtor)
+                self._relation_renewed(order_id, relation)  # before the send: a retry looks the number up on this debtor
                 kind, body = self._payload(plan, relation[0])
                 item, adopted = attempt()
             else:

@@ -21,10 +21,10 @@ from prestashop_eboekhouden.domain.model import OrderState, ShopContext
 from prestashop_eboekhouden.domain.money import parse_decimal, to_cents
 from prestashop_eboekhouden.domain.normalize import normalize_order, parse_shop_datetime, product_rows, products_without_sku
 from prestashop_eboekhouden.domain.prechecks import icp_vat_number
-from prestashop_eboekhouden.domain.relations import normalize_email
+from prestashop_eboekhouden.domain.relations import Debtor, normalize_email
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook, PrestaShopPermissionError
 from prestashop_eboekhouden.pipeline.vies import ViesChecker, vies_gate, waiting_for_vies
-from prestashop_eboekhouden.schema import ERROR, FINAL
+from prestashop_eboekhouden.schema import BOOKED, ERROR, FINAL, OPEN
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,10 @@ def sort_seen(
         current = stored.get(row["order_id"], {})
         if current.get("state") in FINAL:
             result.already_booked += 1
+        elif current.get("intent_at") is not None:
+            # in doubt: its booking may exist whatever the shop says now; the booking step looks it up before anything
+            # else is decided about it (validate keeps the plan that may have been sent)
+            result.to_process.append(row["order_id"])
         elif row["shop_status"] not in process:
             state = states.get(row["shop_status"])
             name = state.name if state else f"status {row['shop_status']}"
@@ -225,6 +229,41 @@ def batches_by_debtor(ready: Sequence[tuple[int, str]], batch_size: int) -> list
     return batches
 
 
+# What two plans of one order must share for the later one to stand for a booking the earlier one may have sent.
+SAME_BOOKING = ("rows", "debtor", "fixed_debtor", "date", "regime", "book_as", "kind")
+
+
+def held_in_doubt(
+    config: TenantConfig, rows: dict[int, dict[str, Any]], plans: list[dict[str, Any]], problems: dict[int, tuple[str, str]], states: dict[int, OrderState]
+) -> dict[int, dict[str, Any]]:
+    """Orders in doubt (an earlier attempt recorded the intent and got no outcome: their sale may exist) whose data
+    now says something else than the plan that may have been sent — another status, a refusal, other amounts or
+    another debtor: their stored plan is kept, marked ``deferred`` with what their data says now, and the booking step
+    only looks it up (adopted when e-Boekhouden has it, else Open or Errors as deferred; nothing is sent). Never moved to
+    Open or Errors here, without asking e-Boekhouden: the shop's change does not undo a booking. Removes their
+    refusals from ``problems``; those whose new plan is the same booking are left to book as usual."""
+    fresh = {plan["order_id"]: plan for plan in plans}
+    process = set(config.prestashop.process_statuses)
+    held: dict[int, dict[str, Any]] = {}
+    for order_id, row in rows.items():
+        stored = {k: v for k, v in row["plan"].items() if k != "deferred"}
+        new = fresh.get(order_id)
+        deferred: dict[str, Any]
+        if row["shop_status"] not in process:
+            state = states.get(row["shop_status"] or 0)
+            name = state.name if state else f"status {row['shop_status']}"
+            deferred = {"state": OPEN, "reason": f"Waiting for a status to book (now: {name})"}
+        elif order_id in problems:
+            reason, code = problems.pop(order_id)
+            deferred = {"state": ERROR, "reason": reason, "code": code}
+        elif new is not None and all(new.get(k) == stored.get(k) for k in SAME_BOOKING):
+            continue
+        else:
+            deferred = {"state": OPEN, "reason": "Changed in the shop while its booking was in doubt (e-Boekhouden's answer lost): validated again by the next run"}
+        held[order_id] = {**stored, "deferred": deferred}
+    return held
+
+
 def validate(
     config: TenantConfig, shop: PrestaShopHook, store: StateStore, order_ids: Sequence[int], run_id: str | None, *, vies_checker: ViesChecker | None = None
 ) -> Validated:
@@ -239,6 +278,7 @@ def validate(
     icp: dict[int, str] = {}  # ICP order → the VAT number VIES is asked about
     chunk = shop.ids_per_request
     rates = config.configured_rates()
+    in_doubt = {oid: row for oid, row in store.get_orders(config.tenant, ids).items() if row["intent_at"] is not None and row["state"] != BOOKED and row.get("plan")}
     for start in range(0, len(ids), chunk):
         part = ids[start : start + chunk]
         ctx = shop_context(config, shop)  # read once per run (the hook caches it, and knows what earlier tasks read)
@@ -286,6 +326,10 @@ def validate(
             if vies_note:
                 log.warning("Order %s (%s): %s", planned["order_id"], planned["reference"], vies_note)
                 planned["notes"] = [*(planned.get("notes") or []), vies_note]
+    if in_doubt:
+        held = held_in_doubt(config, in_doubt, plans, problems, shop.order_states())
+        plans = [p for p in plans if p["order_id"] not in held] + list(held.values())
+        ready = [r for r in ready if r[0] not in held] + [(oid, Debtor(**plan["debtor"]).key) for oid, plan in held.items()]
     store.set_errors(config.tenant, problems, run_id)
     if plans:
         store.save_plans(config.tenant, plans, run_id)

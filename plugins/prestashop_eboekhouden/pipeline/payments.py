@@ -52,7 +52,14 @@ def extract_payments(config: TenantConfig, shop: PrestaShopHook, store: StateSto
     by_id = {row["order_id"]: row for row in awaiting}
     states = shop.order_states()
     current = {int(r["id"]): int(r.get("current_state") or 0) for r in shop.order_refs_by_ids(list(by_id))}
-    paid = [oid for oid in by_id if config.payments.always or (states.get(current.get(oid, 0)) and states[current[oid]].paid)]
+    # An order with a payment in doubt (its booking may have been sent: an intent without an outcome) is taken whatever
+    # the shop says of it now: the booking step looks the payment up before anything else decides (seed 9354: the
+    # order cancelled after the intent was recorded left the payment in doubt for ever).
+    in_doubt = {
+        oid for oid, stored in store.payments_of_orders(config.tenant, list(by_id)).items()
+        if any(p["intent_at"] is not None and p["state"] != BOOKED for p in stored)
+    }  # fmt: skip
+    paid = [oid for oid in by_id if oid in in_doubt or config.payments.always or (states.get(current.get(oid, 0)) and states[current[oid]].paid)]
     by_reference: dict[str, list[int]] = defaultdict(list)
     for oid in paid:
         by_reference[by_id[oid]["reference"]].append(oid)
@@ -138,6 +145,17 @@ class PaymentBooker:
             self._maybe_paid(order, payments)
             return
         try:
+            # A payment whose booking may have been sent (an intent without an outcome) is looked up first: if it was
+            # booked, the outstanding amount already counts it, and deciding before adopting it would refuse it (and
+            # the others with it) for an amount that no longer matches.
+            adopted = self._resolve_in_doubt(order, [p for p in todo if p.get("intent_at") is not None])
+            if adopted is None:  # another run is booking one of them: this order's payments are decided there
+                self.outcome.add("skipped")
+                return
+            todo = [p for p in todo if p["payment_id"] not in adopted]
+            if not todo:
+                self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
+                return
             item = self.outstanding_item(order["sales_number"])
             outstanding = Decimal(str(item["outstandingAmount"])).quantize(Decimal("0.01")) if item else None
             decision = decide(order["sales_number"], [(p["payment_id"], p["amount"]) for p in todo], outstanding, self.config.payments.without_outstanding_item)
@@ -163,14 +181,52 @@ class PaymentBooker:
     def _find_existing(self, order: dict[str, Any], payment: dict[str, Any]) -> dict[str, Any] | None:
         """This payment if e-Boekhouden has it: same sales number and entry number (the transaction id), and
         the same amount read from the full mutation's rows — never from a REST list item's ``amount``, whose
-        meaning the API does not document. A list item without an id (0) is matched on the entry number."""
-        for item in self.eb.payments_by_number(order["sales_number"]):
-            if str(item.get("entryNumber") or "") != (payment["transaction_id"] or "")[:50]:
+        meaning the API does not document. A list item without an id (0) is matched on the entry number.
+
+        A booking another payment of the order is booked with is not this one: two transfers of one amount without a
+        transaction id look alike, and adopting the first one's booking for the second would book it once for two.
+        Without ids to tell them apart, the matches are counted: this payment's is one more than the others have."""
+        entry, amount = (payment["transaction_id"] or "")[:50], payment["amount"]
+        matches = [
+            dict(item)
+            for item in self.eb.payments_by_number(order["sales_number"])
+            if str(item.get("entryNumber") or "") == entry
+            and (item.get("amount") is None or Decimal(str(item["amount"])).quantize(Decimal("0.01")) == amount)
+        ]
+        if not matches:
+            return None
+        others = [
+            p for p in self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], [])
+            if p["payment_id"] != payment["payment_id"] and p["state"] == BOOKED
+            and (p["transaction_id"] or "")[:50] == entry and p["amount"] == amount
+        ]  # fmt: skip
+        taken = {p["eb_id"] for p in others if p.get("eb_id")}
+        free = [item for item in matches if not item.get("id") or item["id"] not in taken]
+        if len(matches) <= len(others) or not free:
+            return None
+        return free[0]
+
+    def _resolve_in_doubt(self, order: dict[str, Any], in_doubt: list[dict[str, Any]]) -> set[int] | None:
+        """Payments in doubt (an earlier attempt recorded the intent and got no outcome), each claimed and looked up:
+        the ids of those e-Boekhouden has (now booked here, adopted); the others were not booked (their intent resolved)
+        and are decided like any payment. None when another live run holds one of them (then it decides this order's payments)."""
+        adopted: set[int] = set()
+        for payment in in_doubt:
+            pid = payment["payment_id"]
+            claim = self.claims.claim(self.config.tenant, pid, self.owner)
+            if claim is None:
+                return None
+            try:
+                existing = self._find_existing(order, payment) if claim.had_intent else None
+            except TransientError:
+                self.claims.release(self.config.tenant, pid, self.owner)
+                raise
+            if existing is None:  # not booked: the doubt is resolved, it is decided below like any payment
+                self.claims.waiting(self.config.tenant, pid, self.owner, "Looked up after a lost answer: not in e-Boekhouden", self.run_id)
                 continue
-            amount = item.get("amount")
-            if amount is None or Decimal(str(amount)).quantize(Decimal("0.01")) == payment["amount"]:
-                return dict(item)
-        return None
+            self._booked(pid, existing, adopted=True)
+            adopted.add(pid)
+        return adopted
 
     def book_payment(self, order: dict[str, Any], payment: dict[str, Any], relation_id: int | None) -> None:
         """Claim, look up after a lost answer, send, record."""

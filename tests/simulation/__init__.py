@@ -1,0 +1,1 @@
+"""Deterministic simulation of the exactly-once protocol under random schedules of faults (issue 28)."""
