@@ -38,6 +38,14 @@ def alias(tenant: str, what: str) -> AssetAlias:
     return AssetAlias(name=f"{tenant}: {_done(what).replace('_', ' ')}")
 
 
+def ports(tenant: str, what: str) -> dict[str, list]:
+    """A task's inlets/outlets for the asset it emits: the alias as its outlet (an event only when something was booked),
+    and the asset itself as an inlet, so that Airflow registers the asset when it parses the DAG. Without that, the asset
+    is created at its first event, and two first events at once (a backfill's parallel runs on a new deployment) race on
+    creating it: UNIQUE constraint failed on asset (name, uri), the task's state update refused, the run failed."""
+    return {"outlets": [alias(tenant, what)], "inlets": [asset(tenant, what)]}
+
+
 def booked_count(counters: dict[str, Any]) -> int:
     """What a run booked: sales (or payments) sent now plus those found already in e-Boekhouden and adopted."""
     return int(counters.get("booked") or 0) + int(counters.get("adopted") or 0)

@@ -187,13 +187,13 @@ def _order_pipeline(config: TenantConfig, extract, credits: str, digest_run: boo
     ).expand(order_ids=validate.output)
     report = ReportOperator(
         task_id="report", tenant=config.tenant, kind="orders", batches_task="validate_orders", work_task="book_orders", **TASK_ARGS,
-        trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.ORDERS)],  # x-bookkeeping://<tenant>/orders when it booked (assets.py)
+        trigger_rule="all_done", **assets.ports(config.tenant, assets.ORDERS),  # x-bookkeeping://<tenant>/orders when it booked (assets.py)
         **_notifications(config, "orders", digest_run),
     )
     validate >> book >> report
     if config.prestashop.credit_slips:  # a leaf of its own: when it fails, the run fails
         book >> BookCreditsOperator(
-            task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.CREDITS)], **TASK_ARGS
+            task_id="book_credits", tenant=config.tenant, mode=credits, pool=config.pool, trigger_rule="all_done", **assets.ports(config.tenant, assets.CREDITS), **TASK_ARGS
         )
 
 
@@ -222,7 +222,7 @@ def payments_dag(config: TenantConfig) -> DAG:
         ).expand(order_ids=extract.output)
         report = ReportOperator(
             task_id="report", tenant=config.tenant, kind="payments", batches_task="extract_payments", work_task="book_payments", **TASK_ARGS,
-            trigger_rule="all_done", outlets=[assets.alias(config.tenant, assets.PAYMENTS)],
+            trigger_rule="all_done", **assets.ports(config.tenant, assets.PAYMENTS),
         )
         book >> report
     return dag
@@ -232,7 +232,7 @@ def reconcile_dag(config: TenantConfig) -> DAG:
     """Daily reconciliation of yesterday (read only); any period through its params."""
     with _dag(config, RECONCILE, CronTriggerTimetable("0 7 * * *", timezone=config.tz), RECONCILE_DOC.format(tenant=config.tenant), max_active_runs=1) as dag:
         ReconcileOperator(
-            task_id="reconcile", tenant=config.tenant, pool=config.pool, outlets=[assets.alias(config.tenant, assets.DIFFERENCES)],  # when new differences
+            task_id="reconcile", tenant=config.tenant, pool=config.pool, **assets.ports(config.tenant, assets.DIFFERENCES),  # when new differences
             **TASK_ARGS, **_notifications(config, "reconcile", False),
         )
     dag.params.update(reconcile_params())

@@ -50,6 +50,12 @@ def test_outlets_are_aliases_and_deadlines_come_with_notify(tenants_dir, monkeyp
     assert hourly.get_task("report").outlets == [AssetAlias(name="demo: orders booked")]
     assert hourly.get_task("book_credits").outlets == [AssetAlias(name="demo: credits booked")]
     assert dags["demo__payments_daily"].get_task("report").outlets == [AssetAlias(name="demo: payments booked")]
+    assert dags["demo__reconcile_daily"].get_task("reconcile").outlets == [AssetAlias(name="demo: differences found")]
+    # each asset also an inlet, so Airflow registers it when it parses the DAG (not racing at two first events)
+    assert [a.uri for a in hourly.get_task("report").inlets] == ["x-bookkeeping://demo/orders"]
+    assert [a.uri for a in hourly.get_task("book_credits").inlets] == ["x-bookkeeping://demo/credits"]
+    assert [a.uri for a in dags["demo__payments_daily"].get_task("report").inlets] == ["x-bookkeeping://demo/payments"]
+    assert [a.uri for a in dags["demo__reconcile_daily"].get_task("reconcile").inlets] == ["x-bookkeeping://demo/differences"]
     assert not hourly.deadline  # the demo tenant has no notify section: no alerts
 
     write_tenant(tenants_dir, NOTIFY)
