@@ -38,6 +38,7 @@ from sandbox.seed import (
 from sandbox.shop import ShopState
 from sandbox.shop_reference import BUSINESS_GROUP, PAID_STATES
 from sandbox.soap import SoapService
+from tests.unit.shop_json import TENANT as GOLDEN_TENANT
 
 from .faults import Boundary
 from .hooks import SimBooks, SimShop, SimSoapBooks, StoreBoundary
@@ -89,22 +90,7 @@ def tenant_config(variant: dict[str, Any]) -> TenantConfig:
                 "sales_number_prefix": variant.get("prefix", "SIM-"),
                 "concurrency": 1,
             },
-            "vat": {
-                "vies": "off",
-                "rates": {
-                    "21": {"vat_code": "HOOG_VERK_21", "revenue_ledger": "8000"},
-                    "9": {"vat_code": "LAAG_VERK_9", "revenue_ledger": "8010"},
-                    "0": {"vat_code": "GEEN", "revenue_ledger": "8020"},
-                },
-                "icp": {"vat_code": "BI_EU_VERK", "revenue_ledger": "8100"},
-                "international": {"vat_code": "BU_EU_VERK", "revenue_ledger": "8200"},
-                "oss": {
-                    "DE": {
-                        "19": {"vat_code": "VAT_OSS", "revenue_ledger": "8300", "vat_ledger": "1630"},
-                        "7": {"vat_code": "VAT_OSS", "revenue_ledger": "8300", "vat_ledger": "1630"},
-                    }
-                },
-            },
+            "vat": {**GOLDEN_TENANT["vat"], "vies": "off"},  # the golden cases' mappings
             "payments": {"enabled": True, "ledgers": {"default": "1100", "iDEAL": "1110"}},
             "recheck": {"months_back": 3},
             "processing": {"batch_size": variant.get("batch_size", 3)},
