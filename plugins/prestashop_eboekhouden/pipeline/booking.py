@@ -191,6 +191,14 @@ class DebtorResolver:
             if self._codes is not None:
                 self._codes.add(code.casefold())
 
+    def existing(self, debtor: Debtor) -> tuple[int, str] | None:
+        """Relation id and code of a debtor that exists (remembered in the store, or found by e-mail); never created."""
+        known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
+        if known:
+            return int(known["relation_id"]), known["code"]
+        found = self._find(debtor)
+        return (int(found["id"]), str(found.get("code", ""))) if found is not None else None
+
     def resolve(self, debtor: Debtor) -> tuple[int, str]:
         """Relation id and code for a debtor: remembered in the store, found by e-mail, or created."""
         known = self.store.known_relations(self.config.tenant, [debtor.key]).get(debtor.key)
@@ -396,11 +404,7 @@ class SaleBooker:
         """The plan's debtor when it exists (remembered in the store, or found by e-mail); None when it does not."""
         if plan.fixed_debtor:
             return self.debtors.fixed(plan.fixed_debtor), plan.fixed_debtor
-        known = self.store.known_relations(self.config.tenant, [plan.debtor.key]).get(plan.debtor.key)
-        if known:
-            return int(known["relation_id"]), known["code"]
-        found = self.debtors._find(plan.debtor)
-        return (int(found["id"]), str(found.get("code", ""))) if found is not None else None
+        return self.debtors.existing(plan.debtor)
 
     def _send_with_lookup(self, order_id: int, plan: BookingPlan, relation: tuple[int, str]) -> None:
         """Send the sale exactly once; a duplicate number that is this sale is adopted; a vanished debtor is renewed once."""
