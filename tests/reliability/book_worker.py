@@ -11,9 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
 
 ANCHOR = dt.datetime(2026, 11, 20, 12, 0)  # the seeded shop's "now" (tests/e2e/conftest.py)
+TASK_RETRIES = 3  # as the DAGs' default_args (dag_factory.py); the retry delay shortened from a minute
+RETRY_DELAY_S = 2.0
 
 
 def book(batches: list[list[int]], run_id: str) -> None:
@@ -26,7 +29,12 @@ def book(batches: list[list[int]], run_id: str) -> None:
     eb = bookkeeping_api(config.eboekhouden_conn_id, pool_size=config.eboekhouden.concurrency)
     try:
         for number, batch in enumerate(batches):
-            print(f"{run_id} batch {number}: {SaleBooker(config, eb, store, f'{run_id}/book/{number}', run_id).book(batch)}", flush=True)
+            for attempt in range(1 + TASK_RETRIES):  # an order left pending fails the task; Airflow retries it
+                outcome = SaleBooker(config, eb, store, f"{run_id}/book/{number}", run_id).book(batch)
+                print(f"{run_id} batch {number} try {attempt + 1}: {outcome}", flush=True)
+                if not outcome.pending:
+                    break
+                time.sleep(RETRY_DELAY_S)
     finally:
         eb.close_session()
 
@@ -48,7 +56,6 @@ def run(run_id: str, order_ids: list[int]) -> None:
 
 if __name__ == "__main__":
     import os
-    import time
 
     import prestashop_eboekhouden.pipeline.booking  # noqa: F401 - imports done before the common start
 
