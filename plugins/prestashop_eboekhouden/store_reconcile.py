@@ -47,11 +47,12 @@ class ReconcileLedger:
             return {row["slip_id"]: dict(row) for row in conn.execute(stmt).mappings()}
 
     def credits_of_orders(self, tenant: str, order_ids: Iterable[int]) -> dict[int, list[dict]]:
-        """Stored credit slips per order id."""
+        """Stored credit slips per order id (with how a bookkeeper worked one off, for the slips booked by hand)."""
         grouped: dict[int, list[dict]] = defaultdict(list)
+        columns = [credits.c[name] for name in ("slip_id", "order_id", "state", "amount_incl", "sales_number", "resolution", "resolved_by")]
         with self.engine.connect() as conn:
             for chunk in chunks(list(dict.fromkeys(order_ids))):
-                stmt = select(credits.c.slip_id, credits.c.order_id, credits.c.state, credits.c.amount_incl, credits.c.sales_number).where(
+                stmt = select(*columns).where(
                     credits.c.tenant == tenant, credits.c.order_id.in_(chunk)
                 )
                 for row in conn.execute(stmt).mappings():

@@ -37,7 +37,17 @@ def row(state: str = "booked", amount: str | None = "24.20", shop_status: int | 
             "reference": "REF", "plan": {"rows": []} if state == "booked" else None, "intent_at": None, "payment_state": "paid", **extra}  # fmt: skip
 
 
-# case → (shop order, stored row (None: not in the store), booked credits, payments, kinds found)
+def by_hand(refund: str | None, resolution: str = "by_hand") -> dict:
+    """A credit slip a bookkeeper worked off in Errors; its amount_incl: the shop's refund (negative), None if not known."""
+    return {"slip_id": 7, "state": "resolved", "resolution": resolution, "resolved_by": "anna", "amount_incl": None if refund is None else D(refund)}
+
+
+def paid_by_hand(resolution: str = "by_hand") -> dict:
+    """A payment a bookkeeper worked off in Errors."""
+    return {"payment_id": 3, "state": "resolved", "resolution": resolution, "resolved_by": "anna", "amount": D("24.20")}
+
+
+# case → (shop order, stored row (None: not in the store), credits, payments, kinds found)
 SHOP_CASES = {
     "booked and unchanged": (shop(1), row(), [], [], []),
     "never seen by a run": (shop(1), None, [], [], ["not_seen"]),
@@ -48,10 +58,17 @@ SHOP_CASES = {
     "cancelled after booking": (shop(1, status=6, paid=False, name="Canceled"), row(), [], [], ["cancelled_after_booking"]),
     "cancelled and credited in full": (shop(1, status=7, paid=False, name="Refunded"), row(), [{"state": "booked", "amount_incl": D("-24.20")}], [], []),
     "cancelled and credited in part": (shop(1, status=7, paid=False), row(), [{"state": "booked", "amount_incl": D("-4.20")}], [], ["cancelled_after_booking"]),
+    "cancelled, its slip booked by hand in full": (shop(1, status=7, paid=False), row(), [by_hand("-24.20")], [], []),
+    "cancelled, one slip booked, one by hand": (shop(1, status=7, paid=False), row(), [{"state": "booked", "amount_incl": D("-20.00")}, by_hand("-4.20")], [], []),
+    "cancelled, its slip booked by hand in part": (shop(1, status=7, paid=False), row(), [by_hand("-4.20")], [], ["cancelled_after_booking"]),
+    "cancelled, its slip dismissed": (shop(1, status=7, paid=False), row(), [by_hand("-24.20", resolution="dismissed")], [], ["cancelled_after_booking"]),
+    "cancelled, its slip by hand, the refund not known": (shop(1, status=7, paid=False), row(), [by_hand(None)], [], ["cancelled_after_booking"]),
     "total changed after booking": (shop(1, "30.00"), row(), [], [], ["changed_after_booking"]),
     "a slip does not change the order's total": (shop(1), row(), [{"state": "booked", "amount_incl": D("-4.20")}], [], []),
     "paid, payment not booked": (shop(1), row(payment_state=None), [], [{"state": "error", "reason": "Payment 1.00 ≠ outstanding", "amount": D("1.00")}], ["paid_not_booked"]),
     "not paid in the shop": (shop(1, paid=False), row(payment_state=None), [], [], []),
+    "paid, its payment booked by hand": (shop(1), row(payment_state=None), [], [paid_by_hand()], []),
+    "paid, its payment dismissed": (shop(1), row(payment_state=None), [], [paid_by_hand("dismissed")], ["paid_not_booked"]),
 }  # fmt: skip
 
 
@@ -69,6 +86,24 @@ def test_shop_amounts_and_next_steps():
     assert (changed.shop, changed.booked, changed.detail) == (D("30.00"), D("24.20"), "The shop's total is now 30.00, booked 24.20 (difference 5.80)")
     assert "book a credit or an extra sale of 5.80" in changed.next_step
     assert (cancelled.shop, cancelled.booked, cancelled.detail) == (D("0.00"), D("24.20"), "Booked 24.20, now Canceled in the shop (order total 24.20)")
+
+
+def test_a_cancelled_order_says_which_slips_were_booked_by_hand():
+    credits = {1: [{"state": "booked", "amount_incl": D("-10.00")}, by_hand("-4.20")], 2: [by_hand(None)]}
+    orders = [shop(1, status=6, paid=False, name="Canceled"), shop(2, status=6, paid=False, name="Canceled")]
+    part, unknown = compare_shop(orders, [], {1: row(), 2: row()}, {}, credits, {}, process=PROCESS, payments=False, hourly_dag="h").differences
+    assert (part.booked, part.detail) == (
+        D("10.00"), "Booked 24.20, now Canceled in the shop (order total 24.20); credits booked 10.00; booked by hand as the shop refunded 4.20: slip 7 (4.20, by anna)",
+    )
+    assert part.next_step.startswith("The books keep a sale of 10.00 the shop no longer has")
+    assert (unknown.booked, unknown.detail) == (D("24.20"), "Booked 24.20, now Canceled in the shop (order total 24.20); booked by hand, refund not known: slip 7")
+    assert "check in e-Boekhouden that what was booked by hand credits the sale of 24.20" in unknown.next_step
+
+
+def test_a_dismissed_payment_is_named_as_dismissed():
+    (difference,) = compare_shop([shop(1)], [], {1: row(payment_state=None)}, {}, {}, {1: [paid_by_hand("dismissed")]}, process=PROCESS, payments=True, hourly_dag="h").differences
+    assert difference.detail == "Paid in the shop; its payment was dismissed in Errors by anna (never booked by the integration)"
+    assert difference.next_step.startswith("If the money did come in, book the payment by hand in e-Boekhouden")
 
 
 def test_a_booked_order_gone_from_the_shop_and_a_slip_no_run_saw():

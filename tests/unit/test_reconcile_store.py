@@ -111,3 +111,36 @@ def test_the_runs_period(params, logical, period):
 def test_a_period_it_cannot_use_fails_at_once(params):
     with pytest.raises(CannotRun):
         reconcile_period({"params": params}, SimpleNamespace(tz=pendulum.timezone("Europe/Amsterdam")))
+
+
+def test_a_slip_worked_off_by_hand_credits_its_cancelled_order(ledger):
+    """The store gives the reconciliation how a slip was worked off: a slip in Errors the bookkeeper booked by hand
+    credits the cancelled order at the shop's refund; dismissed, it does not."""
+    from prestashop_eboekhouden.domain.reconcile import ShopOrder, compare_shop
+
+    store = ledger.store
+    store.record_seen("demo", [{"order_id": 11, "reference": "REFELEVEN", "shop_status": 2, "date_upd": dt.datetime(2026, 11, 20, 10), "order_date": DAY}], "seed")
+    store.save_plans("demo", [{"order_id": 11, "sales_number": "DEMO-REFELEVEN", "total_incl": "48.40", "total_excl": "40.00", "rows": []}], "seed")
+    store.order_claims.claim("demo", 11, "seed")
+    store.order_claims.booked("demo", 11, "seed", "seed", eb_kind="mutation", eb_id=9011, eb_number="DEMO-REFELEVEN", relation_code="JAN")
+    store.set_order_facts("demo", {11: {"amount_incl": D("48.40")}})
+    slips = [{"slip_id": s, "order_id": 11, "reference": "REFELEVEN", "slip_date": DAY, "date_upd": dt.datetime(2026, 11, 20, 11)} for s in (701, 702)]
+    store.record_slips("demo", slips, "seed")
+    store.set_credit_errors("demo", {s: ("PrestaShop's totals disagree with its lines; book this refund by hand", "BY_HAND") for s in (701, 702)}, "seed")
+    store.set_credit_amounts("demo", {701: D("-40.00"), 702: D("-8.40")})
+    assert store.resolve("demo", "credit", [701], "by_hand", "anna", "credit note 2026-117") == [701]
+    assert store.resolve("demo", "credit", [702], "dismissed", "anna") == [702]
+    cancelled = ShopOrder(11, "REFELEVEN", 6, "Canceled", False, DAY, dt.datetime(2026, 11, 21, 9), D("48.40"))
+
+    def differences():
+        stored = store.get_orders("demo", [11])
+        return compare_shop([cancelled], [], stored, {}, ledger.credits_of_orders("demo", [11]), {}, process=frozenset({2}), payments=False, hourly_dag="h").differences
+
+    (left,) = differences()  # 40.00 booked by hand, 8.40 dismissed: 8.40 of the sale is not credited
+    assert (left.kind, left.booked) == ("cancelled_after_booking", D("8.40"))
+    assert left.detail.endswith("booked by hand as the shop refunded 40.00: slip 701 (40.00, by anna)")
+    store.record_slips("demo", [{"slip_id": 703, "order_id": 11, "reference": "REFELEVEN", "slip_date": DAY, "date_upd": dt.datetime(2026, 11, 21, 12)}], "seed")
+    store.set_credit_errors("demo", {703: ("book this refund by hand", "BY_HAND")}, "seed")
+    store.set_credit_amounts("demo", {703: D("-8.40")})
+    store.resolve("demo", "credit", [703], "by_hand", "piet")
+    assert differences() == []

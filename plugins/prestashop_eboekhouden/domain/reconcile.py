@@ -194,22 +194,23 @@ def compare_shop(
                 found.add(_not_seen(order, row))
             continue
         booked = row["amount_incl"]
-        credited = sum((c["amount_incl"] for c in credits_of.get(order.order_id, []) if c["state"] == "booked"), ZERO)
+        credited = Credited.of(credits_of.get(order.order_id, []))
         common = dict(subject=subject, date=order.date, order_id=order.order_id, reference=order.reference, sales_number=row.get("sales_number") or "")
         if order.status not in process:
-            if booked + credited != 0:
+            if credited.leaves(booked):
                 found.add(cancelled(common, order.status_name, order.total_incl, booked, credited))
             continue
         if order.total_incl is not None and booked is not None and order.total_incl != booked:
             found.add(changed(common, order.total_incl, booked))
-        if payments and order.paid and row.get("payment_state") != "paid":
-            found.add(_paid_not_booked(common, order.total_incl, payments_of.get(order.order_id, [])))
+        paid = payments_of.get(order.order_id, [])
+        if payments and order.paid and row.get("payment_state") != "paid" and not any(_by_hand(p) for p in paid):
+            found.add(_paid_not_booked(common, order.total_incl, paid))
     for order_id, row in stored.items():  # booked in the period, gone from the shop's list
         if order_id not in listed and row["state"] == "booked" and row.get("order_date") is not None:
             subject = f"order {order_id}"
             found.looked_at(SHOP_KINDS, subject)
-            credited = sum((c["amount_incl"] for c in credits_of.get(order_id, []) if c["state"] == "booked"), ZERO)
-            if row["amount_incl"] + credited != 0:
+            credited = Credited.of(credits_of.get(order_id, []))
+            if credited.leaves(row["amount_incl"]):
                 common = dict(subject=subject, date=row["order_date"], order_id=order_id, reference=row.get("reference") or "", sales_number=row.get("sales_number") or "")
                 found.add(cancelled(common, None, None, row["amount_incl"], credited))
     for slip in slips:
@@ -249,16 +250,70 @@ def _slip_not_seen(slip: ShopSlip, order_row: dict[str, Any] | None, hourly_dag:
     )
 
 
-def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | None, booked: Decimal, credited: Decimal) -> Difference:
+def _by_hand(row: Mapping[str, Any]) -> bool:
+    """A credit slip or payment a bookkeeper worked off in Errors as "booked by hand" (store_worked_off.py)."""
+    return row.get("state") == "resolved" and row.get("resolution") == "by_hand"
+
+
+@dataclass(frozen=True)
+class Credited:
+    """The credits of a booked order: those the integration booked, and the slips a bookkeeper marked "booked by hand"
+    (counted at what the shop refunded: the books are held against the shop; a slip whose refund is not known leaves
+    the order's difference open)."""
+
+    booked: Decimal = ZERO
+    by_hand: Decimal = ZERO
+    by_hand_slips: tuple[str, ...] = ()  # "slip 7 (12.10, by anna)"
+    unknown_slips: tuple[int, ...] = ()  # by hand, the shop's refund not known
+
+    @classmethod
+    def of(cls, credits: Iterable[Mapping[str, Any]]) -> Credited:
+        booked, by_hand, named, unknown = ZERO, ZERO, [], []
+        for credit in credits:
+            amount = credit.get("amount_incl")
+            if credit.get("state") == "booked" and amount is not None:  # a booked credit always has its amount
+                booked += amount
+            elif _by_hand(credit) and amount is not None:
+                by_hand += amount
+                who = f", by {credit['resolved_by']}" if credit.get("resolved_by") else ""
+                named.append(f"slip {credit.get('slip_id')} ({fmt(-amount)}{who})")
+            elif _by_hand(credit):
+                unknown.append(int(credit.get("slip_id") or 0))
+        return cls(booked, by_hand, tuple(named), tuple(unknown))
+
+    @property
+    def total(self) -> Decimal:
+        return self.booked + self.by_hand
+
+    def leaves(self, booked: Decimal) -> bool:
+        """The sale is not credited in full (or a slip booked by hand has no known amount)."""
+        return booked + self.total != 0 or bool(self.unknown_slips)
+
+    def words(self) -> str:
+        parts = [f"credits booked {fmt(-self.booked)}"] if self.booked else []
+        if self.by_hand_slips:
+            parts.append(f"booked by hand as the shop refunded {fmt(-self.by_hand)}: {', '.join(self.by_hand_slips)}")
+        if self.unknown_slips:
+            parts.append(f"booked by hand, refund not known: {', '.join(f'slip {s}' for s in self.unknown_slips)}")
+        return "; ".join(parts)
+
+
+def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | None, booked: Decimal, credited: Credited) -> Difference:
     """A booked order the shop no longer sells (cancelled, refunded without a slip, deleted)."""
-    net = booked + credited
+    net = booked + credited.total
     now = f"now {status} in the shop (order total {_amount(shop_total)})" if status else "no longer in the shop"
-    credit = f"; credits booked {fmt(-credited)}" if credited else ""
-    return Difference(
-        CANCELLED_AFTER_BOOKING, **common, shop=ZERO, booked=net, detail=f"Booked {fmt(booked)}, {now}{credit}",
-        next_step=f"The books keep a sale of {fmt(net)} the shop no longer has: book a credit for it in e-Boekhouden (or make a credit "
-        "slip in the shop: the integration books it), or correct the booking in e-Boekhouden. The integration never changes a booking.",
+    credit = f"; {credited.words()}" if credited.words() else ""
+    step = (
+        f"The books keep a sale of {fmt(net)} the shop no longer has: book a credit for it in e-Boekhouden (or make a credit "
+        "slip in the shop: the integration books it), or correct the booking in e-Boekhouden. The integration never changes a booking."
     )
+    if credited.unknown_slips:
+        step = (
+            f"A credit slip of this order was marked booked by hand and the shop's refund on it is not known here: check in "
+            f"e-Boekhouden that what was booked by hand credits the sale of {fmt(net)}, and book a credit for what it does not. "
+            "The integration never changes a booking."
+        )
+    return Difference(CANCELLED_AFTER_BOOKING, **common, shop=ZERO, booked=net, detail=f"Booked {fmt(booked)}, {now}{credit}", next_step=step)
 
 
 def changed(common: dict[str, Any], shop_total: Decimal, booked: Decimal) -> Difference:
@@ -273,8 +328,13 @@ def changed(common: dict[str, Any], shop_total: Decimal, booked: Decimal) -> Dif
 
 def _paid_not_booked(common: dict[str, Any], shop_total: Decimal | None, payments: list[dict[str, Any]]) -> Difference:
     refused = [p for p in payments if p["state"] == "error"]
+    dismissed = [p for p in payments if p["state"] == "resolved" and p.get("resolution") == "dismissed"]
     booked = sum((p["amount"] for p in payments if p["state"] == "booked" and p.get("amount") is not None), ZERO)
-    if refused:
+    if dismissed and not refused:
+        who = f" by {dismissed[0]['resolved_by']}" if dismissed[0].get("resolved_by") else ""
+        why = f"its payment was dismissed in Errors{who} (never booked by the integration)"
+        step = "If the money did come in, book the payment by hand in e-Boekhouden; if it did not, correct the order's status in the shop."
+    elif refused:
         why = f"the payment was refused: {refused[0].get('reason') or 'see the Payments tab'}"
         step = "Fix the cause shown in the Payments tab (the daily payments run tries again), or book the payment by hand in e-Boekhouden."
     elif payments:
