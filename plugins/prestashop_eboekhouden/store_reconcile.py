@@ -18,7 +18,18 @@ from decimal import Decimal
 from sqlalchemy import and_, func, insert, select, update
 
 from prestashop_eboekhouden.domain.reconcile import MISSING_IN_BOOKS, Difference, Found
-from prestashop_eboekhouden.schema import BOOKED, OPEN, credits, differences, orders, payments, reconcile_checks, reconcile_runs, utcnow
+from prestashop_eboekhouden.schema import (
+    BOOKED,
+    OPEN,
+    RESOLVED,
+    credits,
+    differences,
+    orders,
+    payments,
+    reconcile_checks,
+    reconcile_runs,
+    utcnow,
+)
 from prestashop_eboekhouden.store import StateStore, chunks
 
 RUNNING, DONE, FAILED = "running", "done", "failed"
@@ -82,6 +93,14 @@ class ReconcileLedger:
                         found.update(r[0] for r in conn.execute(select(column).where(table.c.tenant == tenant, column.in_(chunk))))
         folded = {n.casefold() for n in found}
         return {n for n in wanted if n.casefold() in folded}
+
+    def orders_by_hand(self, tenant: str) -> list[dict]:
+        """The orders a bookkeeper worked off in Errors as booked by hand (any date): id, reference, sales number."""
+        stmt = select(orders.c.order_id, orders.c.reference, orders.c.sales_number).where(
+            orders.c.tenant == tenant, orders.c.state == RESOLVED, orders.c.resolution == "by_hand"
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(stmt).mappings()]
 
     def booked_by_number(self, tenant: str, numbers: Iterable[str]) -> list[dict]:
         """Booked orders and credits under these sales numbers (with ``slip_id`` for a credit)."""

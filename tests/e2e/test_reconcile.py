@@ -169,3 +169,38 @@ def test_new_differences_are_e_mailed_once(make_sandbox, state_store, tenants_di
     assert f"https://airflow.shop.example/dags/{RECONCILE}/runs/{first.run_id}" in body
     assert run_dag(RECONCILE, conf={"since": "2026-11-20", "until": "2026-11-20"}, hour=NEXT_MORNING).state == "success"
     assert len(smtp_server.messages) == 1  # the same difference again: not new, no e-mail
+
+
+def test_what_a_bookkeeper_booked_by_hand_is_no_difference(make_sandbox, state_store):
+    """Errors worked off as "booked by hand" are the bookkeeper's bookings: an order refused by the prechecks and booked
+    by hand under the number the integration would have given it is not "not ours"; a credit slip in Errors booked by
+    hand credits its cancelled order at what the shop refunded (here a cent more than it sold: that cent shows)."""
+    sandbox = make_sandbox()
+    r = order(sandbox, "Ruud", "40.00", total_adjustment="2.00")  # its total 2.00 off its lines: refused (PRECHECK)
+    c = order(sandbox, "Cor", "22.00", at="2026-11-20 10:40:00")  # booked, then refunded with a hand-edited slip, cancelled
+    assert run_dag(HOURLY, hour=H11).state == "success"
+    detail = min(int(x["id"]) for x in sandbox.shop.order_details(c))
+    slip = int(sandbox.shop.create_slip({"order": c, "date_add": "2026-11-20 11:30:00", "lines": [{"detail": detail}], "total_adjustment": "0.01"})["id"])
+    assert run_dag(HOURLY, hour=H12).state == "success"
+    refused, booked = state_store.get_orders("demo", [r])[r], state_store.get_orders("demo", [c])[c]
+    assert (refused["state"], refused["error_code"], booked["state"]) == ("error", "PRECHECK", "booked")
+    assert state_store.get_credits("demo", [slip])[slip]["state"] == "error"  # its total a cent off its lines: not booked on a guess
+    sandbox.shop.update_order(c, current_state=6)  # Canceled
+
+    # the bookkeeper books both by hand in e-Boekhouden, under the numbers the integration would have used, and says so
+    debtor = sandbox.books.ledger_by_code("1300")
+    sale_c = next(m for m in sandbox.books.mutations_numbered(booked["sales_number"]) if m["type"] == 2)
+    number_r = f"DEMO-{refused['reference']}"
+    sandbox.books.create_mutation({
+        "type": 2, "date": "2026-11-20", "ledgerId": debtor["id"], "relationId": sale_c["relationId"], "invoiceNumber": number_r,
+        "inExVat": "IN", "rows": [{"ledgerId": sandbox.books.ledger_by_code("8000")["id"], "vatCode": "HOOG_VERK_21", "amount": "42.00"}],
+    })  # fmt: skip
+    assert state_store.resolve("demo", "order", [r], "by_hand", "anna", f"booked as {number_r}") == [r]
+    assert state_store.resolve("demo", "credit", [slip], "by_hand", "anna", "credit note of 22.01") == [slip]
+
+    assert run_dag(RECONCILE, hour=NEXT_MORNING).state == "success"
+    found = {(d["kind"], d["subject"]): d for d in stored_differences(state_store)}
+    assert set(found) == {("cancelled_after_booking", f"order {c}")}  # no "not ours" for the sale booked by hand
+    cent = found[("cancelled_after_booking", f"order {c}")]
+    assert cent["booked"] == D("-0.01")
+    assert cent["detail"].endswith(f"booked by hand as the shop refunded 22.01: slip {slip} (22.01, by anna)")

@@ -14,6 +14,7 @@ from prestashop_eboekhouden.domain.reconcile import (
     InBooks,
     ShopOrder,
     ShopSlip,
+    by_hand_numbers,
     compare_books,
     compare_payments,
     compare_read,
@@ -151,6 +152,33 @@ def test_a_booking_under_our_pattern_we_never_wrote():
     found = compare_books([], listed, {}, {}, lambda n: n == "DEMO-ABCDEFGHI-C12", OURS)
     (unknown,) = found.differences
     assert (unknown.kind, unknown.subject, unknown.books, unknown.date) == ("unknown_in_books", "number DEMO-QWERTYUIO", D("15.00"), DAY)
+
+
+# orders worked off as booked by hand → the numbers their sale has when booked under the number we would have given it
+BY_HAND = [
+    {"order_id": 12, "reference": "QWERTYUIO", "sales_number": None},  # refused before it was planned
+    {"order_id": 13, "reference": "ZXCVBNMAS", "sales_number": "DEMO-ZXCVBNMAS-13"},  # planned (a split cart's number)
+    {"order_id": 14, "reference": "<b>Café</b>", "sales_number": None},  # made safe as the booking would have made it
+]
+
+
+@pytest.mark.parametrize(
+    ("rule", "numbers"),
+    [
+        ("reference", {"demo-qwertyuio", "demo-zxcvbnmas-13", "demo--b-cafe-b"}),
+        ("id", {"demo-12", "demo-zxcvbnmas-13", "demo-14"}),
+        ("invoice_number", {"demo-zxcvbnmas-13"}),  # the invoice number is only known once planned
+    ],
+)
+def test_the_numbers_of_sales_booked_by_hand(rule, numbers):
+    assert by_hand_numbers(BY_HAND, "DEMO-", rule) == numbers
+
+
+def test_a_sale_booked_by_hand_for_an_order_in_errors_is_not_unknown():
+    listed = [InBooks("DEMO-QWERTYUIO", 9, "2026-11-20", 2, D("15.00")), InBooks("DEMO-ASDFGHJKL", 10, "2026-11-20", 2, D("9.00"))]
+    by_hand = by_hand_numbers(BY_HAND, "DEMO-", "reference")
+    found = compare_books([], listed, {}, {}, lambda n: n.casefold() in by_hand, our_numbers("DEMO-", "reference", "-C"))
+    assert [d.subject for d in found.differences] == ["number DEMO-ASDFGHJKL"]  # no order of that number was booked by hand
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,8 @@ Kinds (stable: the dashboard, the JSON of ``setup reconcile --json`` and the not
 - ``missing_in_books``: booked by us, e-Boekhouden does not have it (looked up by number, not only listed) → deleted in
   e-Boekhouden? once the bookkeeper confirms, Process books it again;
 - ``changed_in_books``: e-Boekhouden's booking differs from what we sent (amount, rows, date);
-- ``unknown_in_books``: a booking with this tenant's number pattern that we never wrote (a second integration, by hand);
+- ``unknown_in_books``: a booking with this tenant's number pattern that we never wrote (a second integration, by hand;
+  not the sale of an order a bookkeeper worked off as booked by hand under the number we would have given it);
 - ``paid_not_booked``: paid in the shop, its payment not booked;
 - ``paid_twice``: its payment booked by us and by hand as well.
 """
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from prestashop_eboekhouden.domain.booking import safe_sales_number
 from prestashop_eboekhouden.domain.money import ZERO, fmt
 
 NOT_SEEN = "not_seen"
@@ -355,6 +357,22 @@ def our_numbers(prefix: str, sales_number: str, credit_suffix: str) -> re.Patter
     and slip id. Without a prefix and with numeric numbers the pattern is wide (any number): give the tenant a prefix."""
     body = r"[A-Z]{9}" if sales_number == "reference" else r"\d+"
     return re.compile(rf"^{re.escape(prefix)}{body}(?:-\d+)?(?:{re.escape(credit_suffix)}\d+)?$")
+
+
+def by_hand_numbers(rows: Iterable[Mapping[str, Any]], prefix: str, sales_number: str) -> set[str]:
+    """The numbers (case folded) a sale of these orders has when a bookkeeper booked it by hand under the number the
+    integration would have given it (orders worked off in Errors as "booked by hand": their sales number when one was
+    planned, else the prefix and the reference or order id; by invoice number only when planned — the invoice
+    number is not kept otherwise)."""
+    numbers: set[str] = set()
+    for row in rows:
+        if row.get("sales_number"):
+            numbers.add(str(row["sales_number"]).casefold())
+        elif sales_number == "reference" and row.get("reference"):
+            numbers.add(safe_sales_number(f"{prefix}{row['reference']}").casefold())
+        elif sales_number == "id":
+            numbers.add(safe_sales_number(f"{prefix}{row['order_id']}").casefold())
+    return numbers
 
 
 def compare_booking(booked: Booked, books: InBooks) -> str | None:

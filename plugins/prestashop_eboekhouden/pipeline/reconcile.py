@@ -29,6 +29,7 @@ from prestashop_eboekhouden.domain.reconcile import (
     Difference,
     Found,
     InBooks,
+    by_hand_numbers,
     compare_booking,
     compare_books,
     compare_payments,
@@ -146,7 +147,10 @@ def _reconcile(config: TenantConfig, shop: PrestaShopHook, eb: BookkeepingApi, s
     if foreign:  # a few (normally none): read whole, so their amount shows
         found_whole = eb.read_bookings([(b.number, b.id, _day(b.date)) for b in foreign], invoices=invoices)
         sales = [found_whole.get(b.number) or b if b in foreign else b for b in sales]
-    found.merge(compare_books(ours, sales, {**whole, **read}, looked_up, lambda n: n in known, pattern))
+    by_hand: set[str] = set()  # sales of orders worked off as booked by hand, under the number we would have given them
+    if any(pattern.match(b.number) and b.number not in known for b in sales):
+        by_hand = by_hand_numbers(ledger.orders_by_hand(tenant), config.eboekhouden.sales_number_prefix, config.eboekhouden.sales_number)
+    found.merge(compare_books(ours, sales, {**whole, **read}, looked_up, lambda n: n in known or n.casefold() in by_hand, pattern))
     in_period = {b.books_number for b in ours}
     outside = booked(ledger.booked_by_number(tenant, [n for n in rotation if n not in in_period]))
     found.merge(compare_read(outside, rotation))
