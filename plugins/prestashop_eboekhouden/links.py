@@ -1,7 +1,7 @@
 """Links between Airflow, the bookkeeping dashboard and the shop's back office.
 
 - :class:`DashboardRunLink`: an operator extra link ("Bookkeeping: this run") on every task of the tenant DAGs, to
-  the dashboard filtered on that run. The plugin registers it (``operator_extra_links``), so the API server makes
+  the dashboard filtered on that run (the reconciliation's: its Reconcile tab on the run's period). The plugin registers it (``operator_extra_links``), so the API server makes
   the link from the task instance's key when the UI asks: no task pushes anything for it, and a task that was
   skipped or has not run yet has it too.
 - :func:`admin_order_url`: an order in the shop's back office, from the tenant's ``prestashop.admin_url``.
@@ -16,6 +16,7 @@ from airflow.sdk import BaseOperatorLink
 
 DASHBOARD = "/bookkeeping"
 PAYMENTS_SUFFIX = "__payments_daily"
+RECONCILE_SUFFIX = "__reconcile_daily"
 # PrestaShop's legacy back-office link to an order. 1.5-1.7.6 serve it; 1.7.7+ and 8.x redirect it to the Symfony
 # page /sell/orders/{id}/view (route admin_orders_view, whose _legacy_link is AdminOrders:vieworder with
 # id_order → orderId), so one shape works on every version. Without the back office's token PrestaShop first asks
@@ -35,10 +36,13 @@ def _root() -> str:
 
 
 def dashboard_run_path(dag_id: str, run_id: str, root: str | None = None) -> str:
-    """The dashboard of the DAG's tenant, filtered on one run (Payments for the payments DAG, else Report)."""
+    """The dashboard of the DAG's tenant, filtered on one run (Payments for the payments DAG, else Report); for the
+    reconciliation DAG its Reconcile tab on the period the run covers."""
     tenant = dag_id.split("__", 1)[0]
-    tab = "payments" if dag_id.endswith(PAYMENTS_SUFFIX) else "booked"
     base = _root() if root is None else root
+    if dag_id.endswith(RECONCILE_SUFFIX):
+        return f"{base}{DASHBOARD}/tenants/{quote(tenant)}/reconcile?run_id={quote(run_id, safe='')}"
+    tab = "payments" if dag_id.endswith(PAYMENTS_SUFFIX) else "booked"
     return f"{base}{DASHBOARD}/tenants/{quote(tenant)}?tab={tab}&run_id={quote(run_id, safe='')}"
 
 
@@ -55,6 +59,7 @@ class DashboardRunLink(BaseOperatorLink):
 def linked_operators() -> list[type]:
     """The operators of the tenant DAGs (each gets the link)."""
     from prestashop_eboekhouden.operators.credits import BookCreditsOperator
+    from prestashop_eboekhouden.operators.reconcile import ReconcileOperator
     from prestashop_eboekhouden.operators.tasks import (
         BookOrdersOperator,
         BookPaymentsOperator,
@@ -67,7 +72,7 @@ def linked_operators() -> list[type]:
 
     return [
         ExtractOrdersOperator, RecheckOpenOrdersOperator, ValidateOrdersOperator, BookOrdersOperator, BookCreditsOperator, ReportOperator,
-        ExtractPaymentsOperator, BookPaymentsOperator,
+        ExtractPaymentsOperator, BookPaymentsOperator, ReconcileOperator,
     ]
 
 

@@ -73,7 +73,7 @@ def test_every_task_links_to_its_run_in_the_dashboard_as_the_api_server_makes_it
     from prestashop_eboekhouden.dag_factory import build_tenant_dags
 
     dags = build_tenant_dags()
-    for dag_id in (HOURLY, "demo__open_orders_nightly", "demo__payments_daily"):
+    for dag_id in (HOURLY, "demo__open_orders_nightly", "demo__payments_daily", "demo__reconcile_daily"):
         served = DagSerialization.from_dict(DagSerialization.to_dict(dags[dag_id]))
         for task in served.tasks:
             assert "Bookkeeping: this run" in task.extra_links, (dag_id, task.task_id)
@@ -81,6 +81,10 @@ def test_every_task_links_to_its_run_in_the_dashboard_as_the_api_server_makes_it
     key = TaskInstanceKey(HOURLY, "book_orders", "scheduled__2026-11-20T10:00:00+00:00", 1, 0)
     url = served.get_task("book_orders").get_extra_links(SimpleNamespace(key=key), "Bookkeeping: this run")
     assert url.endswith("/bookkeeping/tenants/demo?tab=booked&run_id=scheduled__2026-11-20T10%3A00%3A00%2B00%3A00")
+    served = DagSerialization.from_dict(DagSerialization.to_dict(dags["demo__reconcile_daily"]))
+    key = TaskInstanceKey("demo__reconcile_daily", "reconcile", "scheduled__2026-11-21T06:00:00+00:00", 1, -1)
+    url = served.get_task("reconcile").get_extra_links(SimpleNamespace(key=key), "Bookkeeping: this run")
+    assert url.endswith("/bookkeeping/tenants/demo/reconcile?run_id=scheduled__2026-11-21T06%3A00%3A00%2B00%3A00")
 
 
 # ---- asset events ------------------------------------------------------------------------------------------------

@@ -150,6 +150,27 @@ def test_run_now_triggers_the_reconciliation_for_the_period_and_is_followed(clie
     assert again.status_code == 409 and again.json()["detail"]["dag_run_id"] == data["dag_run_id"]
 
 
+def test_the_reconcile_tasks_link_lands_on_the_period_of_its_run(client, auth, store, serialized_dags):
+    """ "Bookkeeping: this run" on the reconcile task: the Reconcile tab on the period that run covers — as it recorded
+    it, or, for a run that has not reconciled yet, as its params say."""
+    from prestashop_eboekhouden.links import dashboard_run_path
+
+    recorded = "scheduled__2026-11-21T06:00:00+00:00"
+    link = dashboard_run_path("demo__reconcile_daily", recorded, root="")
+    assert link == "/bookkeeping/tenants/demo/reconcile?run_id=scheduled__2026-11-21T06%3A00%3A00%2B00%3A00"
+    page = client.get(link, headers=auth)
+    assert page.status_code == 200, page.text
+    assert 'value="2026-11-20"' in page.text and "MISSINGAA" in page.text
+    queued = client.post(f"{API}/run", json={"since": "2026-09-01", "until": "2026-09-30"}, headers=auth)
+    assert queued.status_code in (200, 409), queued.text  # 409: the earlier test's run is still queued
+    run_id = queued.json()["dag_run_id"] if queued.status_code == 200 else queued.json()["detail"]["dag_run_id"]
+    conf = client.get(API, params={"run_id": run_id}, headers=auth).json()
+    expected = ("2026-09-01", "2026-09-30") if queued.status_code == 200 else ("2026-10-01", "2026-12-31")
+    assert (conf["since"], conf["until"]) == expected  # not recorded yet: the run's params
+    assert client.get(API, params={"run_id": "manual__nothing"}, headers=auth).status_code == 404
+    assert client.get(API, params={"run_id": recorded, "since": "2026-10-01"}, headers=auth).json()["since"] == "2026-10-01"  # a period asked for wins
+
+
 def test_book_again_a_sale_the_bookkeeper_confirms_deleted_and_process_waits_behind_it(client, tokens, auth, store, serialized_dags):
     assert client.post(f"{API}/book-again", json={"order_ids": [503]}, headers=auth).status_code == 409  # not missing
     again = client.post(f"{API}/book-again", json={"order_ids": [501]}, headers=auth)

@@ -157,6 +157,9 @@ def test_the_run_link_and_the_back_office_link():
     key = SimpleNamespace(dag_id="acme__open_orders_nightly", run_id="scheduled__y", task_id="book_orders", map_index=0)
     assert DashboardRunLink().get_link(None, ti_key=key).endswith("/bookkeeping/tenants/acme?tab=booked&run_id=scheduled__y")
     assert DashboardRunLink().name == "Bookkeeping: this run"
+    assert dashboard_run_path("acme__reconcile_daily", "scheduled__2026-11-21T06:00:00+00:00", root="/airflow") == (
+        "/airflow/bookkeeping/tenants/acme/reconcile?run_id=scheduled__2026-11-21T06%3A00%3A00%2B00%3A00"
+    )
 
     assert admin_order_url("https://shop.example/admin123ab/", 1041) == "https://shop.example/admin123ab/index.php?controller=AdminOrders&id_order=1041&vieworder"
     assert admin_order_url("https://shop.example/admin123ab/index.php/sell/orders/{order_id}/view", 7) == "https://shop.example/admin123ab/index.php/sell/orders/7/view"

@@ -64,8 +64,11 @@ def _kind(value: str | None) -> str | None:
     return value or None
 
 
-def _period(queries: ReconcileQueries, tenant: str, since: str | None, until: str | None) -> tuple[dt.date, dt.date]:
-    """The period asked for; none: the latest reconciled one (the daily run's yesterday), else yesterday."""
+def _period(queries: ReconcileQueries, tenant: str, since: str | None, until: str | None, run_id: str | None = None, config: Any = None) -> tuple[dt.date, dt.date]:
+    """The period asked for; a run of the reconciliation (``run_id``, where its task's "Bookkeeping: this run" link
+    lands): the period it covers; none: the latest reconciled one (the daily run's yesterday), else yesterday."""
+    if run_id and not since and not until:
+        return run_period(queries.store, config, tenant, run_id)
     first, last = parse_date(since, "since"), parse_date(until, "until")
     if first is None and last is None:
         latest = queries.latest_run(tenant)
@@ -78,6 +81,32 @@ def _period(queries: ReconcileQueries, tenant: str, since: str | None, until: st
     if last < first or (last - first).days >= MAX_DAYS:
         raise HTTPException(422, "The period must run forward and be at most a year long")
     return first, last
+
+
+def run_period(store: Any, config: Any, tenant: str, run_id: str) -> tuple[dt.date, dt.date]:
+    """The period a run of ``<tenant>__reconcile_daily`` covers: as it recorded it, else as its params and logical date
+    say (a run that has not started yet, or failed before it recorded its period)."""
+    from prestashop_eboekhouden.store_reconcile import ReconcileLedger
+
+    recorded = ReconcileLedger(store).run_of(tenant, run_id)
+    if recorded is not None:
+        return recorded["since"], recorded["until"]
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    from prestashop_eboekhouden.operators.reconcile import reconcile_period
+    from prestashop_eboekhouden.operators.tasks import CannotRun
+
+    dag_id = RECONCILE.format(tenant=tenant)
+    with create_session() as session:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one_or_none()
+        if run is None:
+            raise HTTPException(404, f"No run {run_id!r} of {dag_id}")
+        context = {"params": dict(run.conf or {}), "logical_date": run.logical_date, "dag_run": run}
+        try:
+            return reconcile_period(context, config)  # type: ignore[arg-type]
+        except CannotRun as exc:
+            raise HTTPException(422, f"Run {run_id} of {dag_id}: {exc}") from None
 
 
 def _run_json(run: dict | None) -> dict | None:
@@ -113,11 +142,11 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
     @app.get("/api/tenants/{tenant}/reconcile")
     async def api_reconcile(
         request: Request, tenant: str, since: str | None = None, until: str | None = None, kind: str | None = None,
-        limit: int = Query(PAGE, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9),
+        limit: int = Query(PAGE, ge=1, le=500), offset: int = Query(0, ge=0, le=10**9), run_id: str | None = Query(None, max_length=250),
     ) -> dict:  # fmt: skip
-        access.tenant_config(tenant, await access.current_user(request))
+        config = access.tenant_config(tenant, await access.current_user(request))
         queries = ReconcileQueries(db())
-        first, last = _period(queries, tenant, since, until)
+        first, last = _period(queries, tenant, since, until, run_id, config)
         return reconcile_listing(queries, tenant, first, last, _kind(kind), limit, offset)
 
     @app.get("/api/tenants/{tenant}/reconcile/export.csv")
@@ -185,12 +214,15 @@ def add_reconcile_routes(app: FastAPI, templates: Jinja2Templates, db: Any) -> N
         return {**answer, "booked_again": {"orders": orders, "slips": slips}}
 
     @app.get("/tenants/{tenant}/reconcile", response_class=HTMLResponse)
-    async def reconcile_page(request: Request, tenant: str, since: str | None = None, until: str | None = None, kind: str | None = None, page: str = "1"):
+    async def reconcile_page(
+        request: Request, tenant: str, since: str | None = None, until: str | None = None, kind: str | None = None, page: str = "1",
+        run_id: str | None = Query(None, max_length=250),
+    ):  # fmt: skip
         user = await access.current_user(request)
         config = access.tenant_config(tenant, user)
         store = db()
         queries = ReconcileQueries(store)
-        first, last = _period(queries, tenant, since, until)
+        first, last = _period(queries, tenant, since, until, run_id, config)
         chosen = _kind(kind)
         counts = queries.counts(tenant, first, last)
         total = counts[chosen] if chosen else sum(counts.values())

@@ -39,7 +39,7 @@ class ReconcileQueries:
     """The Reconcile tab's queries over one state store."""
 
     def __init__(self, store: StateStore):
-        self.engine = store.engine
+        self.store, self.engine = store, store.engine
 
     def _open_in(self, tenant: str, since: dt.date, until: dt.date, kind: str | None = None) -> list:
         where = [differences.c.tenant == tenant, differences.c.resolved_at.is_(None), differences.c.doc_date >= since, differences.c.doc_date <= until]
