@@ -101,6 +101,16 @@ def test_a_cancelled_order_says_which_slips_were_booked_by_hand():
     assert "check in e-Boekhouden that what was booked by hand credits the sale of 24.20" in unknown.next_step
 
 
+def test_a_cancelled_order_whose_slip_is_in_errors_points_there():
+    credits = {1: [{"slip_id": 8, "state": "error", "amount_incl": D("-24.20")}], 2: [{"slip_id": 9, "state": "open", "amount_incl": None}]}
+    orders = [shop(1, status=7, paid=False, name="Refunded"), shop(2, status=7, paid=False, name="Refunded")]
+    refused, waiting = compare_shop(orders, [], {1: row(), 2: row()}, {}, credits, {}, process=PROCESS, payments=False, hourly_dag="h").differences
+    assert (refused.booked, refused.detail) == (D("24.20"), "Booked 24.20, now Refunded in the shop (order total 24.20); in Errors: slip 8")
+    assert refused.next_step.startswith("Its credit slip (8) is in Errors, not booked: work it off there")
+    assert waiting.detail.endswith("; not booked yet (Open): slip 9")
+    assert waiting.next_step.startswith("Its credit slip (9) is not booked yet: the next run books it. The books keep a sale of 24.20")
+
+
 def test_a_dismissed_payment_is_named_as_dismissed():
     (difference,) = compare_shop([shop(1)], [], {1: row(payment_state=None)}, {}, {}, {1: [paid_by_hand("dismissed")]}, process=PROCESS, payments=True, hourly_dag="h").differences
     assert difference.detail == "Paid in the shop; its payment was dismissed in Errors by anna (never booked by the integration)"

@@ -267,21 +267,27 @@ class Credited:
     by_hand: Decimal = ZERO
     by_hand_slips: tuple[str, ...] = ()  # "slip 7 (12.10, by anna)"
     unknown_slips: tuple[int, ...] = ()  # by hand, the shop's refund not known
+    in_errors: tuple[int, ...] = ()  # not booked: refused, waiting for the bookkeeper in Errors
+    in_open: tuple[int, ...] = ()  # not booked yet: the next run books it
 
     @classmethod
     def of(cls, credits: Iterable[Mapping[str, Any]]) -> Credited:
-        booked, by_hand, named, unknown = ZERO, ZERO, [], []
+        booked, by_hand, named, unknown, errors, waiting = ZERO, ZERO, [], [], [], []
         for credit in credits:
-            amount = credit.get("amount_incl")
-            if credit.get("state") == "booked" and amount is not None:  # a booked credit always has its amount
+            amount, state, slip = credit.get("amount_incl"), credit.get("state"), int(credit.get("slip_id") or 0)
+            if state == "booked" and amount is not None:  # a booked credit always has its amount
                 booked += amount
             elif _by_hand(credit) and amount is not None:
                 by_hand += amount
                 who = f", by {credit['resolved_by']}" if credit.get("resolved_by") else ""
-                named.append(f"slip {credit.get('slip_id')} ({fmt(-amount)}{who})")
+                named.append(f"slip {slip} ({fmt(-amount)}{who})")
             elif _by_hand(credit):
-                unknown.append(int(credit.get("slip_id") or 0))
-        return cls(booked, by_hand, tuple(named), tuple(unknown))
+                unknown.append(slip)
+            elif state == "error":
+                errors.append(slip)
+            elif state == "open":
+                waiting.append(slip)
+        return cls(booked, by_hand, tuple(named), tuple(unknown), tuple(errors), tuple(waiting))
 
     @property
     def total(self) -> Decimal:
@@ -295,8 +301,9 @@ class Credited:
         parts = [f"credits booked {fmt(-self.booked)}"] if self.booked else []
         if self.by_hand_slips:
             parts.append(f"booked by hand as the shop refunded {fmt(-self.by_hand)}: {', '.join(self.by_hand_slips)}")
-        if self.unknown_slips:
-            parts.append(f"booked by hand, refund not known: {', '.join(f'slip {s}' for s in self.unknown_slips)}")
+        for slips, what in ((self.unknown_slips, "booked by hand, refund not known"), (self.in_errors, "in Errors"), (self.in_open, "not booked yet (Open)")):
+            if slips:
+                parts.append(f"{what}: {', '.join(f'slip {s}' for s in slips)}")
         return "; ".join(parts)
 
 
@@ -309,7 +316,15 @@ def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | 
         f"The books keep a sale of {fmt(net)} the shop no longer has: book a credit for it in e-Boekhouden (or make a credit "
         "slip in the shop: the integration books it), or correct the booking in e-Boekhouden. The integration never changes a booking."
     )
-    if credited.unknown_slips:
+    if credited.in_errors:  # the credit exists in the shop: the integration refused to book it on a guess
+        slips = ", ".join(str(s) for s in credited.in_errors)
+        step = (
+            f"Its credit slip ({slips}) is in Errors, not booked: work it off there (book the refund by hand in e-Boekhouden "
+            "and mark it booked by hand, or fix its cause); the sale it leaves standing shows here until then."
+        )
+    elif credited.in_open:
+        step = f"Its credit slip ({', '.join(str(s) for s in credited.in_open)}) is not booked yet: the next run books it. {step}"
+    elif credited.unknown_slips:
         step = (
             f"A credit slip of this order was marked booked by hand and the shop's refund on it is not known here: check in "
             f"e-Boekhouden that what was booked by hand credits the sale of {fmt(net)}, and book a credit for what it does not. "
