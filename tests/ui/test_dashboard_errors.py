@@ -421,3 +421,54 @@ def test_the_problem_report_is_mailed_to_the_support_address(client, auth, shop,
     data = attachment.get_payload(decode=True).decode()
     assert '"order_id": 7' in data and CANARY_KEY not in data and CANARY_KEY not in message.as_string()
     assert client.post("/bookkeeping/api/tenants/demo/problem/order/1/mail", json={}, headers=auth).status_code in (404, 409)
+
+
+def locked_error(path: Path):
+    """The error SQLAlchemy raises while another connection holds SQLite's write lock (made for real, not written)."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0}).begin() as conn:
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+    except sa.exc.OperationalError as exc:
+        return exc
+    finally:
+        holder.rollback() if holder.in_transaction else None
+        holder.close()
+    raise AssertionError("the second writer was not refused")
+
+
+def test_a_locked_database_is_a_503_that_says_to_try_again_not_a_500(client, auth, shop, tmp_path, monkeypatch):
+    """While a backfill writes to the demo's SQLite, an action may find the database locked: nothing was done, and the
+    answer says so (API: 503 with Retry-After; page: the problem page), instead of an Internal Server Error."""
+    from prestashop_eboekhouden.store_worked_off import WorkedOff
+    from prestashop_eboekhouden.ui.queries import DashboardQueries
+
+    error = locked_error(tmp_path / "busy.db")
+    assert "database is locked" in str(error)
+
+    def busy(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(WorkedOff, "resolve", busy)
+    answer = client.post(f"{API}/resolve", json={"kind": "order", "ids": [3], "resolution": "dismissed"}, headers=auth)
+    assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
+    assert answer.json()["detail"] == "The database is busy: a run is writing to it. Nothing was done; try again in a few seconds."
+    assert shop.get_orders(TENANT, [3])[3]["state"] == ERROR
+    monkeypatch.setattr(DashboardQueries, "entries_counts", busy)
+    page = client.get(PAGE, headers=auth)
+    assert page.status_code == 503 and "The database is busy" in page.text
+
+    def broken(*args, **kwargs):  # another database error stays an error (logged, 500): it is not a lock
+        raise type(error)("SELECT 1", {}, Exception("no such table: presta_eb_orders"))
+
+    monkeypatch.setattr(DashboardQueries, "entries_counts", broken)
+    from fastapi.testclient import TestClient
+
+    with TestClient(client.app, raise_server_exceptions=False) as plain_client:
+        assert plain_client.get(PAGE, headers=auth).status_code == 500

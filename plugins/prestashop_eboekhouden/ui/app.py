@@ -25,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import OperationalError
 
 from prestashop_eboekhouden.config import TenantConfig, load_tenants
 from prestashop_eboekhouden.inputs import InputError
@@ -45,6 +46,13 @@ MAX_PAGE = 500
 MAX_OFFSET = 10**9
 MAX_BODY = actions.MAX_BODY
 HEALTH_TTL = 60.0  # seconds a connection check is reused: viewers cannot spend the tenant's API quota
+BUSY = "The database is busy: a run is writing to it. Nothing was done; try again in a few seconds."
+BUSY_RETRY_S = 5
+
+
+def is_locked(exc: OperationalError) -> bool:
+    """The database refused for a lock held by another writer (SQLite's "database is locked"; PostgreSQL's lock_not_available)."""
+    return "database is locked" in str(exc.orig or exc) or getattr(exc.orig, "pgcode", None) == "55P03"
 TABS = pages.TABS
 reprocess = runs.reprocess  # the Process action (kept importable here)
 run_state = runs.run_state  # looked up at call time: tests replace it
@@ -137,6 +145,18 @@ def create_app(store: StateStore | None = None) -> FastAPI:
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
         message = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
         return render(request, "problem.html", {"status": exc.status_code, "message": message}, exc.status_code)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError):
+        """SQLite (the demo's Airflow and state store) lets one writer in at a time: while a backfill writes, an action
+        may find the database locked. Nothing was done: say so and when to try again, instead of a 500."""
+        if not is_locked(exc):
+            raise exc
+        log.warning("Dashboard %s %s: the database is locked (%s)", request.method, request.url.path, type(exc).__name__)
+        message = BUSY
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": str(BUSY_RETRY_S)})
+        return render(request, "problem.html", {"status": 503, "message": message}, 503)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_input(request: Request, exc: RequestValidationError):
