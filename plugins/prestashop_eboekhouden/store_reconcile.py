@@ -71,11 +71,12 @@ class ReconcileLedger:
         return dict(grouped)
 
     def payments_by_number(self, tenant: str, numbers: Iterable[str]) -> dict[str, list[dict]]:
-        """Stored payments per sales number."""
+        """Stored payments per sales number (with how a bookkeeper worked one off, for the payments booked by hand)."""
         grouped: dict[str, list[dict]] = defaultdict(list)
+        columns = [payments.c[name] for name in ("payment_id", "order_id", "sales_number", "state", "amount", "eb_id", "resolution")]
         with self.engine.connect() as conn:
             for chunk in chunks(list(dict.fromkeys(numbers))):
-                stmt = select(payments.c.payment_id, payments.c.order_id, payments.c.sales_number, payments.c.state, payments.c.amount, payments.c.eb_id).where(
+                stmt = select(*columns).where(
                     payments.c.tenant == tenant, payments.c.sales_number.in_(chunk)
                 )
                 for row in conn.execute(stmt).mappings():

@@ -229,6 +229,18 @@ def test_a_payment_booked_by_us_and_by_hand_as_well():
     assert compare_payments({sale.sales_number: sale}, listed[1:], {}, {}).differences == []  # paid by hand only (payments off): no difference
 
 
+def test_a_split_payment_one_part_ours_one_worked_off_by_hand_is_not_paid_twice():
+    sale = booked()
+    ours = {"DEMO-ABCDEFGHI": [{"state": "booked", "eb_id": 70, "amount": D("14.20")}, {**paid_by_hand(), "amount": D("10.00")}]}
+    listed = [InBooks("DEMO-ABCDEFGHI", 70, "2026-11-20", 3, D("14.20")), InBooks("DEMO-ABCDEFGHI", 71, "2026-11-20", 3, D("10.00"))]
+    assert compare_payments({sale.sales_number: sale}, listed, ours, {1: D("24.20")}).differences == []
+    again = [*listed, InBooks("DEMO-ABCDEFGHI", 72, "2026-11-21", 3, D("10.00"))]  # the bank import booked the 10.00 again
+    (twice,) = compare_payments({sale.sales_number: sale}, again, ours, {1: D("24.20")}).differences
+    assert (twice.kind, twice.books) == ("paid_twice", D("34.20"))
+    other = [listed[0], InBooks("DEMO-ABCDEFGHI", 73, "2026-11-20", 3, D("24.20"))]  # not the amount worked off by hand
+    assert [d.kind for d in compare_payments({sale.sales_number: sale}, other, ours, {1: D("24.20")}).differences] == ["paid_twice"]
+
+
 PLAN = {"regime": "domestic", "rows": [
     {"ledger": "8000", "vat_code": "HOOG_VERK_21", "amount_incl": "12.10", "amount_excl": "10.00", "vat_rate": "21", "description": "Tea"},
     {"ledger": "8010", "vat_code": "LAAG_VERK_9", "amount_incl": "3.27", "amount_excl": "3.01", "vat_rate": "9", "description": "Honey"},

@@ -144,3 +144,14 @@ def test_a_slip_worked_off_by_hand_credits_its_cancelled_order(ledger):
     store.set_credit_amounts("demo", {703: D("-8.40")})
     store.resolve("demo", "credit", [703], "by_hand", "piet")
     assert differences() == []
+
+
+def test_the_payments_of_a_number_say_which_were_booked_by_hand(ledger):
+    store = ledger.store
+    rows = [{"payment_id": pid, "order_id": 12, "reference": "REFTWELVE", "sales_number": "DEMO-REFTWELVE", "amount": amount, "method": "Bank wire",
+             "transaction_id": f"TX{pid}", "payment_date": dt.datetime(2026, 11, 22, 8)} for pid, amount in ((801, D("14.20")), (802, D("10.00")))]  # fmt: skip
+    store.record_payments("demo", rows, "seed")
+    store.set_payment_errors("demo", {802: ("No outstanding item of 10.00 for DEMO-REFTWELVE in e-Boekhouden", "OUTSTANDING")}, "seed")
+    assert store.resolve("demo", "payment", [802], "by_hand", "anna") == [802]
+    listed = {p["payment_id"]: (p["state"], p["resolution"], p["amount"]) for p in ledger.payments_by_number("demo", ["DEMO-REFTWELVE"])["DEMO-REFTWELVE"]}
+    assert listed == {801: ("open", None, D("14.20")), 802: ("resolved", "by_hand", D("10.00"))}

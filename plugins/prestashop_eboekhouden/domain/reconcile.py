@@ -515,7 +515,8 @@ def compare_payments(
     booked: Mapping[str, Booked], payments: Iterable[InBooks], ours_by_number: Mapping[str, list[dict[str, Any]]], shop_paid: Mapping[int, Decimal | None]
 ) -> Found:
     """Payments e-Boekhouden lists in the period against those we booked: a number of ours with a payment we did not
-    write while we booked one too is paid twice (the bookkeeper's bank booking and ours)."""
+    write while we booked one too is paid twice (the bookkeeper's bank booking and ours) — unless it is a payment of
+    that order a bookkeeper worked off in Errors as booked by hand (a split payment: one part ours, one by hand)."""
     found = Found()
     listed: dict[str, list[InBooks]] = defaultdict(list)
     for item in payments:
@@ -528,6 +529,10 @@ def compare_payments(
         found.looked_at((PAID_TWICE,), sale.subject)
         ids = {p.get("eb_id") for p in mine if p.get("eb_id")}
         foreign = [i for i in items if i.id is None or i.id not in ids] if ids else items[len(mine):]
+        for by_hand in (p for p in ours_by_number.get(number, []) if _by_hand(p)):  # the bookkeeper's, by its amount
+            same = next((i for i in foreign if i.total_incl is None or by_hand.get("amount") is None or abs(i.total_incl) == abs(by_hand["amount"])), None)
+            if same is not None:
+                foreign.remove(same)
         if mine and foreign:
             common = dict(subject=sale.subject, date=sale.date, order_id=sale.order_id, reference=sale.reference, sales_number=number)
             ours_total = sum((p["amount"] for p in mine if p.get("amount") is not None), ZERO)
