@@ -173,8 +173,9 @@ def test_new_differences_are_e_mailed_once(make_sandbox, state_store, tenants_di
 
 def test_what_a_bookkeeper_booked_by_hand_is_no_difference(make_sandbox, state_store):
     """Errors worked off as "booked by hand" are the bookkeeper's bookings: an order refused by the prechecks and booked
-    by hand under the number the integration would have given it is not "not ours"; a credit slip in Errors booked by
-    hand credits its cancelled order at what the shop refunded (here a cent more than it sold: that cent shows)."""
+    by hand under the number the integration would have given it is not "not ours"; a hand-edited credit slip booked by
+    hand on a cancelled order is named in its difference — the shop states it refunded a cent more than the sale, so
+    what was booked by hand is not taken as covering it (that would be a guess either way)."""
     sandbox = make_sandbox()
     r = order(sandbox, "Ruud", "40.00", total_adjustment="2.00")  # its total 2.00 off its lines: refused (PRECHECK)
     c = order(sandbox, "Cor", "22.00", at="2026-11-20 10:40:00")  # booked, then refunded with a hand-edited slip, cancelled
@@ -202,5 +203,6 @@ def test_what_a_bookkeeper_booked_by_hand_is_no_difference(make_sandbox, state_s
     found = {(d["kind"], d["subject"]): d for d in stored_differences(state_store)}
     assert set(found) == {("cancelled_after_booking", f"order {c}")}  # no "not ours" for the sale booked by hand
     cent = found[("cancelled_after_booking", f"order {c}")]
-    assert cent["booked"] == D("-0.01")
-    assert cent["detail"].endswith(f"booked by hand as the shop refunded 22.01: slip {slip} (22.01, by anna)")
+    assert cent["booked"] == D("22.00")  # what the integration's own bookings leave of the sale
+    assert cent["detail"].endswith(f"booked by hand: slip {slip} (the shop states 22.01; marked by anna)")
+    assert cent["next_step"].startswith("Its credit slips booked by hand do not, as the shop states them, refund the 22.00")

@@ -136,9 +136,9 @@ def test_a_slip_worked_off_by_hand_credits_its_cancelled_order(ledger):
         stored = store.get_orders("demo", [11])
         return compare_shop([cancelled], [], stored, {}, ledger.credits_of_orders("demo", [11]), {}, process=frozenset({2}), payments=False, hourly_dag="h").differences
 
-    (left,) = differences()  # 40.00 booked by hand, 8.40 dismissed: 8.40 of the sale is not credited
-    assert (left.kind, left.booked) == ("cancelled_after_booking", D("8.40"))
-    assert left.detail.endswith("booked by hand as the shop refunded 40.00: slip 701 (40.00, by anna)")
+    (left,) = differences()  # 40.00 booked by hand, 8.40 dismissed: the shop's slips by hand do not refund the sale
+    assert (left.kind, left.booked) == ("cancelled_after_booking", D("48.40"))
+    assert left.detail.endswith("booked by hand: slip 701 (the shop states 40.00; marked by anna)")
     store.record_slips("demo", [{"slip_id": 703, "order_id": 11, "reference": "REFELEVEN", "slip_date": DAY, "date_upd": dt.datetime(2026, 11, 21, 12)}], "seed")
     store.set_credit_errors("demo", {703: ("book this refund by hand", "BY_HAND")}, "seed")
     store.set_credit_amounts("demo", {703: D("-8.40")})

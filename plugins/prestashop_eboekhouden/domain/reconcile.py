@@ -259,49 +259,56 @@ def _by_hand(row: Mapping[str, Any]) -> bool:
 
 @dataclass(frozen=True)
 class Credited:
-    """The credits of a booked order: those the integration booked, and the slips a bookkeeper marked "booked by hand"
-    (counted at what the shop refunded: the books are held against the shop; a slip whose refund is not known leaves
-    the order's difference open)."""
+    """The credit slips of a booked order: those the integration booked (their amounts are known: it wrote them), and
+    those a bookkeeper worked off in Errors as "booked by hand" — what was booked by hand is not known here, only what
+    the shop states the slip refunded. The order counts as credited in full when the shop states that the slips booked
+    by hand refunded exactly what the integration's credits left of the sale (the bookkeeper took care of it); any other
+    by-hand amount is not taken as booked: a guess either way, so the difference stays, naming those slips."""
 
     booked: Decimal = ZERO
-    by_hand: Decimal = ZERO
-    by_hand_slips: tuple[str, ...] = ()  # "slip 7 (12.10, by anna)"
-    unknown_slips: tuple[int, ...] = ()  # by hand, the shop's refund not known
+    by_hand_stated: Decimal | None = ZERO  # what the shop states the slips booked by hand refunded (None: not stated)
+    by_hand_slips: tuple[str, ...] = ()  # "slip 7 (the shop states 12.10; marked by anna)"
     in_errors: tuple[int, ...] = ()  # not booked: refused, waiting for the bookkeeper in Errors
     in_open: tuple[int, ...] = ()  # not booked yet: the next run books it
 
     @classmethod
     def of(cls, credits: Iterable[Mapping[str, Any]]) -> Credited:
-        booked, by_hand, named, unknown, errors, waiting = ZERO, ZERO, [], [], [], []
+        booked: Decimal = ZERO
+        stated: Decimal | None = ZERO
+        named: list[str] = []
+        errors: list[int] = []
+        waiting: list[int] = []
         for credit in credits:
             amount, state, slip = credit.get("amount_incl"), credit.get("state"), int(credit.get("slip_id") or 0)
             if state == "booked" and amount is not None:  # a booked credit always has its amount
                 booked += amount
-            elif _by_hand(credit) and amount is not None:
-                by_hand += amount
-                who = f", by {credit['resolved_by']}" if credit.get("resolved_by") else ""
-                named.append(f"slip {slip} ({fmt(-amount)}{who})")
             elif _by_hand(credit):
-                unknown.append(slip)
+                stated = stated + amount if stated is not None and amount is not None else None
+                says = f"the shop states {fmt(-amount)}" if amount is not None else "the shop states no amount"
+                named.append(f"slip {slip} ({says}; marked by {credit.get('resolved_by') or '?'})")
             elif state == "error":
                 errors.append(slip)
             elif state == "open":
                 waiting.append(slip)
-        return cls(booked, by_hand, tuple(named), tuple(unknown), tuple(errors), tuple(waiting))
+        return cls(booked, stated, tuple(named), tuple(errors), tuple(waiting))
 
-    @property
-    def total(self) -> Decimal:
-        return self.booked + self.by_hand
+    def left(self, sale: Decimal) -> Decimal:
+        """What the integration's own bookings leave of the sale (its sale and its credits)."""
+        return sale + self.booked
 
-    def leaves(self, booked: Decimal) -> bool:
-        """The sale is not credited in full (or a slip booked by hand has no known amount)."""
-        return booked + self.total != 0 or bool(self.unknown_slips)
+    def leaves(self, sale: Decimal) -> bool:
+        """The sale is not credited in full: by the integration's credits, or by slips booked by hand that the shop
+        states refunded exactly the rest."""
+        left = self.left(sale)
+        if left == 0:
+            return False
+        return not (self.by_hand_slips and self.by_hand_stated is not None and left + self.by_hand_stated == 0)
 
     def words(self) -> str:
         parts = [f"credits booked {fmt(-self.booked)}"] if self.booked else []
         if self.by_hand_slips:
-            parts.append(f"booked by hand as the shop refunded {fmt(-self.by_hand)}: {', '.join(self.by_hand_slips)}")
-        for slips, what in ((self.unknown_slips, "booked by hand, refund not known"), (self.in_errors, "in Errors"), (self.in_open, "not booked yet (Open)")):
+            parts.append(f"booked by hand: {', '.join(self.by_hand_slips)}")
+        for slips, what in ((self.in_errors, "in Errors"), (self.in_open, "not booked yet (Open)")):
             if slips:
                 parts.append(f"{what}: {', '.join(f'slip {s}' for s in slips)}")
         return "; ".join(parts)
@@ -309,7 +316,7 @@ class Credited:
 
 def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | None, booked: Decimal, credited: Credited) -> Difference:
     """A booked order the shop no longer sells (cancelled, refunded without a slip, deleted)."""
-    net = booked + credited.total
+    net = credited.left(booked)
     now = f"now {status} in the shop (order total {_amount(shop_total)})" if status else "no longer in the shop"
     credit = f"; {credited.words()}" if credited.words() else ""
     step = (
@@ -324,11 +331,11 @@ def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | 
         )
     elif credited.in_open:
         step = f"Its credit slip ({', '.join(str(s) for s in credited.in_open)}) is not booked yet: the next run books it. {step}"
-    elif credited.unknown_slips:
+    elif credited.by_hand_slips:
         step = (
-            f"A credit slip of this order was marked booked by hand and the shop's refund on it is not known here: check in "
-            f"e-Boekhouden that what was booked by hand credits the sale of {fmt(net)}, and book a credit for what it does not. "
-            "The integration never changes a booking."
+            f"Its credit slips booked by hand do not, as the shop states them, refund the {fmt(net)} the integration's bookings "
+            "leave of this sale: check in e-Boekhouden what was booked by hand, and book a credit for what it does not cover "
+            "(or correct it there). The integration never changes a booking."
         )
     return Difference(CANCELLED_AFTER_BOOKING, **common, shop=ZERO, booked=net, detail=f"Booked {fmt(booked)}, {now}{credit}", next_step=step)
 
