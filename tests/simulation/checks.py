@@ -28,7 +28,7 @@ PAYMENT_CODES = frozenset({"OUTSTANDING", "SHARED_REFERENCE", "CONFIG"})
 def _sales(world: World) -> dict[str, list[dict[str, Any]]]:
     by_number: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for mutation in world.books.mutations():
-        if mutation["type"] == 2 and mutation["invoiceNumber"] not in HISTORY_NUMBERS:
+        if mutation["type"] == 2 and mutation["invoiceNumber"] not in HISTORY_NUMBERS and mutation["id"] not in world.oracle.by_hand:
             by_number[mutation["invoiceNumber"]].append(mutation)
     return by_number
 
@@ -61,7 +61,7 @@ def safety(world: World, payments: bool = True) -> list[str]:
 
 
 def _payments(world: World) -> list[dict[str, Any]]:
-    return [m for m in world.books.mutations() if m["type"] == 3 and m["invoiceNumber"] not in HISTORY_NUMBERS]
+    return [m for m in world.books.mutations() if m["type"] == 3 and m["invoiceNumber"] not in HISTORY_NUMBERS and m["id"] not in world.oracle.by_hand]
 
 
 def _all_payment_ids(world: World) -> list[int]:
@@ -162,6 +162,13 @@ def check(world: World) -> list[str]:
         if row["state"] == OPEN and orders.get(row["order_id"], {}).get("state") in (BOOKED, ERROR):
             problems.append(f"slip {slip_id} still Open after settling though its order is {orders[row['order_id']]['state']}: {row['reason']}")
 
+    # worked off by the bookkeeper: final — never booked by the integration afterwards, never back in Errors or Open
+    tables = {"order": orders, "credit": credits, "payment": store.get_payments(tenant, [k for kind, k in oracle.worked_off if kind == "payment"])}
+    for (kind, key), resolution in sorted(oracle.worked_off.items()):
+        row = tables[kind].get(key) or {}
+        if (row.get("state"), row.get("resolution")) != ("resolved", resolution):
+            problems.append(f"{kind} {key} was worked off as {resolution}, the store now says {row.get('state')} ({row.get('resolution')}): {row.get('reason')}")
+
     # payments: e-Boekhouden's and the store's agree, none twice (safety), none in doubt, refused only for a reason
     payment_rows = store.get_payments(tenant, _all_payment_ids(world))
     booked_payments = Counter(_payment_key(p["sales_number"], p["transaction_id"] or "", p["amount"]) for p in payment_rows.values() if p["state"] == BOOKED)
@@ -179,8 +186,9 @@ def check(world: World) -> list[str]:
 
 # What the world injects that the reconciliation must report, and nothing else: a sale the bookkeeper deleted
 # (missing in the books), an order cancelled (and not refunded in full) or its total edited after booking, a payment the shop has and the books
-# have not (refused for its amount or reference, or its sale deleted). The simulation never edits or adds a booking
-# in e-Boekhouden, pays twice or hides an order from the runs: those kinds must never show.
+# have not (refused for its amount or reference, or its sale deleted). The simulation never edits a booking in
+# e-Boekhouden, pays twice or hides an order from the runs, and the bookkeeper adds bookings only for Errors worked off
+# as booked by hand (a sale under the number the integration would give it, a credit, a payment): those kinds must never show.
 NEVER_INJECTED = frozenset({"not_seen", "changed_in_books", "unknown_in_books", "paid_twice"})
 
 
@@ -210,12 +218,21 @@ def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dic
         problems.append(f"the reconciliation reports missing in the books {sorted(of_kind['missing_in_books'])}, the bookkeeper deleted {sorted(deleted)}")
     booked = {order_id: row for order_id, row in orders.items() if row["state"] == BOOKED}
     credited: dict[int, Decimal] = defaultdict(Decimal)
+    by_hand: dict[int, list[Decimal | None]] = defaultdict(list)  # what the shop states the slips booked by hand refunded
     for row in credits.values():
         if row["state"] == BOOKED:
             credited[row["order_id"]] += row["amount_incl"]
-    cancelled = {  # no longer in a status to book, and not refunded in full by booked credits (seed 2154)
+        elif world.oracle.worked_off.get(("credit", int(row["slip_id"]))) == "by_hand":
+            by_hand[row["order_id"]].append(row["amount_incl"])
+
+    def refunded_by_hand(order_id: int, left: Decimal) -> bool:  # the shop states its slips booked by hand refunded the rest
+        stated = by_hand.get(order_id)
+        return bool(stated) and None not in stated and left + sum(a for a in stated if a is not None) == 0
+
+    cancelled = {  # no longer in a status to book, and not refunded in full by booked credits (seed 2154) or by hand
         order_id for order_id, row in booked.items()
         if int(shop_orders[order_id]["current_state"]) not in PROCESS and row["amount_incl"] + credited[order_id] != 0
+        and not refunded_by_hand(order_id, row["amount_incl"] + credited[order_id])
     }  # fmt: skip
     if of_kind["cancelled_after_booking"] != cancelled:
         problems.append(f"the reconciliation reports cancelled after booking {sorted(of_kind['cancelled_after_booking'])}, the shop cancelled {sorted(cancelled)}")
@@ -225,7 +242,7 @@ def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dic
     }  # fmt: skip
     if of_kind["changed_after_booking"] != changed:
         problems.append(f"the reconciliation reports changed after booking {sorted(of_kind['changed_after_booking'])}, the shop edited {sorted(changed)}")
-    paid_in_books = {m["invoiceNumber"] for m in _payments(world)}
+    paid_in_books = {m["invoiceNumber"] for m in world.books.mutations() if m["type"] == 3}  # by the integration or by hand
     for order_id in sorted(of_kind["paid_not_booked"]):
         row = booked.get(order_id)
         if row is None or row["sales_number"] in paid_in_books:

@@ -9,7 +9,7 @@ A schedule is plain data (JSON): the world's set-up and a list of timed events â
 - ``concurrent``: two runs at once (a backfill hour and a rerun, a reprocess during the hourly run, the nightly recheck
   overlapping a cleared run, two payments runs), interleaved deterministically at every crossing;
 - ``world``: the shop or the bookkeeper changes something (an order placed, paid, shipped, cancelled, edited, refunded;
-  a relation or a sale deleted in e-Boekhouden).
+  a relation or a sale deleted in e-Boekhouden; an Error worked off as booked by hand or dismissed).
 
 Faults are given per run event as rates (drawn per crossing with the event's own generator, seeded from the
 schedule's seed) or, after shrinking, as an explicit plan of the crossings that fault. After the last event the world
@@ -96,9 +96,11 @@ def _rates(rng: random.Random) -> dict[str, Any]:
 def _world_event(rng: random.Random) -> tuple[str, dict[str, Any]]:
     """Something the shop or the bookkeeper does: what, and its arguments."""
     what = rng.choices(
-        ["new_order", "order_state", "slip", "edit_order", "installments", "namesake", "delete_relation", "delete_mutation"],
-        weights=[5, 5, 3, 1, 1, 1, 0.6, 0.6],
+        ["new_order", "order_state", "slip", "edit_order", "installments", "namesake", "delete_relation", "delete_mutation", "work_off"],
+        weights=[5, 5, 3, 1, 1, 1, 0.6, 0.6, 1.2],
     )[0]
+    if what == "work_off":
+        return what, {"pick": rng.randrange(1000), "resolution": rng.choice(["by_hand", "by_hand", "dismissed"])}
     if what == "new_order":
         return what, {"kind": rng.choice(ORDER_KINDS), "mark": rng.choice(MARKS)}
     if what == "order_state":

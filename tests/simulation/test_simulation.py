@@ -91,3 +91,19 @@ def test_the_invariants_catch_a_booker_that_resends_without_looking_up(monkeypat
             assert fault_counts(result.fired)
             return
     pytest.fail("200 schedules without the lookup and no sale booked twice: the faults or the checks miss it")
+
+
+def test_the_invariants_catch_a_work_off_that_does_not_stick(monkeypatch):
+    """The work-off events have teeth too: were a row the bookkeeper worked off left in Errors (to be booked, or
+    refused, again by a later run), the invariants say so."""
+    from prestashop_eboekhouden import store_worked_off
+
+    def left_in_errors(self, tenant, kind, keys, resolution, by, note=""):  # says it worked them off, changes nothing
+        return [int(k) for k in keys]
+
+    monkeypatch.setattr(store_worked_off.WorkedOff, "resolve", left_in_errors)
+    for seed in range(1, 200):
+        result = execute(generate(seed))
+        if any("was worked off as" in v for v in result.violations):
+            return
+    pytest.fail("200 schedules with work-offs that change nothing, and no invariant noticed")

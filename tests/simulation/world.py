@@ -2,7 +2,8 @@
 state store, a clock, and what the shop's data said over time (the oracle's record).
 
 Everything that changes the world outside the integration — a customer ordering, paying, the merchant shipping,
-cancelling, editing an order, refunding (a credit slip), the bookkeeper deleting a relation or a sale — is a method
+cancelling, editing an order, refunding (a credit slip), the bookkeeper deleting a relation or a sale, or working off
+an Error (booked by hand, or dismissed) — is a method
 here, called by the schedule's world events. Targets are *picked* at run time among what qualifies then
 (``pick % len(candidates)``), so a schedule stays valid when shrinking removes events before it.
 """
@@ -18,12 +19,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
 from prestashop_eboekhouden.config import TenantConfig
-from prestashop_eboekhouden.schema import metadata
+from prestashop_eboekhouden.schema import KEYS, metadata
 from prestashop_eboekhouden.store import StateStore
+from prestashop_eboekhouden.store_worked_off import WORKED_OFF_TABLES
 from sandbox.books import BooksState
 from sandbox.money import CENT, cents, excl_from_incl
 from sandbox.seed import (
@@ -123,6 +125,8 @@ class Oracle:
     deleted_mutations: list[dict[str, Any]] = field(default_factory=list)
     deleted_relations: list[dict[str, Any]] = field(default_factory=list)
     edited: set[int] = field(default_factory=set)  # orders whose amounts were edited (no refund is made on them)
+    worked_off: dict[tuple[str, int], str] = field(default_factory=dict)  # ("order" | "credit" | "payment", key) → resolution
+    by_hand: set[int] = field(default_factory=set)  # ids of the mutations the bookkeeper booked by hand
 
 
 def sale_amount(order: dict[str, Any], details: list[dict[str, Any]]) -> Decimal | None:
@@ -386,6 +390,64 @@ class World:
         self.oracle.slips[slip["id"]] = credit_amount(self.shop, slip, kind == "cent_mismatch")
         self.oracle.slip_kinds[slip["id"]] = f"slip_{kind}"
         return f"slip {slip['id']} ({kind}) on order {order['id']}"
+
+    def work_off(self, pick: int, resolution: str) -> str:
+        """The bookkeeper works off an Error in the dashboard (issue 25): "booked by hand" — and books it by hand in
+        e-Boekhouden: the sale under the number the integration would give it (its planned number, else the prefix and
+        the reference or id; "HAND-<id>" where that is not known), a credit, the payment — or "dismissed"."""
+        tenant = self.config.tenant
+        errors = [(kind, key) for kind, table in WORKED_OFF_TABLES.items() for key in self._in_errors(table)]
+        chosen = self._pick(errors, pick)
+        if chosen is None:
+            return f"work off ({resolution}): nothing in Errors"
+        kind, key = chosen
+        row = {"order": self.real_store.get_orders, "credit": self.real_store.get_credits, "payment": self.real_store.get_payments}[kind](tenant, [key])[key]
+        if not self.real_store.resolve(tenant, kind, [key], resolution, "bookkeeper", "simulated"):
+            return f"work off {kind} {key}: not in Errors any more, or being booked right now"
+        self.oracle.worked_off[(kind, key)] = resolution
+        booked = self._book_by_hand(kind, key, row) if resolution == "by_hand" else ""
+        return f"bookkeeper worked off {kind} {key} as {resolution}{booked}"
+
+    def _in_errors(self, table: Any) -> list[int]:
+        key = table.c[KEYS[table.name]]
+        with self.real_store.engine.connect() as conn:
+            return sorted(int(r[0]) for r in conn.execute(select(key).where(table.c.tenant == self.config.tenant, table.c.state == "error")))
+
+    def _book_by_hand(self, kind: str, key: int, row: dict[str, Any]) -> str:
+        """The bookkeeper's own booking in e-Boekhouden (on the customer's debtor when it exists, else a debtor of
+        theirs without an e-mail address); what it does not accept is left unbooked, as a bookkeeper would."""
+        prefix, rule = self.config.eboekhouden.sales_number_prefix, self.config.eboekhouden.sales_number
+        if kind == "payment":
+            number, amount, mutation_type, ledger = str(row["sales_number"]), d(row["amount"]), 3, "1100"
+        elif kind == "credit":
+            number, amount, mutation_type, ledger = f"HAND-C{key}", -abs(d(row["amount_incl"] or "1.00")), 2, "1300"
+        else:
+            order = self.shop.order(key)
+            number = row["sales_number"] or {"reference": f"{prefix}{order['reference']}", "id": f"{prefix}{key}"}.get(rule, f"HAND-{key}")
+            amount, mutation_type, ledger = d(order["total_paid_tax_incl"]), 2, "1300"
+        account = self.books.ledger_by_code(ledger)
+        revenue = self.books.ledger_by_code("8000")
+        assert account is not None and revenue is not None
+        relation = self._hand_relation(key if kind == "order" else int(row["order_id"]))
+        rows = [{"amount": str(amount), "vatCode": "GEEN", "invoiceNumber": number, "relationId": relation}] if mutation_type == 3 else [
+            {"ledgerId": revenue["id"], "vatCode": "HOOG_VERK_21", "amount": str(amount)}
+        ]  # fmt: skip
+        payload = {"type": mutation_type, "date": self.today.isoformat(), "ledgerId": account["id"], "relationId": relation, "invoiceNumber": number, "inExVat": "IN", "rows": rows}
+        try:
+            created = self.books.create_mutation(payload)
+        except Exception as exc:  # noqa: BLE001 - e-Boekhouden refused it (a number taken, ...): the bookkeeper leaves it
+            return f"; e-Boekhouden refused the booking by hand ({type(exc).__name__}: {exc})"
+        self.oracle.by_hand.add(int(created["id"]))
+        return f"; booked by hand as {number} ({amount}, mutation {created['id']})"
+
+    def _hand_relation(self, order_id: int) -> int:
+        order = self.shop.order(order_id)
+        email = str((self.shop.get("customers", int(order["id_customer"])) or {}).get("email", "")).casefold()
+        found = next((r for r in self.books.relations() if str(r.get("emailAddress") or "").casefold() == email and email), None)
+        if found is not None:
+            return int(found["id"])
+        own = self.books.relation_by_code("HANDMATIG") or self.books.create_relation({"type": "B", "name": "Handmatig geboekt", "code": "HANDMATIG"})
+        return int(own["id"])
 
     def delete_relation(self, pick: int) -> str:
         """The bookkeeper deletes a relation that has no bookings (e-Boekhouden refuses to delete one that has)."""
