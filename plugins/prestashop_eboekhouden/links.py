@@ -1,9 +1,9 @@
 """Links between Airflow, the bookkeeping dashboard and the shop's back office.
 
 - :class:`DashboardRunLink`: an operator extra link ("Bookkeeping: this run") on every task of the tenant DAGs, to
-  the dashboard filtered on that run (the reconciliation's: its Reconcile tab on the run's period). The plugin registers it (``operator_extra_links``), so the API server makes
-  the link from the task instance's key when the UI asks: no task pushes anything for it, and a task that was
-  skipped or has not run yet has it too.
+  the dashboard filtered on that run (the reconciliation's: its Reconcile tab on the run's period). The plugin
+  registers it (``operator_extra_links``), so the API server makes the link from the task instance's key when the UI
+  asks: no task pushes anything for it, and a task that was skipped or has not run yet has it too.
 - :func:`admin_order_url`: an order in the shop's back office, from the tenant's ``prestashop.admin_url``.
 """
 

@@ -444,8 +444,8 @@ def locked_error(path: Path):
 
 
 def test_a_locked_database_is_a_503_that_says_to_try_again_not_a_500(client, auth, shop, tmp_path, monkeypatch):
-    """While a backfill writes to the demo's SQLite, an action may find the database locked: nothing was done, and the
-    answer says so (API: 503 with Retry-After; page: the problem page), instead of an Internal Server Error."""
+    """While a backfill writes to the demo's SQLite, an action may find the database locked: the answer says to try
+    again (API: 503 with Retry-After; page: the problem page), instead of an Internal Server Error."""
     from prestashop_eboekhouden.store_worked_off import WorkedOff
     from prestashop_eboekhouden.ui.queries import DashboardQueries
 
@@ -458,7 +458,7 @@ def test_a_locked_database_is_a_503_that_says_to_try_again_not_a_500(client, aut
     monkeypatch.setattr(WorkedOff, "resolve", busy)
     answer = client.post(f"{API}/resolve", json={"kind": "order", "ids": [3], "resolution": "dismissed"}, headers=auth)
     assert (answer.status_code, answer.headers["retry-after"]) == (503, "5")
-    assert answer.json()["detail"] == "The database is busy: a run is writing to it. Nothing was done; try again in a few seconds."
+    assert answer.json()["detail"] == "The database is busy: a run is writing to it. Try again in a few seconds (a run this started shows in the run list)."
     assert shop.get_orders(TENANT, [3])[3]["state"] == ERROR
     monkeypatch.setattr(DashboardQueries, "entries_counts", busy)
     page = client.get(PAGE, headers=auth)

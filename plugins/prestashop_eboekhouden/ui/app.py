@@ -46,13 +46,8 @@ MAX_PAGE = 500
 MAX_OFFSET = 10**9
 MAX_BODY = actions.MAX_BODY
 HEALTH_TTL = 60.0  # seconds a connection check is reused: viewers cannot spend the tenant's API quota
-BUSY = "The database is busy: a run is writing to it. Nothing was done; try again in a few seconds."
+BUSY = "The database is busy: a run is writing to it. Try again in a few seconds (a run this started shows in the run list)."
 BUSY_RETRY_S = 5
-
-
-def is_locked(exc: OperationalError) -> bool:
-    """The database refused for a lock held by another writer (SQLite's "database is locked"; PostgreSQL's lock_not_available)."""
-    return "database is locked" in str(exc.orig or exc) or getattr(exc.orig, "pgcode", None) == "55P03"
 TABS = pages.TABS
 reprocess = runs.reprocess  # the Process action (kept importable here)
 run_state = runs.run_state  # looked up at call time: tests replace it
@@ -112,6 +107,11 @@ def _version() -> str:
     return package_version()
 
 
+def is_locked(exc: OperationalError) -> bool:
+    """The database refused for a lock held by another writer (SQLite's "database is locked"; PostgreSQL's lock_not_available)."""
+    return "database is locked" in str(exc.orig or exc) or getattr(exc.orig, "pgcode", None) == "55P03"
+
+
 def create_app(store: StateStore | None = None) -> FastAPI:
     """The dashboard app (a fresh one per call; the plugin mounts one)."""
     app = FastAPI(title="Bookkeeping: PrestaShop → e-Boekhouden", version=_version(), docs_url=None, redoc_url=None, openapi_url=None)
@@ -149,14 +149,14 @@ def create_app(store: StateStore | None = None) -> FastAPI:
     @app.exception_handler(OperationalError)
     async def _busy(request: Request, exc: OperationalError):
         """SQLite (the demo's Airflow and state store) lets one writer in at a time: while a backfill writes, an action
-        may find the database locked. Nothing was done: say so and when to try again, instead of a 500."""
+        may find the database locked. Say so and when to try again (working off is one transaction; a second Process
+        joins a queued one), instead of a 500."""
         if not is_locked(exc):
             raise exc
         log.warning("Dashboard %s %s: the database is locked (%s)", request.method, request.url.path, type(exc).__name__)
-        message = BUSY
         if _is_api(request):
-            return JSONResponse({"detail": message}, status_code=503, headers={"Retry-After": str(BUSY_RETRY_S)})
-        return render(request, "problem.html", {"status": 503, "message": message}, 503)
+            return JSONResponse({"detail": BUSY}, status_code=503, headers={"Retry-After": str(BUSY_RETRY_S)})
+        return render(request, "problem.html", {"status": 503, "message": BUSY}, 503)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_input(request: Request, exc: RequestValidationError):
