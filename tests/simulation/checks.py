@@ -242,9 +242,10 @@ def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dic
     }  # fmt: skip
     if of_kind["changed_after_booking"] != changed:
         problems.append(f"the reconciliation reports changed after booking {sorted(of_kind['changed_after_booking'])}, the shop edited {sorted(changed)}")
-    paid_in_books = {m["invoiceNumber"] for m in world.books.mutations() if m["type"] == 3}  # by the integration or by hand
+    paid_in_books = Counter(m["invoiceNumber"] for m in world.books.mutations() if m["type"] == 3)  # by the integration or by hand
+    shop_payments = Counter(str(p["order_reference"]) for p in world.shop.items("order_payments"))
     for order_id in sorted(of_kind["paid_not_booked"]):
         row = booked.get(order_id)
-        if row is None or row["sales_number"] in paid_in_books:
-            problems.append(f"the reconciliation reports order {order_id} paid and not booked; e-Boekhouden has its payment")
+        if row is None or paid_in_books[row["sales_number"]] >= max(1, shop_payments[str(shop_orders[order_id]["reference"])]):
+            problems.append(f"the reconciliation reports order {order_id} paid and not booked; e-Boekhouden has its payments")
     return problems

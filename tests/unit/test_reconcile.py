@@ -70,6 +70,10 @@ SHOP_CASES = {
     "not paid in the shop": (shop(1, paid=False), row(payment_state=None), [], [], []),
     "paid, its payment booked by hand": (shop(1), row(payment_state=None), [], [paid_by_hand()], []),
     "paid, its payment dismissed": (shop(1), row(payment_state=None), [], [paid_by_hand("dismissed")], ["paid_not_booked"]),
+    "paid, one part by hand, the other refused": (
+        shop(1), row(payment_state=None), [], [paid_by_hand(), {"state": "error", "reason": "No outstanding item", "amount": D("4.20")}], ["paid_not_booked"],
+    ),
+    "paid, one part booked, the other by hand": (shop(1), row(payment_state=None), [], [paid_by_hand(), {"state": "booked", "amount": D("4.20")}], []),
 }  # fmt: skip
 
 

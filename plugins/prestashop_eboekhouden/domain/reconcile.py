@@ -205,7 +205,8 @@ def compare_shop(
         if order.total_incl is not None and booked is not None and order.total_incl != booked:
             found.add(changed(common, order.total_incl, booked))
         paid = payments_of.get(order.order_id, [])
-        if payments and order.paid and row.get("payment_state") != "paid" and not any(_by_hand(p) for p in paid):
+        settled = bool(paid) and all(p["state"] == "booked" or _by_hand(p) for p in paid)  # by us or, worked off, by hand
+        if payments and order.paid and row.get("payment_state") != "paid" and not settled:
             found.add(_paid_not_booked(common, order.total_incl, paid))
     for order_id, row in stored.items():  # booked in the period, gone from the shop's list
         if order_id not in listed and row["state"] == "booked" and row.get("order_date") is not None:
