@@ -234,6 +234,12 @@ def reconciliation(world: World, orders: dict[int, dict[str, Any]], credits: dic
         if int(shop_orders[order_id]["current_state"]) not in PROCESS and row["amount_incl"] + credited[order_id] != 0
         and not refunded_by_hand(order_id, row["amount_incl"] + credited[order_id])
     }  # fmt: skip
+    slipped = {int(row["order_id"]) for row in credits.values()}
+    cancelled |= {  # booked by hand (worked off), then cancelled without a credit slip: the bookkeeper's sale stands
+        order_id for order_id, row in orders.items()
+        if world.oracle.worked_off.get(("order", order_id)) == "by_hand" and row["state"] == "resolved"
+        and int(shop_orders[order_id]["current_state"]) not in PROCESS and order_id not in slipped
+    }  # fmt: skip
     if of_kind["cancelled_after_booking"] != cancelled:
         problems.append(f"the reconciliation reports cancelled after booking {sorted(of_kind['cancelled_after_booking'])}, the shop cancelled {sorted(cancelled)}")
     changed = {

@@ -64,6 +64,14 @@ SHOP_CASES = {
     "cancelled, its slip booked by hand in part": (shop(1, status=7, paid=False), row(), [by_hand("-4.20")], [], ["cancelled_after_booking"]),
     "cancelled, its slip dismissed": (shop(1, status=7, paid=False), row(), [by_hand("-24.20", resolution="dismissed")], [], ["cancelled_after_booking"]),
     "cancelled, its slip by hand, the refund not known": (shop(1, status=7, paid=False), row(), [by_hand(None)], [], ["cancelled_after_booking"]),
+    "booked by hand, then cancelled without a slip": (
+        shop(1, status=6, paid=False), row("resolved", None, resolution="by_hand", resolved_by="anna"), [], [], ["cancelled_after_booking"],
+    ),
+    "booked by hand, then refunded with a slip (Errors shows it)": (
+        shop(1, status=7, paid=False), row("resolved", None, resolution="by_hand"), [by_hand("-24.20")], [], [],
+    ),
+    "dismissed, then cancelled": (shop(1, status=6, paid=False), row("resolved", None, resolution="dismissed"), [], [], []),
+    "booked by hand, still sold": (shop(1), row("resolved", None, resolution="by_hand"), [], [], []),
     "total changed after booking": (shop(1, "30.00"), row(), [], [], ["changed_after_booking"]),
     "a slip does not change the order's total": (shop(1), row(), [{"state": "booked", "amount_incl": D("-4.20")}], [], []),
     "paid, payment not booked": (shop(1), row(payment_state=None), [], [{"state": "error", "reason": "Payment 1.00 ≠ outstanding", "amount": D("1.00")}], ["paid_not_booked"]),
@@ -107,6 +115,14 @@ def test_a_cancelled_order_says_which_slips_were_booked_by_hand():
         D("24.20"), "Booked 24.20, now Canceled in the shop (order total 24.20); booked by hand: slip 7 (the shop states no amount; marked by anna), "
         "slip 7 (the shop states 24.20; marked by anna)",
     )
+
+
+def test_an_order_booked_by_hand_then_cancelled_says_so():
+    stored = {1: row("resolved", None, resolution="by_hand", resolved_by="anna", sales_number="DEMO-REF1")}
+    (difference,) = compare_shop([shop(1, status=6, paid=False, name="Canceled")], [], stored, {}, {}, {}, process=PROCESS, payments=True, hourly_dag="h").differences
+    assert (difference.kind, difference.shop, difference.booked, difference.sales_number) == ("cancelled_after_booking", D("0.00"), None, "DEMO-REF1")
+    assert difference.detail == "Booked by hand (marked by anna), now Canceled in the shop (order total 24.20); no credit slip"
+    assert difference.next_step.startswith("The sale booked by hand for this order stands while the shop no longer has it")
 
 
 def test_a_cancelled_order_whose_slip_is_in_errors_points_there():

@@ -191,6 +191,9 @@ def compare_shop(
         row = stored.get(order.order_id)
         subject = f"order {order.order_id}"
         found.looked_at(SHOP_KINDS, subject)
+        if row is not None and _by_hand(row) and order.status not in process and not credits_of.get(order.order_id):
+            found.add(_cancelled_by_hand(order, row))  # the bookkeeper's sale stands, the shop sold nothing
+            continue
         if row is None or row["state"] != "booked":
             if order.status in process and _never_seen_in_process(row, process):
                 found.add(_not_seen(order, row))
@@ -339,6 +342,18 @@ def cancelled(common: dict[str, Any], status: str | None, shop_total: Decimal | 
             "(or correct it there). The integration never changes a booking."
         )
     return Difference(CANCELLED_AFTER_BOOKING, **common, shop=ZERO, booked=net, detail=f"Booked {fmt(booked)}, {now}{credit}", next_step=step)
+
+
+def _cancelled_by_hand(order: ShopOrder, row: Mapping[str, Any]) -> Difference:
+    """An order a bookkeeper worked off as booked by hand, now cancelled in the shop without a credit slip: the sale
+    booked by hand stands (its amount is not known here)."""
+    return Difference(
+        CANCELLED_AFTER_BOOKING, f"order {order.order_id}", order.date, order.order_id, None, order.reference, row.get("sales_number") or "",
+        ZERO, None, None, f"Booked by hand (marked by {row.get('resolved_by') or '?'}), now {order.status_name} in the shop "
+        f"(order total {_amount(order.total_incl)}); no credit slip",
+        "The sale booked by hand for this order stands while the shop no longer has it: book a credit for it in e-Boekhouden "
+        "(or make a credit slip in the shop and work it off in Errors), or correct the booking there.",
+    )  # fmt: skip
 
 
 def changed(common: dict[str, Any], shop_total: Decimal, booked: Decimal) -> Difference:

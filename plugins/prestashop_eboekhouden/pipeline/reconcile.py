@@ -121,7 +121,7 @@ def _reconcile(config: TenantConfig, shop: PrestaShopHook, eb: BookkeepingApi, s
     stored.update(store.get_orders(tenant, [o.order_id for o in listed_orders if o.order_id not in stored]))
     stored_slips = ledger.credits_in_period(tenant, since, until)
     stored_slips.update(store.get_credits(tenant, [s.slip_id for s in listed_slips if s.slip_id not in stored_slips]))
-    credits_of = ledger.credits_of_orders(tenant, [oid for oid, row in stored.items() if row["state"] == "booked"])
+    credits_of = ledger.credits_of_orders(tenant, [oid for oid, row in stored.items() if row["state"] in ("booked", "resolved")])
     paid = [o.order_id for o in listed_orders if o.paid and stored.get(o.order_id, {}).get("state") == "booked"]
     payments_of = store.payments_of_orders(tenant, paid) if config.payments.enabled else {}
     found = compare_shop(
