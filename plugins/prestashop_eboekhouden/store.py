@@ -93,16 +93,8 @@ class StateStore(RunLog, WorkedOff, StoreBase):
 
     def set_order_facts(self, tenant: str, facts: dict[int, dict]) -> None:
         """The shop's total and the customer of unbooked orders (what the dashboard shows of refused ones)."""
-        rows = [{"b_key": k, "amount_incl": v.get("amount_incl"), "customer_name": v.get("customer_name"), "customer_email": v.get("customer_email")} for k, v in facts.items()]
-        if not rows:
-            return
-        with self.begin() as conn:
-            conn.execute(
-                update(orders)
-                .where(orders.c.tenant == tenant, orders.c.order_id == bindparam("b_key"), not_final(orders.c.state))
-                .values(amount_incl=bindparam("amount_incl"), customer_name=bindparam("customer_name"), customer_email=bindparam("customer_email")),
-                rows,
-            )
+        columns = ("amount_incl", "customer_name", "customer_email")
+        self._set_facts(orders, tenant, {k: {c: v.get(c) for c in columns} for k, v in facts.items()})
 
     def set_open(self, tenant: str, order_ids: Iterable[int], reason: str, run_id: str | None = None) -> None:
         """Orders that wait (status not yet to book): Open with the reason, unless booked."""

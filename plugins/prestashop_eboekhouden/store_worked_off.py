@@ -20,7 +20,6 @@ from prestashop_eboekhouden.schema import (
     RESOLUTIONS,
     RESOLVED,
     credits,
-    not_final,
     orders,
     payments,
     shop_statuses,
@@ -91,13 +90,4 @@ class WorkedOff(StoreBase):
 
     def set_credit_amounts(self, tenant: str, amounts: Mapping[int, Decimal | None]) -> None:
         """The amount a slip refunded as the shop states it (negative: a credit), for slips that are not final."""
-        rows = [{"b_key": k, "amount_incl": v} for k, v in amounts.items() if v is not None]
-        if not rows:
-            return
-        with self.begin() as conn:
-            conn.execute(
-                update(credits)
-                .where(credits.c.tenant == tenant, credits.c.slip_id == bindparam("b_key"), not_final(credits.c.state))
-                .values(amount_incl=bindparam("amount_incl")),
-                rows,
-            )
+        self._set_facts(credits, tenant, {k: {"amount_incl": v} for k, v in amounts.items() if v is not None})

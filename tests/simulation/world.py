@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.pool import StaticPool
 
 from prestashop_eboekhouden.config import TenantConfig
+from prestashop_eboekhouden.domain.booking import number_of
 from prestashop_eboekhouden.schema import KEYS, metadata
 from prestashop_eboekhouden.store import StateStore
 from prestashop_eboekhouden.store_worked_off import WORKED_OFF_TABLES
@@ -423,7 +424,7 @@ class World:
             number, amount, mutation_type, ledger = f"HAND-C{key}", -abs(d(row["amount_incl"] or "1.00")), 2, "1300"
         else:
             order = self.shop.order(key)
-            number = row["sales_number"] or {"reference": f"{prefix}{order['reference']}", "id": f"{prefix}{key}"}.get(rule, f"HAND-{key}")
+            number = row["sales_number"] or number_of(prefix, rule, order["reference"], key) or f"HAND-{key}"
             amount, mutation_type, ledger = d(order["total_paid_tax_incl"]), 2, "1300"
         account = self.books.ledger_by_code(ledger)
         revenue = self.books.ledger_by_code("8000")

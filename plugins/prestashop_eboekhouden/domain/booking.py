@@ -145,19 +145,20 @@ def rounding_row(order: Order, rounding: RoundingRow) -> BookingRow | None:
     return BookingRow(rounding.ledger, rounding.vat_code, difference, difference, ROUNDING_TEXT, kind=ROUNDING)
 
 
-def base_sales_number(order: Order, config: TenantConfig) -> str:
-    """The sale's number per the tenant's choice (reference, invoice number without prefix, or id) + prefix, made of
-    safe characters only (``safe_sales_number``)."""
-    choice = config.eboekhouden.sales_number
+def number_of(prefix: str, choice: str, reference: str, order_id: int, invoice_number: object = None) -> str | None:
+    """The tenant's sales number rule (reference, invoice number without prefix, or id) + prefix, made of safe
+    characters only (``safe_sales_number``); None by invoice number when the order has none. Also what the
+    reconciliation expects of a sale a bookkeeper booked by hand under the integration's number."""
     if choice == "invoice_number":
-        if not order.invoice_number:
-            raise OrderProblem("Order has no invoice number yet, and sales_number is set to invoice_number")
-        number = str(order.invoice_number)
-    elif choice == "id":
-        number = str(order.id)
-    else:
-        number = order.reference
-    sales_number = safe_sales_number(f"{config.eboekhouden.sales_number_prefix}{number}")
+        return safe_sales_number(f"{prefix}{invoice_number}") if invoice_number else None
+    return safe_sales_number(f"{prefix}{order_id if choice == 'id' else reference}")
+
+
+def base_sales_number(order: Order, config: TenantConfig) -> str:
+    """The sale's number per the tenant's choice (``number_of``)."""
+    sales_number = number_of(config.eboekhouden.sales_number_prefix, config.eboekhouden.sales_number, order.reference, order.id, order.invoice_number)
+    if sales_number is None:
+        raise OrderProblem("Order has no invoice number yet, and sales_number is set to invoice_number")
     if not sales_number:
         raise OrderProblem(f"Order reference {order.reference[:40]!r} has no letter or digit to make a sales number of: set eboekhouden.sales_number to id")
     if len(sales_number) > MAX_SALES_NUMBER:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from prestashop_eboekhouden.domain.booking import safe_sales_number
+from prestashop_eboekhouden.domain.booking import number_of
 from prestashop_eboekhouden.domain.money import ZERO, fmt
 
 NOT_SEEN = "not_seen"
@@ -191,7 +191,7 @@ def compare_shop(
         row = stored.get(order.order_id)
         subject = f"order {order.order_id}"
         found.looked_at(SHOP_KINDS, subject)
-        if row is not None and _by_hand(row) and order.status not in process and not credits_of.get(order.order_id):
+        if row is not None and booked_by_hand(row) and order.status not in process and not credits_of.get(order.order_id):
             found.add(_cancelled_by_hand(order, row))  # the bookkeeper's sale stands, the shop sold nothing
             continue
         if row is None or row["state"] != "booked":
@@ -208,7 +208,7 @@ def compare_shop(
         if order.total_incl is not None and booked is not None and order.total_incl != booked:
             found.add(changed(common, order.total_incl, booked))
         paid = payments_of.get(order.order_id, [])
-        settled = bool(paid) and all(p["state"] == "booked" or _by_hand(p) for p in paid)  # by us or, worked off, by hand
+        settled = bool(paid) and all(p["state"] == "booked" or booked_by_hand(p) for p in paid)  # by us or, worked off, by hand
         if payments and order.paid and row.get("payment_state") != "paid" and not settled:
             found.add(_paid_not_booked(common, order.total_incl, paid))
     for order_id, row in stored.items():  # booked in the period, gone from the shop's list
@@ -256,7 +256,7 @@ def _slip_not_seen(slip: ShopSlip, order_row: dict[str, Any] | None, hourly_dag:
     )
 
 
-def _by_hand(row: Mapping[str, Any]) -> bool:
+def booked_by_hand(row: Mapping[str, Any]) -> bool:
     """A credit slip or payment a bookkeeper worked off in Errors as "booked by hand" (store_worked_off.py)."""
     return row.get("state") == "resolved" and row.get("resolution") == "by_hand"
 
@@ -286,7 +286,7 @@ class Credited:
             amount, state, slip = credit.get("amount_incl"), credit.get("state"), int(credit.get("slip_id") or 0)
             if state == "booked" and amount is not None:  # a booked credit always has its amount
                 booked += amount
-            elif _by_hand(credit):
+            elif booked_by_hand(credit):
                 stated = stated + amount if stated is not None and amount is not None else None
                 says = f"the shop states {fmt(-amount)}" if amount is not None else "the shop states no amount"
                 named.append(f"slip {slip} ({says}; marked by {credit.get('resolved_by') or '?'})")
@@ -402,15 +402,8 @@ def by_hand_numbers(rows: Iterable[Mapping[str, Any]], prefix: str, sales_number
     integration would have given it (orders worked off in Errors as "booked by hand": their sales number when one was
     planned, else the prefix and the reference or order id; by invoice number only when planned — the invoice
     number is not kept otherwise)."""
-    numbers: set[str] = set()
-    for row in rows:
-        if row.get("sales_number"):
-            numbers.add(str(row["sales_number"]).casefold())
-        elif sales_number == "reference" and row.get("reference"):
-            numbers.add(safe_sales_number(f"{prefix}{row['reference']}").casefold())
-        elif sales_number == "id":
-            numbers.add(safe_sales_number(f"{prefix}{row['order_id']}").casefold())
-    return numbers
+    numbers = (row.get("sales_number") or number_of(prefix, sales_number, str(row.get("reference") or ""), int(row["order_id"])) for row in rows)
+    return {str(number).casefold() for number in numbers if number}
 
 
 def compare_booking(booked: Booked, books: InBooks) -> str | None:
@@ -552,7 +545,7 @@ def compare_payments(
         found.looked_at((PAID_TWICE,), sale.subject)
         ids = {p.get("eb_id") for p in mine if p.get("eb_id")}
         foreign = [i for i in items if i.id is None or i.id not in ids] if ids else items[len(mine):]
-        for by_hand in (p for p in ours_by_number.get(number, []) if _by_hand(p)):  # the bookkeeper's, by its amount
+        for by_hand in (p for p in ours_by_number.get(number, []) if booked_by_hand(p)):  # the bookkeeper's, by its amount
             same = next((i for i in foreign if i.total_incl is None or by_hand.get("amount") is None or abs(i.total_incl) == abs(by_hand["amount"])), None)
             if same is not None:
                 foreign.remove(same)

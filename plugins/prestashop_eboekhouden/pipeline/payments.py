@@ -21,13 +21,14 @@ from prestashop_eboekhouden.config import TenantConfig
 from prestashop_eboekhouden.domain.errors import ConfigurationProblem, MalformedOrder
 from prestashop_eboekhouden.domain.payloads import payment_payload
 from prestashop_eboekhouden.domain.payments import decide, normalize_payment, payment_description
+from prestashop_eboekhouden.domain.reconcile import booked_by_hand
 from prestashop_eboekhouden.hooks.base import ApiError, TransientError
 from prestashop_eboekhouden.hooks.prestashop import PrestaShopHook
 from prestashop_eboekhouden.hooks.protocol import BULK_THRESHOLD, BookkeepingApi
 from prestashop_eboekhouden.pipeline.booking import BookOutcome, fits, send_once
 from prestashop_eboekhouden.pipeline.orders import batches_by_debtor
 from prestashop_eboekhouden.pipeline.recheck import cutoff_date
-from prestashop_eboekhouden.schema import BOOKED, FINAL, RESOLVED
+from prestashop_eboekhouden.schema import BOOKED, FINAL
 from prestashop_eboekhouden.store import StateStore
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class PaymentBooker:
         self._maybe_paid(order, self.store.payments_of_orders(self.config.tenant, [order["order_id"]]).get(order["order_id"], []))
 
     def _maybe_paid(self, order: dict[str, Any], payments: list[dict[str, Any]]) -> None:
-        settled = [p for p in payments if p["state"] == BOOKED or (p["state"] == RESOLVED and p.get("resolution") == "by_hand")]
+        settled = [p for p in payments if p["state"] == BOOKED or booked_by_hand(p)]
         booked = sum((p["amount"] for p in settled), Decimal("0.00"))
         if payments and booked >= order["amount_incl"]:
             self.store.mark_order_paid(self.config.tenant, order["order_id"])
